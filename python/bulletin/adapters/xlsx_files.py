@@ -1,0 +1,49 @@
+"""openpyxl adapter: workbook files in and out. Translates only; all logic lives in the core."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+
+from ..core.intake import Grid
+from ..spec import ANNEXES, SCALAR_SHEET
+
+READ_SHEETS = (SCALAR_SHEET, *(a.sheet for a in ANNEXES))
+
+
+class WorkbookError(Exception):
+    """A workbook that cannot be opened at all (message in Chinese, for the user)."""
+
+
+def open_workbook(path: Path, **kw: Any) -> openpyxl.Workbook:
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError(f"找不到文件：{path}")
+    try:
+        return openpyxl.load_workbook(path, **kw)
+    except Exception as exc:  # a corrupt or non-xlsx file: say so, no traceback
+        raise WorkbookError(f"无法打开工作簿 {path.name}：{type(exc).__name__}（请确认是 .xlsx/.xlsm 文件）") from exc
+
+
+def sheet_grid(ws) -> Grid:
+    rows: list[list[Any]] = []
+    percent: set[tuple[int, int]] = set()
+    for r, row in enumerate(ws.iter_rows(), start=1):
+        values = []
+        for c, cell in enumerate(row, start=1):
+            values.append(cell.value)
+            if cell.value is not None and "%" in (cell.number_format or ""):
+                percent.add((r, c))
+        rows.append(values)
+    merged = tuple((m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges)
+    return Grid(ws.title, rows, frozenset(percent), merged)
+
+
+def read_grids(path: Path) -> dict[str, Grid]:
+    """Every sheet the engine reads, as cached values (formulas as Excel last computed them)."""
+    wb = open_workbook(path, data_only=True, read_only=False)
+    try:
+        return {name: sheet_grid(wb[name]) for name in READ_SHEETS if name in wb.sheetnames}
+    finally:
+        wb.close()

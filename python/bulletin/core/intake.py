@@ -1,0 +1,219 @@
+"""Intake: from a sheet's raw cells (a Grid, made by an adapter) to one typed row per table row.
+
+Nothing here reads a file. Each parsed row keeps its sheet row number so every problem can name its
+cell. Rows are classified as department rows, total/subtotal rows, reference rows (annex 5's city row)
+and section lines (annex 8's 公共服务单位); blank lines are skipped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..spec import TOTAL_LABELS, AnnexSpec, Column
+from .numbers import BadNumber, clean_text, is_blank, parse_number
+from .problems import Messages, Problem
+from .registry import Registry, UnknownDepartment
+
+HEADER_SEARCH_ROWS = 20
+META_COLUMNS = ("_row", "_kind", "_section", "_label", "部门", "_known")
+
+
+def column_letter(col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def address(row: int, col: int) -> str:
+    return f"{column_letter(col)}{row}"
+
+
+@dataclass
+class Grid:
+    """A sheet's cells as read: rows[0] is sheet row 1, rows[r-1][c-1] is the cell at (r, c)."""
+
+    sheet: str
+    rows: list[list[Any]]
+    percent_cells: frozenset[tuple[int, int]] = frozenset()
+    merged: tuple[tuple[int, int, int, int], ...] = ()  # (min_row, min_col, max_row, max_col)
+    positional: bool = False  # header text unreliable (text extracted from a PDF): map by position
+
+    def value(self, row: int, col: int) -> Any:
+        if 1 <= row <= len(self.rows) and 1 <= col <= len(self.rows[row - 1]):
+            return self.rows[row - 1][col - 1]
+        return None
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.rows), default=0)
+
+
+@dataclass
+class AnnexInput:
+    spec: AnnexSpec
+    rows: pd.DataFrame  # META_COLUMNS + one column per spec value column (printed values)
+    columns: dict[str, int]  # spec column name -> sheet column number
+    header_start: int
+    header_end: int
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def sheet(self) -> str:
+        return self.spec.sheet
+
+    def cell(self, row: int, column: str) -> str:
+        col = self.columns.get(column)
+        return address(row, col) if col else f"第{row}行"
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    registry: Registry
+    messages: Messages
+    district: str
+    reference_names: dict[str, str]  # settings key -> row label, e.g. {"city": "安阳市"}
+
+
+def _find_header(spec: AnnexSpec, grid: Grid) -> int | None:
+    target = clean_text(spec.name_column.header[0])
+    for r in range(1, min(len(grid.rows), HEADER_SEARCH_ROWS) + 1):
+        if any(clean_text(v) == target for v in grid.rows[r - 1]):
+            return r
+    return None
+
+
+def _header_paths(grid: Grid, start: int, depth: int) -> dict[int, tuple[str, ...]]:
+    block = {(r, c): grid.value(r, c) for r in range(start, start + depth) for c in range(1, grid.width + 1)}
+    for (r0, c0, r1, c1) in grid.merged:  # a merged header cell speaks for every cell it covers
+        top_left = grid.value(r0, c0)
+        for r in range(max(r0, start), min(r1, start + depth - 1) + 1):
+            for c in range(c0, c1 + 1):
+                block[(r, c)] = top_left
+    paths = {}
+    for c in range(1, grid.width + 1):
+        path: list[str] = []
+        for r in range(start, start + depth):
+            text = clean_text(block[(r, c)])
+            if text and (not path or path[-1] != text):
+                path.append(text)
+        paths[c] = tuple(path)
+    return paths
+
+
+def _map_columns(spec: AnnexSpec, grid: Grid, start: int) -> dict[str, int]:
+    if grid.positional:
+        printed = [c for c in spec.columns if c.printed]
+        return {c.name: i + 1 for i, c in enumerate(printed) if i + 1 <= grid.width}
+    paths = _header_paths(grid, start, spec.header_rows)
+    by_path = {}
+    for c, path in paths.items():
+        by_path.setdefault(path, c)
+    mapping = {}
+    for col in spec.columns:
+        want = tuple(clean_text(h) for h in col.header)
+        if want in by_path:
+            mapping[col.name] = by_path[want]
+    return mapping
+
+
+def _parse_cell(col: Column, raw: Any, percent_format: bool) -> tuple[Any, str | None, str]:
+    """-> (value, rule of the problem or None, value as shown)."""
+    if col.type == "text":
+        return (None if is_blank(raw) else str(raw).strip()), None, ""
+    try:
+        value = parse_number(raw, percent=col.type == "ratio", percent_format=percent_format)
+    except BadNumber as bad:
+        return None, bad.rule, bad.shown
+    if value is None:
+        return None, None, ""
+    if value < 0:
+        return value, "value.negative", f"{value:g}"
+    if col.type == "count" and value != int(value):
+        return value, "value.not_integer", f"{value:g}"
+    return value, None, ""
+
+
+def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
+    msg = ctx.messages
+    problems: list[Problem] = []
+    start = _find_header(spec, grid)
+    empty = pd.DataFrame(columns=[*META_COLUMNS, *(c.name for c in spec.value_columns)])
+    if start is None:
+        problems.append(msg.problem("header.missing", spec.sheet, "A1", column=spec.name_column.name))
+        return AnnexInput(spec, empty, {}, 0, 0, problems)
+    header_end = start + spec.header_rows - 1
+    columns = _map_columns(spec, grid, start)
+    for col in spec.columns:
+        if col.name not in columns and col.printed and col.role in ("name", "input", "key") and (
+                col.required or col.role != "input"):
+            problems.append(msg.problem("header.missing", spec.sheet, address(start, 1), column=col.name))
+    if spec.name_column.name not in columns:
+        return AnnexInput(spec, empty, columns, start, header_end, problems)
+
+    name_col = columns[spec.name_column.name]
+    index_col = columns.get(spec.index_column.name) if spec.index_column else None
+    district = clean_text(ctx.district)
+    references = {clean_text(v): k for k, v in ctx.reference_names.items() if k in spec.reference_rows}
+    sections = [clean_text(s) for s in spec.sections]
+    section = spec.sections[0] if spec.sections else ""
+    subtotal = clean_text(spec.subtotal_label) if spec.subtotal_label else None
+    last_department: tuple[str, str, bool] | None = None  # (canonical, label, known) for fill-down
+    records = []
+
+    for r in range(header_end + 1, len(grid.rows) + 1):
+        raw = grid.rows[r - 1]
+        filled = [v for v in raw if not is_blank(v)]
+        if not filled:
+            continue
+        label_raw = grid.value(r, name_col)
+        label = clean_text(label_raw)
+        index_text = clean_text(grid.value(r, index_col)) if index_col else ""
+        if len(filled) == 1 and clean_text(filled[0]) in sections:
+            section = spec.sections[sections.index(clean_text(filled[0]))]
+            continue
+        marker = label if label in (*TOTAL_LABELS, district) else (
+            index_text if index_text in TOTAL_LABELS else "")
+        record: dict[str, Any] = {"_row": r, "_section": section, "_label": str(label_raw or "").strip(),
+                                  "部门": None, "_known": True}
+        if marker:
+            record["_kind"] = "subtotal" if subtotal and marker == subtotal else "total"
+            record["_label"] = record["_label"] or marker
+        elif label in references:
+            record["_kind"] = "reference"
+            record["部门"] = references[label]
+        else:
+            record["_kind"] = "department"
+            if not label and spec.fill_down_name and last_department:
+                record["部门"], record["_label"], record["_known"] = last_department
+            elif not label:
+                problems.append(msg.problem("department.missing_name", spec.sheet, address(r, name_col)))
+                record["_known"] = False
+            else:
+                try:
+                    record["部门"] = ctx.registry.resolve(label)
+                except UnknownDepartment:
+                    record["部门"], record["_known"] = label, False
+                    problems.append(msg.problem("department.unknown", spec.sheet, address(r, name_col),
+                                                label, name=record["_label"]))
+                last_department = (record["部门"], record["_label"], record["_known"])
+        dept = record["部门"] if record["_kind"] == "department" else ""
+        for col in spec.value_columns:
+            c = columns.get(col.name)
+            raw_value = grid.value(r, c) if c else None
+            value, rule, shown = _parse_cell(col, raw_value, (r, c) in grid.percent_cells)
+            record[col.name] = value
+            if col.role == "computed":
+                continue  # a printed computed value is only compared; the recomputed one replaces it
+            where = address(r, c) if c else f"第{r}行"
+            if rule:
+                problems.append(msg.problem(rule, spec.sheet, where, dept, column=col.name, value=shown))
+            elif value is None and col.required and record["_kind"] in ("department", "reference") and c:
+                problems.append(msg.problem("value.missing", spec.sheet, where, dept, column=col.name))
+        records.append(record)
+
+    frame = pd.DataFrame(records, columns=[*META_COLUMNS, *(c.name for c in spec.value_columns)])
+    return AnnexInput(spec, frame, columns, start, header_end, problems)

@@ -1,0 +1,165 @@
+"""One month's bulletin data: every annex read, recomputed and validated, plus the scalar figures."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ..spec import ANNEXES, SCALAR_SHEET, SCALARS, AnnexSpec, Scalar
+from .intake import AnnexInput, Grid, IntakeContext, address, read_annex
+from .numbers import BadNumber, clean_text, is_blank, parse_number
+from .problems import Messages, Problem, has_errors
+from .recompute import AnnexResult, _present, recompute
+from .validate import validate
+
+_MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
+
+
+def parse_month(value: Any) -> str | None:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{value.year:04d}-{value.month:02d}"
+    m = _MONTH.match(clean_text(value))
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+    return None
+
+
+def previous_month(month: str) -> str:
+    y, m = map(int, month.split("-"))
+    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+
+
+@dataclass
+class MonthData:
+    month: str | None
+    scalars: dict[str, Any]
+    inputs: dict[str, AnnexInput]
+    results: dict[str, AnnexResult]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return has_errors(self.problems)
+
+    def result(self, sheet_or_number: str | int) -> AnnexResult:
+        for r in self.results.values():
+            if sheet_or_number in (r.spec.sheet, r.spec.number):
+                return r
+        raise KeyError(sheet_or_number)
+
+
+def _parse_scalar(s: Scalar, raw: Any) -> tuple[Any, str | None]:
+    if is_blank(raw):
+        return None, None
+    if s.type == "month":
+        m = parse_month(raw)
+        return (m, None) if m else (None, "如 2023-06")
+    if s.type == "date":
+        if isinstance(raw, (dt.date, dt.datetime)):
+            return raw.strftime("%Y-%m-%d"), None
+        text = clean_text(raw)
+        m = re.match(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", text)
+        return (f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}", None) if m else (None, "如 2023-06-30")
+    if s.type == "text":
+        return str(raw).strip(), None
+    try:
+        v = parse_number(raw)
+    except BadNumber:
+        return None, "应为数字"
+    if v is None or v < 0 or (s.type == "count" and v != int(v)):
+        return None, "应为非负整数" if s.type == "count" else "应为非负数"
+    return (int(v) if s.type == "count" else v), None
+
+
+def read_scalars(grid: Grid | None, msg: Messages) -> tuple[dict[str, Any], list[Problem]]:
+    """The 总体情况 sheet: 项目 in column A, 数值 in column B."""
+    problems: list[Problem] = []
+    found: dict[str, tuple[Any, int]] = {}
+    if grid is not None:
+        for r, row in enumerate(grid.rows, start=1):
+            name = clean_text(row[0]) if row else ""
+            if name and name not in found:
+                found[name] = (row[1] if len(row) > 1 else None, r)
+    values: dict[str, Any] = {}
+    for s in SCALARS:
+        raw, r = found.get(clean_text(s.name), (None, 0))
+        value, expected = _parse_scalar(s, raw)
+        cell = address(r, 2) if r else ""
+        if expected:
+            problems.append(msg.problem("scalar.invalid", SCALAR_SHEET, cell, name=s.name, value=raw,
+                                        expected=expected))
+        elif value is None and s.required:
+            problems.append(msg.problem("scalar.missing", SCALAR_SHEET, cell, name=s.name))
+        values[s.name] = value
+    return values, problems
+
+
+def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | None = None,
+                ratio_tolerance_pp: float = 0.005, total_tolerance: float = 1e-6,
+                annexes: tuple[AnnexSpec, ...] = ANNEXES) -> MonthData:
+    """Intake, recompute and validate every annex; problems of all sheets in one list."""
+    msg = ctx.messages
+    scalars, problems = read_scalars(grids.get(SCALAR_SHEET), msg)
+    if month:
+        scalars["月份"] = month
+        problems = [p for p in problems if not (p.rule.startswith("scalar.") and "月份" in p.message)]
+    inputs, results = {}, {}
+    for spec in annexes:
+        grid = grids.get(spec.sheet)
+        if grid is None:
+            problems.append(msg.problem("sheet.missing", spec.sheet, sheet=spec.sheet))
+            continue
+        data = read_annex(spec, grid, ctx)
+        result = recompute(data)
+        problems += data.problems
+        problems += validate(data, result, msg, ratio_tolerance_pp=ratio_tolerance_pp,
+                             total_tolerance=total_tolerance)
+        inputs[spec.sheet], results[spec.sheet] = data, result
+    return MonthData(scalars.get("月份"), scalars, inputs, results, problems)
+
+
+def _jsonable(v: Any, col_type: str | None = None) -> Any:
+    if not _present(v):
+        return None
+    if col_type == "count" or (isinstance(v, float) and col_type is None and v == int(v)):
+        return int(v)
+    if isinstance(v, float):
+        return round(v, 6)
+    return v
+
+
+def row_dict(spec: AnnexSpec, row: Mapping[str, Any]) -> dict[str, Any]:
+    out = {"部门": row.get("部门")} if "部门" in row else {}
+    for col in spec.columns:
+        if col.role == "index":
+            continue
+        v = row.get(col.name)
+        out[col.name] = _jsonable(v, col.type) if col.is_numeric else (v if _present(v) else None)
+    return out
+
+
+def month_json(data: MonthData) -> dict[str, Any]:
+    tables, totals, subtotals, references = {}, {}, {}, {}
+    for sheet, res in data.results.items():
+        spec = res.spec
+        tables[sheet] = [{**row_dict(spec, r), spec.name_column.name: r["_label"]}
+                         for r in res.departments.to_dict("records")]
+        if res.total is not None:
+            totals[sheet] = {k: v for k, v in row_dict(spec, res.total).items() if k != "部门"}
+        if res.subtotals:
+            subtotals[sheet] = {s: {k: v for k, v in row_dict(spec, t).items() if k != "部门"}
+                                for s, t in res.subtotals.items()}
+        if len(res.references):
+            references[sheet] = {k: row_dict(spec, r) for k, r in res.references.items()}
+    return {
+        "month": data.month,
+        "scalars": {k: _jsonable(v) for k, v in data.scalars.items()},
+        "tables": tables,
+        "totals": totals,
+        "subtotals": subtotals,
+        "references": references,
+        "problems": [p.as_dict() for p in data.problems],
+    }

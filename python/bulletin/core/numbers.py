@@ -1,0 +1,79 @@
+"""Normalising what staff paste into a cell: numbers as text, "62.71%", full-width digits, "28,079",
+stray spaces, Excel error values. Unambiguous forms are normalised; anything else is a problem."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value: Any) -> str:
+    """NFKC (full-width to half-width), no whitespace at all: the form names and headers compare in."""
+    if value is None:
+        return ""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value)))
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and clean_text(value) == "") or (
+        isinstance(value, float) and value != value)
+
+
+class BadNumber(ValueError):
+    def __init__(self, rule: str, shown: str):
+        super().__init__(rule)
+        self.rule = rule
+        self.shown = shown
+
+
+def parse_number(value: Any, *, percent: bool = False, percent_format: bool = False) -> float | None:
+    """Parse one cell. Returns None for blank; raises BadNumber(rule) for what cannot be read.
+
+    With ``percent`` the result is a percent number (62.71): "62.71%" and 62.71 read as such; a number
+    stored in a %-formatted cell, or a bare number between 0 and 1, is a fraction and is scaled.
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise BadNumber("value.not_number", str(value))
+    if isinstance(value, (int, float, Decimal)):
+        number = float(value)
+        if percent and (percent_format or 0 <= number <= 1):
+            number = float(Decimal(str(number)) * 100)
+        return number
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        raise BadNumber("value.not_number", str(value))
+    text = clean_text(value)
+    if text.upper() in EXCEL_ERRORS:
+        raise BadNumber("value.excel_error", text.upper())
+    is_pct = text.endswith("%")
+    if is_pct:
+        text = text[:-1]
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    if not _PLAIN.match(text):
+        raise BadNumber("value.not_number", str(value).strip())
+    number = float(text)
+    if percent and not is_pct and 0 <= number <= 1:
+        number = float(Decimal(text) * 100)
+    return number
+
+
+def round_half_up(value: float | Decimal | None, places: int = 2) -> float | None:
+    """Round as the office prints (0.125 -> 0.13), on the decimal value, not the binary float."""
+    if value is None:
+        return None
+    d = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return float(d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def to_decimal(value: float | int) -> Decimal:
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)

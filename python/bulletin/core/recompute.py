@@ -1,0 +1,128 @@
+"""Recompute every computed column and every total row of an annex.
+
+Totals sum the inputs; computed columns of a total row are recomputed from the summed parts (never an
+average of the rows' ratios). Ratios are percent numbers rounded half-up to 2 decimals, as printed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ..spec import AnnexSpec, Column, Formula
+from .intake import AnnexInput
+from .numbers import round_half_up, to_decimal
+
+
+def _present(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def _side(terms: tuple[str, ...], values: Mapping[str, Any]) -> Decimal | None:
+    total = Decimal(0)
+    for term in terms:
+        v = values.get(term.lstrip("-"))
+        if not _present(v):
+            return None
+        total += -to_decimal(v) if term.startswith("-") else to_decimal(v)
+    return total
+
+
+def evaluate(col: Column, values: Mapping[str, Any]) -> float | int | None:
+    """Value of a computed column from the row's inputs; None when an input is missing or den is 0."""
+    f: Formula = col.formula  # type: ignore[assignment]
+    num = _side(f.num, values)
+    if num is None:
+        return None
+    if f.den:
+        den = _side(f.den, values)
+        if den is None or den == 0:
+            return None
+        value = num / den * (100 if col.type == "ratio" else 1)
+    else:
+        value = num
+    if col.type == "count":
+        return int(value)
+    return round_half_up(value, 2)
+
+
+def exact(col: Column, values: Mapping[str, Any]) -> Decimal | None:
+    """The unrounded value of a computed ratio (to compare a printed ratio against)."""
+    f: Formula = col.formula  # type: ignore[assignment]
+    num, den = _side(f.num, values), _side(f.den, values) if f.den else Decimal(1)
+    if num is None or den is None or den == 0:
+        return None
+    return num / den * (100 if col.type == "ratio" else 1)
+
+
+def compute_row(spec: AnnexSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for col in spec.computed_columns:
+        out[col.name] = evaluate(col, out)
+    return out
+
+
+def total_of(spec: AnnexSpec, rows: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for col in spec.value_columns:
+        if col.role == "computed":
+            continue
+        present = [v for v in rows[col.name] if _present(v)] if col.name in rows else []
+        if col.total == "sum":
+            s = math.fsum(present) if present else None
+            out[col.name] = None if s is None else (int(s) if col.type == "count" else round(s, 6))
+        elif col.total.startswith("weighted:"):
+            weight = col.total.split(":", 1)[1]
+            pairs = [(to_decimal(v), to_decimal(w)) for v, w in zip(rows[col.name], rows[weight])
+                     if _present(v) and _present(w)]
+            wsum = sum((w for _, w in pairs), Decimal(0))
+            out[col.name] = round_half_up(sum((v * w for v, w in pairs), Decimal(0)) / wsum) if wsum else None
+        else:
+            out[col.name] = None
+    return compute_row(spec, out)
+
+
+@dataclass
+class AnnexResult:
+    spec: AnnexSpec
+    rows: pd.DataFrame  # department and reference rows in input order, computed columns recomputed
+    total: dict[str, Any] | None
+    subtotals: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def departments(self) -> pd.DataFrame:
+        """Department rows in the printed order (the spec's sort, stable, within each section)."""
+        rows = self.rows[self.rows["_kind"] == "department"]
+        keys, ascending = ["_section_order"], [True]
+        for name, direction in self.spec.sort:
+            keys.append(name)
+            ascending.append(direction == "asc")
+        order = {s: i for i, s in enumerate(self.spec.sections)}
+        rows = rows.assign(_section_order=rows["_section"].map(lambda s: order.get(s, 0)))
+        rows = rows.sort_values(keys, ascending=ascending, kind="stable", na_position="last")
+        return rows.drop(columns="_section_order")
+
+    @property
+    def references(self) -> dict[str, dict[str, Any]]:
+        refs = self.rows[self.rows["_kind"] == "reference"]
+        return {r["部门"]: r for r in refs.to_dict("records")}
+
+
+def recompute(data: AnnexInput) -> AnnexResult:
+    spec = data.spec
+    body = data.rows[data.rows["_kind"].isin(["department", "reference"])]
+    records = [compute_row(spec, r) for r in body.to_dict("records")]
+    rows = pd.DataFrame(records, columns=list(data.rows.columns))
+    for col in spec.value_columns:  # numbers stay numbers (NaN for blank), texts stay objects
+        if col.is_numeric:
+            rows[col.name] = pd.to_numeric(rows[col.name], errors="coerce")
+    departments = rows[rows["_kind"] == "department"]
+    total = total_of(spec, departments) if spec.total else None
+    subtotals = {}
+    if spec.subtotal_label:
+        for section in spec.sections:
+            subtotals[section] = total_of(spec, departments[departments["_section"] == section])
+    return AnnexResult(spec, rows, total, subtotals)

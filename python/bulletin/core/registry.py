@@ -1,0 +1,94 @@
+"""The department registry: one canonical department per body, however a table spells it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pandas as pd
+
+from .numbers import clean_text
+
+REGISTRY_COLUMNS = ("部门", "简称", "全称", "别名", "类别")  # required; 附件 and 邮箱 are optional
+
+
+@dataclass(frozen=True)
+class Department:
+    name: str  # canonical key
+    short: str  # what the bulletin's text calls it
+    full: str
+    aliases: tuple[str, ...]
+    category: str
+    order: int
+    annexes: tuple[int, ...] = ()  # annexes the department normally reports in (template prefill)
+    emails: tuple[str, ...] = ()
+
+
+class UnknownDepartment(KeyError):
+    pass
+
+
+@dataclass
+class Registry:
+    departments: tuple[Department, ...]
+    prefixes: tuple[str, ...] = ()
+    _lookup: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        lookup: dict[str, str] = {}
+        for d in self.departments:
+            for spelling in (d.name, d.short, d.full, *d.aliases):
+                key = self._key(spelling)
+                if not key:
+                    continue
+                if lookup.get(key, d.name) != d.name:
+                    raise ValueError(f"部门名录：名称“{spelling}”同时指向“{lookup[key]}”和“{d.name}”")
+                lookup[key] = d.name
+        self._lookup = lookup
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, prefixes: Iterable[str] = ()) -> "Registry":
+        missing = [c for c in REGISTRY_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(f"部门名录缺少列：{'、'.join(missing)}")
+        deps = []
+        for i, r in enumerate(frame.fillna("").to_dict("records")):
+            name = str(r["部门"]).strip()
+            if not name:
+                continue
+            aliases = tuple(a.strip() for a in str(r["别名"]).replace("，", "、").replace(",", "、").split("、")
+                            if a.strip())
+            annexes = tuple(int(a) for a in str(r.get("附件", "")).replace("，", ",").split(",") if a.strip())
+            emails = tuple(e.strip() for e in str(r.get("邮箱", "")).replace("；", ";").split(";") if e.strip())
+            deps.append(Department(name, str(r["简称"]).strip() or name, str(r["全称"]).strip() or name,
+                                   aliases, str(r["类别"]).strip(), i, annexes, emails))
+        # longest prefix first, so 殷都区 is stripped before 区
+        return cls(tuple(deps), tuple(sorted((clean_text(p) for p in prefixes), key=len, reverse=True)))
+
+    def _key(self, spelling: str) -> str:
+        key = clean_text(spelling)
+        for p in self.prefixes:
+            if key.startswith(p) and len(key) > len(p):
+                return key[len(p):]
+        return key
+
+    def resolve(self, spelling: str) -> str:
+        """Canonical name for a spelling; raises UnknownDepartment."""
+        key = self._key(spelling)
+        if key in self._lookup:
+            return self._lookup[key]
+        raise UnknownDepartment(spelling)
+
+    def get(self, name: str) -> Department:
+        for d in self.departments:
+            if d.name == name:
+                return d
+        raise UnknownDepartment(name)
+
+    def short(self, name: str) -> str:
+        return self.get(name).short
+
+    def names(self, category: str | None = None) -> list[str]:
+        return [d.name for d in self.departments if category is None or d.category == category]
+
+    def in_annex(self, number: int) -> list[Department]:
+        return [d for d in self.departments if number in d.annexes]
