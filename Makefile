@@ -1,0 +1,33 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BULLETIN := $(VENV)/bin/bulletin
+SAMPLE := examples/2023-06/通报数据-2023-06.xlsx
+
+.PHONY: demo test setup samples bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(BULLETIN) run $(SAMPLE) --out out; test $$? -le 1
+	@echo "结果工作簿在 out/ 目录下。"
+
+test: setup
+	$(PY) -m pytest
+
+samples: setup
+	$(PY) examples/build_samples.py
+
+bench: setup
+	$(PY) bench/bench_run.py
+
+clean:
+	rm -rf $(VENV) out

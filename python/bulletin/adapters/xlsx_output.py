@@ -1,0 +1,268 @@
+"""openpyxl adapter, writing side: the input layout (template, sample) and the output workbook.
+
+The output is always a NEW file: the input workbook is loaded, its input cells are left as they are,
+computed columns and total rows are filled with the engine's values, and a 校验结果 sheet lists the
+problems with links to their cells. Saving goes through a temp file and an atomic rename.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import openpyxl
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..core.month import MonthData
+from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
+from ..core.recompute import _present
+from ..spec import ANNEXES, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, AnnexSpec, Column
+from .xlsx_files import open_workbook
+
+THIN = Side(style="thin", color="999999")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+COMPUTED_FILL = PatternFill("solid", fgColor="F2F2F2")
+TOTAL_FONT = Font(bold=True)
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+TITLE_ROW = 1
+FIRST_HEADER_ROW = 2
+
+
+class OutputError(Exception):
+    """A refused write (message in Chinese, for the user)."""
+
+
+def number_format(col: Column) -> str:
+    return {"ratio": "0.00%", "count": "0", "number": "0.##"}.get(col.type, "@")
+
+
+def cell_value(col: Column, value: Any) -> Any:
+    """Engine value -> cell value (ratios are stored as fractions under a % format)."""
+    if not _present(value):
+        return None
+    if col.type == "ratio":
+        return round(float(value) / 100, 6)
+    if col.type == "count":
+        return int(value)
+    if col.type == "number":
+        return int(value) if float(value) == int(value) else float(value)
+    return value
+
+
+def write_header(ws: Worksheet, spec: AnnexSpec, title: str, columns: Sequence[Column]) -> int:
+    """Title row, then the (multi-row) header with merged cells as printed. Returns the first data row."""
+    depth = spec.header_rows
+    ws.cell(TITLE_ROW, 1, title).font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=len(columns))
+    ws.cell(TITLE_ROW, 1).alignment = CENTER
+    paths = [col.header for col in columns]
+    for level in range(depth):
+        r = FIRST_HEADER_ROW + level
+        c = 0
+        while c < len(columns):
+            path = paths[c]
+            if level >= len(path):
+                c += 1
+                continue
+            text = path[level]
+            end = c
+            if level < len(path) - 1:  # a group label spans every column sharing this prefix
+                while end + 1 < len(columns) and paths[end + 1][: level + 1] == path[: level + 1]:
+                    end += 1
+            last_level = level if level < len(path) - 1 else depth - 1
+            ws.cell(r, c + 1, text)
+            if end > c or last_level > level:
+                ws.merge_cells(start_row=r, start_column=c + 1, end_row=FIRST_HEADER_ROW + last_level,
+                               end_column=end + 1)
+            c = end + 1
+    for r in range(FIRST_HEADER_ROW, FIRST_HEADER_ROW + depth):
+        for c, col in enumerate(columns, start=1):
+            cell = ws.cell(r, c)
+            cell.fill, cell.border, cell.alignment, cell.font = HEADER_FILL, BORDER, CENTER, Font(bold=True)
+    for c, col in enumerate(columns, start=1):
+        width = 22 if col.role in ("name", "key") else (6 if col.role == "index" else 12)
+        ws.column_dimensions[get_column_letter(c)].width = width
+    ws.freeze_panes = ws.cell(FIRST_HEADER_ROW + depth, 3)
+    return FIRST_HEADER_ROW + depth
+
+
+def write_row(ws: Worksheet, r: int, columns: Sequence[Column], values: Mapping[str, Any], *,
+              bold: bool = False) -> None:
+    for c, col in enumerate(columns, start=1):
+        cell = ws.cell(r, c, cell_value(col, values.get(col.name)))
+        cell.number_format = number_format(col)
+        cell.border = BORDER
+        if col.role == "computed":
+            cell.fill = COMPUTED_FILL
+        if bold:
+            cell.font = TOTAL_FONT
+
+
+def write_annex_sheet(ws: Worksheet, spec: AnnexSpec, district: str, rows: Iterable[Mapping[str, Any]],
+                      total: Mapping[str, Any] | None = None,
+                      subtotals: Mapping[str, Mapping[str, Any]] | None = None,
+                      reference_rows: Iterable[Mapping[str, Any]] = ()) -> None:
+    """Lay out one annex in the engine's input layout. rows carry an optional "_section"."""
+    columns = [c for c in spec.columns if c.printed]
+    r = write_header(ws, spec, title_of(spec, district), columns)
+    name, index = spec.name_column.name, spec.index_column.name if spec.index_column else None
+    total_label = spec.total.label.format(district=district) if spec.total else None
+    for ref in reference_rows:
+        write_row(ws, r, columns, ref)
+        r += 1
+    if spec.total and spec.total.position == "top":
+        write_row(ws, r, columns, {**(total or {}), (index if spec.total.label != "{district}" else name):
+                                   total_label}, bold=True)
+        r += 1
+    rows = list(rows)
+    sections = spec.sections or ("",)
+    n = 0
+    for s_i, section in enumerate(sections):
+        if s_i > 0:
+            ws.cell(r, 1, section).font = TOTAL_FONT
+            r += 1
+        for row in rows:
+            if (row.get("_section") or sections[0]) != section:
+                continue
+            n += 1
+            write_row(ws, r, columns, {**row, index: row.get(index, n)} if index else row)
+            r += 1
+        if spec.subtotal_label:
+            write_row(ws, r, columns, {**(subtotals or {}).get(section, {}), name: spec.subtotal_label}, bold=True)
+            r += 1
+    if spec.total and spec.total.position == "bottom":
+        write_row(ws, r, columns, {**(total or {}), (name if spec.subtotal_label else index): total_label},
+                  bold=True)
+
+
+def write_scalar_sheet(ws: Worksheet, values: Mapping[str, Any]) -> None:
+    ws.append(["项目", "数值", "说明"])
+    for c in ws[1]:
+        c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
+    for s in SCALARS:
+        ws.append([s.name, values.get(s.name), s.note])
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 24, 16
+    ws.column_dimensions["C"].width = 40
+
+
+def save_new(wb: openpyxl.Workbook, path: Path, *, protect: Iterable[Path] = ()) -> Path:
+    """Save to a new file via a temp file and an atomic rename; never over a protected (input) file."""
+    path = Path(path).resolve()
+    for p in protect:
+        if Path(p).resolve() == path:
+            raise OutputError(f"输出文件不能覆盖输入文件：{path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def title_of(spec: AnnexSpec, district: str) -> str:
+    return f"附件{spec.number}　{spec.title_for(district)}"
+
+
+# -- the output workbook ---------------------------------------------------------------------------
+
+def _ensure_column(ws: Worksheet, spec: AnnexSpec, columns: dict[str, int], col: Column, header_start: int) -> int:
+    """Column of a computed value; a column the input lacks is added after the last one."""
+    if col.name in columns:
+        return columns[col.name]
+    c = ws.max_column + 1
+    for level in range(spec.header_rows):
+        cell = ws.cell(header_start + level, c, col.name if level == 0 else None)
+        cell.fill, cell.border, cell.alignment, cell.font = HEADER_FILL, BORDER, CENTER, Font(bold=True)
+    if spec.header_rows > 1:
+        ws.merge_cells(start_row=header_start, start_column=c, end_row=header_start + spec.header_rows - 1,
+                       end_column=c)
+    columns[col.name] = c
+    return c
+
+
+def _put(ws: Worksheet, r: int, c: int, col: Column, value: Any, computed: bool) -> None:
+    cell = ws.cell(r, c)
+    cell.value = cell_value(col, value)
+    cell.number_format = number_format(col)
+    if computed:
+        cell.fill = COMPUTED_FILL
+
+
+def fill_results(wb: openpyxl.Workbook, data: MonthData) -> None:
+    """Write recomputed columns and total rows into the loaded input workbook (in memory)."""
+    for sheet, inp in data.inputs.items():
+        if sheet not in wb.sheetnames or not inp.columns:
+            continue
+        ws, spec, res = wb[sheet], inp.spec, data.results[sheet]
+        columns = dict(inp.columns)
+        recomputed = {r["_row"]: r for r in res.rows.to_dict("records")}
+        for col in spec.computed_columns:
+            _ensure_column(ws, spec, columns, col, inp.header_start)
+        for r in inp.rows.to_dict("records"):
+            row = r["_row"]
+            if r["_kind"] in ("department", "reference"):
+                for col in spec.computed_columns:
+                    _put(ws, row, columns[col.name], col, recomputed[row][col.name], True)
+            else:  # total rows are the engine's: every figure recomputed
+                values = res.total if r["_kind"] == "total" else res.subtotals.get(r["_section"], {})
+                for col in spec.value_columns:
+                    if col.is_numeric and col.name in columns and values is not None:
+                        _put(ws, row, columns[col.name], col, values.get(col.name), col.role == "computed")
+
+
+def write_problem_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> Worksheet:
+    if PROBLEM_SHEET in wb.sheetnames:
+        del wb[PROBLEM_SHEET]
+    ws = wb.create_sheet(PROBLEM_SHEET)
+    order = ("severity", "sheet", "cell", "department", "rule", "message")
+    ws.append([PROBLEM_HEADERS[f] for f in order])
+    for c in ws[1]:
+        c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
+    for p in sorted(problems, key=lambda p: (p.severity != "error",)):
+        ws.append([SEVERITY_ZH[p.severity], p.sheet, p.cell, p.department, p.rule, p.message])
+        r = ws.max_row
+        if p.cell and p.sheet in wb.sheetnames and p.cell[0].isalpha():
+            link = ws.cell(r, 3)
+            link.hyperlink = f"#'{p.sheet}'!{p.cell}"
+            link.font = Font(color="0563C1", underline="single")
+        if p.severity == "error":
+            ws.cell(r, 1).font = Font(color="C00000", bold=True)
+    if not problems:
+        ws.append(["", "", "", "", "", "未发现问题。"])
+    for letter, width in zip("ABCDEF", (10, 10, 10, 16, 24, 90)):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    return ws
+
+
+def write_output(input_path: Path, data: MonthData, out_path: Path) -> Path:
+    wb = open_workbook(input_path)  # formulas and styles as they are
+    fill_results(wb, data)
+    write_problem_sheet(wb, data.problems)
+    return save_new(wb, out_path, protect=[input_path])
+
+
+def new_input_workbook(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]],
+                       scalars: Mapping[str, Any], *, totals: Mapping[str, Mapping[str, Any]] | None = None,
+                       subtotals: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+                       references: Mapping[str, Iterable[Mapping[str, Any]]] | None = None) -> openpyxl.Workbook:
+    """A workbook in the engine's input layout: 总体情况 then 附件1 … 附件8."""
+    wb = openpyxl.Workbook()
+    write_scalar_sheet(wb.active, scalars)
+    wb.active.title = SCALAR_SHEET
+    for spec in ANNEXES:
+        ws = wb.create_sheet(spec.sheet)
+        write_annex_sheet(ws, spec, district, annex_rows.get(spec.sheet, ()),
+                          (totals or {}).get(spec.sheet), (subtotals or {}).get(spec.sheet),
+                          (references or {}).get(spec.sheet, ()))
+        if spec.landscape:
+            ws.page_setup.orientation = "landscape"
+    return wb
