@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import openpyxl
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..core.month import MonthData
@@ -231,7 +232,7 @@ def write_problem_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> W
         r = ws.max_row
         if p.cell and p.sheet in wb.sheetnames and p.cell[0].isalpha():
             link = ws.cell(r, 3)
-            link.hyperlink = f"#'{p.sheet}'!{p.cell}"
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{p.sheet}'!{p.cell}")
             link.font = Font(color="0563C1", underline="single")
         if p.severity == "error":
             ws.cell(r, 1).font = Font(color="C00000", bold=True)

@@ -110,7 +110,7 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
     for spec in annexes:
         grid = grids.get(spec.sheet)
         if grid is None:
-            problems.append(msg.problem("sheet.missing", spec.sheet, sheet=spec.sheet))
+            problems.append(msg.problem("sheet.missing", spec.sheet, sheet_name=spec.sheet))
             continue
         data = read_annex(spec, grid, ctx)
         result = recompute(data)

@@ -1,0 +1,59 @@
+"""Intake normalisation of what staff paste, on a real workbook."""
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from bulletin.adapters.xlsx_files import read_grids
+from bulletin.core.numbers import BadNumber, parse_number
+from bulletin.engine import compute
+
+from conftest import SAMPLE, edit_sample, find_cell
+
+
+@pytest.mark.parametrize("raw, percent, expected", [
+    ("161", False, 161), (" 161 ", False, 161), ("１２３", False, 123), ("28,079", False, 28079),
+    ("２８，０７９", False, 28079), ("62.71%", True, 62.71), ("６２．７１％", True, 62.71), (0.6271, True, 62.71),
+    ("100.00%", True, 100), (62.71, True, 62.71), ("\u3000７\u3000", False, 7), (None, False, None), ("  ", False, None),
+])
+def test_unambiguous_forms_are_normalised(raw, percent, expected):
+    assert parse_number(raw, percent=percent) == pytest.approx(expected) if expected is not None else \
+        parse_number(raw, percent=percent) is None
+
+
+@pytest.mark.parametrize("raw, rule", [("1,2", "value.not_number"), ("12a", "value.not_number"),
+                                       ("#DIV/0!", "value.excel_error"), ("#N/A", "value.excel_error"),
+                                       ("—", "value.not_number"), ("1.2.3", "value.not_number")])
+def test_ambiguous_forms_are_problems(raw, rule):
+    with pytest.raises(BadNumber) as exc:
+        parse_number(raw)
+    assert exc.value.rule == rule
+
+
+def test_pasted_text_numbers_read_like_numbers(tmp_path):
+    edits = [("附件1", "殷都区交通局", "事项总数", "８９"), ("附件6", "人社局", "部门报送数据", "28,079"),
+             ("附件1", "殷都区交通局", "即办件事项占比", "100.00%"), ("附件2", "教育局", "事项总数", " 30 ")]
+    path, _ = edit_sample(tmp_path, edits)
+    original, edited = compute(read_grids(SAMPLE)), compute(read_grids(path))
+    assert [p.rule for p in edited.problems] == [p.rule for p in original.problems]
+    for sheet in ("附件1", "附件2", "附件6"):
+        assert edited.result(sheet).total == original.result(sheet).total
+
+
+def test_blank_lines_inside_a_table_are_skipped(tmp_path):
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["附件7"]
+    ws.insert_rows(6, amount=2)  # two empty lines in the middle of the departments
+    path = tmp_path / "blank.xlsx"
+    wb.save(path)
+    data = compute(read_grids(path))
+    assert len(data.result(7).departments) == 9
+    assert data.result(7).total["已完成事项"] == 11
+    assert not data.has_errors
+
+
+def test_merged_department_cells_fill_down():
+    data = compute(read_grids(SAMPLE))
+    three = data.result(3).departments
+    assert (three["部门"] == "卫健委").sum() == 10
+    assert three["部门"].notna().all()
