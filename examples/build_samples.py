@@ -30,7 +30,7 @@ def printed_tables(folder: Path):
     rows, totals, subtotals, refs = {}, {}, {}, {}
     for spec in ANNEXES:
         data = read_annex(spec, grids[spec.sheet], ctx)
-        records = data.rows.to_dict("records")
+        records = [dict(r) for r in data.records]
         index = spec.index_column.name if spec.index_column else None
         name = spec.name_column.name
         for r in records:

@@ -204,10 +204,10 @@ def fill_results(wb: openpyxl.Workbook, data: MonthData) -> None:
             continue
         ws, spec, res = wb[sheet], inp.spec, data.results[sheet]
         columns = dict(inp.columns)
-        recomputed = {r["_row"]: r for r in res.rows.to_dict("records")}
+        recomputed = {r["_row"]: r for r in res.records}
         for col in spec.computed_columns:
             _ensure_column(ws, spec, columns, col, inp.header_start)
-        for r in inp.rows.to_dict("records"):
+        for r in inp.records:
             row = r["_row"]
             if r["_kind"] in ("department", "reference"):
                 for col in spec.computed_columns:

@@ -7,6 +7,7 @@ and section lines (annex 8's 公共服务单位); blank lines are skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -55,11 +56,15 @@ class Grid:
 @dataclass
 class AnnexInput:
     spec: AnnexSpec
-    rows: pd.DataFrame  # META_COLUMNS + one column per spec value column (printed values)
+    records: list[dict[str, Any]]  # META_COLUMNS + one key per spec value column (printed values)
     columns: dict[str, int]  # spec column name -> sheet column number
     header_start: int
     header_end: int
     problems: list[Problem] = field(default_factory=list)
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        return pd.DataFrame(self.records, columns=[*META_COLUMNS, *(c.name for c in self.spec.value_columns)])
 
     @property
     def sheet(self) -> str:
@@ -141,7 +146,7 @@ def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
     msg = ctx.messages
     problems: list[Problem] = []
     start = _find_header(spec, grid)
-    empty = pd.DataFrame(columns=[*META_COLUMNS, *(c.name for c in spec.value_columns)])
+    empty: list[dict[str, Any]] = []
     if start is None:
         problems.append(msg.problem("header.missing", spec.sheet, "A1", column=spec.name_column.name))
         return AnnexInput(spec, empty, {}, 0, 0, problems)
@@ -215,5 +220,4 @@ def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
                 problems.append(msg.problem("value.missing", spec.sheet, where, dept, column=col.name))
         records.append(record)
 
-    frame = pd.DataFrame(records, columns=[*META_COLUMNS, *(c.name for c in spec.value_columns)])
-    return AnnexInput(spec, frame, columns, start, header_end, problems)
+    return AnnexInput(spec, records, columns, start, header_end, problems)

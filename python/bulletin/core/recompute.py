@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 from typing import Any, Mapping
 
 import pandas as pd
 
 from ..spec import AnnexSpec, Column, Formula
-from .intake import AnnexInput
+from .intake import META_COLUMNS, AnnexInput
 from .numbers import round_half_up, to_decimal
 
 
@@ -65,19 +66,19 @@ def compute_row(spec: AnnexSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def total_of(spec: AnnexSpec, rows: pd.DataFrame) -> dict[str, Any]:
+def total_of(spec: AnnexSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for col in spec.value_columns:
         if col.role == "computed":
             continue
-        present = [v for v in rows[col.name] if _present(v)] if col.name in rows else []
+        present = [r[col.name] for r in rows if _present(r.get(col.name))]
         if col.total == "sum":
             s = math.fsum(present) if present else None
             out[col.name] = None if s is None else (int(s) if col.type == "count" else round(s, 6))
         elif col.total.startswith("weighted:"):
             weight = col.total.split(":", 1)[1]
-            pairs = [(to_decimal(v), to_decimal(w)) for v, w in zip(rows[col.name], rows[weight])
-                     if _present(v) and _present(w)]
+            pairs = [(to_decimal(r[col.name]), to_decimal(r[weight])) for r in rows
+                     if _present(r.get(col.name)) and _present(r.get(weight))]
             wsum = sum((w for _, w in pairs), Decimal(0))
             out[col.name] = round_half_up(sum((v * w for v, w in pairs), Decimal(0)) / wsum) if wsum else None
         else:
@@ -88,11 +89,19 @@ def total_of(spec: AnnexSpec, rows: pd.DataFrame) -> dict[str, Any]:
 @dataclass
 class AnnexResult:
     spec: AnnexSpec
-    rows: pd.DataFrame  # department and reference rows in input order, computed columns recomputed
+    records: list[dict[str, Any]]  # department and reference rows in input order, recomputed
     total: dict[str, Any] | None
     subtotals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    @property
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        rows = pd.DataFrame(self.records, columns=[*META_COLUMNS, *(c.name for c in self.spec.value_columns)])
+        for col in self.spec.value_columns:  # numbers stay numbers (NaN for blank), texts stay objects
+            if col.is_numeric:
+                rows[col.name] = pd.to_numeric(rows[col.name], errors="coerce")
+        return rows
+
+    @cached_property
     def departments(self) -> pd.DataFrame:
         """Department rows in the printed order (the spec's sort, stable, within each section)."""
         rows = self.rows[self.rows["_kind"] == "department"]
@@ -107,22 +116,16 @@ class AnnexResult:
 
     @property
     def references(self) -> dict[str, dict[str, Any]]:
-        refs = self.rows[self.rows["_kind"] == "reference"]
-        return {r["部门"]: r for r in refs.to_dict("records")}
+        return {r["部门"]: r for r in self.records if r["_kind"] == "reference"}
 
 
 def recompute(data: AnnexInput) -> AnnexResult:
     spec = data.spec
-    body = data.rows[data.rows["_kind"].isin(["department", "reference"])]
-    records = [compute_row(spec, r) for r in body.to_dict("records")]
-    rows = pd.DataFrame(records, columns=list(data.rows.columns))
-    for col in spec.value_columns:  # numbers stay numbers (NaN for blank), texts stay objects
-        if col.is_numeric:
-            rows[col.name] = pd.to_numeric(rows[col.name], errors="coerce")
-    departments = rows[rows["_kind"] == "department"]
+    records = [compute_row(spec, r) for r in data.records if r["_kind"] in ("department", "reference")]
+    departments = [r for r in records if r["_kind"] == "department"]
     total = total_of(spec, departments) if spec.total else None
     subtotals = {}
     if spec.subtotal_label:
         for section in spec.sections:
-            subtotals[section] = total_of(spec, departments[departments["_section"] == section])
-    return AnnexResult(spec, rows, total, subtotals)
+            subtotals[section] = total_of(spec, [r for r in departments if r["_section"] == section])
+    return AnnexResult(spec, records, total, subtotals)

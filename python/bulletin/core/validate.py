@@ -32,7 +32,7 @@ def _duplicates(data: AnnexInput, msg: Messages) -> list[Problem]:
     seen: dict[tuple, int] = {}
     out = []
     name_col = spec.name_column.name
-    for r in data.rows[data.rows["_kind"] == "department"].to_dict("records"):
+    for r in (r for r in data.records if r["_kind"] == "department"):
         if not r["部门"]:
             continue
         key = tuple(r[k] for k in keys)
@@ -102,8 +102,8 @@ def validate(data: AnnexInput, result: AnnexResult, msg: Messages, *, ratio_tole
              total_tolerance: float = 1e-6) -> list[Problem]:
     spec: AnnexSpec = data.spec
     problems = _duplicates(data, msg)
-    recomputed = {r["_row"]: r for r in result.rows.to_dict("records")}
-    for r in data.rows.to_dict("records"):
+    recomputed = {r["_row"]: r for r in result.records}
+    for r in data.records:
         kind = r["_kind"]
         if kind in ("department", "reference"):
             for check in spec.checks:
