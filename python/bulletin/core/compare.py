@@ -1,0 +1,154 @@
+"""Month-over-month comparison: every indicator of every annex, per department and for the district.
+
+Ratios change in percentage points, computed from the printed (2 dp) figures so a reader can check
+them; counts change in absolute numbers and in percent. Departments new this month or missing this
+month are listed, never zero-filled. Drivers explain a district ratio's move by each department's
+share of it (an exact shift-share decomposition).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from ..spec import AnnexSpec, Column
+from .month import MonthData
+from .numbers import round_half_up
+from .recompute import _present, _side
+
+DISTRICT = "全区"
+CHANGE_COLUMNS = ("sheet", "scope", "department", "key", "column", "type", "current", "previous", "change",
+                  "change_pct", "direction", "from_zero", "to_zero")
+UP, DOWN, SAME, NEW, MISSING, NO_DATA = "上升", "下降", "无变化", "新增", "缺报", "无数据"
+
+
+def change_of(col_type: str, current: Any, previous: Any) -> dict[str, Any]:
+    """The change of one figure: pp for ratios (from the 2 dp figures), absolute and % for counts."""
+    if not _present(current) or not _present(previous):
+        return {"change": None, "change_pct": None, "direction": NO_DATA, "from_zero": False, "to_zero": False}
+    cur, prev = float(current), float(previous)
+    if col_type == "ratio":
+        cur, prev = round_half_up(cur), round_half_up(prev)
+    diff = round_half_up(Decimal(repr(cur)) - Decimal(repr(prev)), 2 if col_type == "ratio" else 6)
+    pct = round_half_up(Decimal(repr(diff)) / Decimal(repr(prev)) * 100) if prev and col_type != "ratio" else None
+    direction = UP if diff > 0 else DOWN if diff < 0 else SAME
+    if col_type == "count" and diff == int(diff):
+        diff = int(diff)
+    return {"change": diff, "change_pct": pct, "direction": direction, "from_zero": prev == 0 and cur != 0,
+            "to_zero": prev != 0 and cur == 0}
+
+
+def _row_key(spec: AnnexSpec, r: dict[str, Any]) -> tuple:
+    return (r["部门"], *(r.get(c.name) for c in spec.key_columns))
+
+
+@dataclass
+class Driver:
+    department: str
+    effect: float  # percentage points of the district ratio's change due to this department
+    previous: float | None  # the department's own ratio last month
+    current: float | None
+
+
+@dataclass
+class Comparison:
+    month: str
+    previous_month: str
+    changes: pd.DataFrame  # CHANGE_COLUMNS
+    scalars: dict[str, dict[str, Any]]  # name -> {current, previous, change, ...}
+    new_departments: dict[str, list[str]] = field(default_factory=dict)
+    missing_departments: dict[str, list[str]] = field(default_factory=dict)
+    drivers: dict[str, dict[str, list[Driver]]] = field(default_factory=dict)  # sheet -> column -> drivers
+
+    def total_change(self, sheet: str, column: str) -> dict[str, Any] | None:
+        c = self.changes
+        hit = c[(c["sheet"] == sheet) & (c["scope"] == "total") & (c["column"] == column)]
+        return hit.iloc[0].to_dict() if len(hit) else None
+
+    def department_change(self, sheet: str, department: str, column: str) -> dict[str, Any] | None:
+        c = self.changes
+        hit = c[(c["sheet"] == sheet) & (c["department"] == department) & (c["column"] == column)]
+        return hit.iloc[0].to_dict() if len(hit) else None
+
+
+def _numeric(spec: AnnexSpec) -> list[Column]:
+    return [c for c in spec.value_columns if c.is_numeric]
+
+
+def drivers_of(spec: AnnexSpec, col: Column, current: list[dict], previous: list[dict],
+               prev_total: dict[str, Any] | None) -> list[Driver]:
+    """effect_i = [(num_i' − num_i) − R·(den_i' − den_i)] / D'; the effects add up to R' − R exactly."""
+    f = col.formula
+    if not f or not f.den or not prev_total:
+        return []
+    den_prev = _side(f.den, prev_total)
+    num_prev = _side(f.num, prev_total)
+    cur_by = {r["部门"]: r for r in current}
+    prev_by = {r["部门"]: r for r in previous}
+    den_cur = sum((_side(f.den, r) or Decimal(0) for r in current), Decimal(0))
+    if not den_prev or den_cur == 0 or num_prev is None:
+        return []
+    ratio_prev = num_prev / den_prev
+    out = []
+    for dept in dict.fromkeys([*cur_by, *prev_by]):
+        c, p = cur_by.get(dept, {}), prev_by.get(dept, {})
+        dn = (_side(f.num, c) or Decimal(0)) - (_side(f.num, p) or Decimal(0))
+        dd = (_side(f.den, c) or Decimal(0)) - (_side(f.den, p) or Decimal(0))
+        effect = (dn - ratio_prev * dd) / den_cur * 100
+        out.append(Driver(dept, float(round_half_up(effect)), p.get(col.name), c.get(col.name)))
+    return sorted(out, key=lambda d: abs(d.effect), reverse=True)
+
+
+def compare(current: MonthData, previous: MonthData) -> Comparison:
+    rows: list[dict[str, Any]] = []
+    new, missing, drivers = {}, {}, {}
+    for sheet, res in current.results.items():
+        spec = res.spec
+        prev_res = previous.results.get(sheet)
+        prev_records = prev_res.records if prev_res else []
+        prev_by = {_row_key(spec, r): r for r in prev_records}
+        cur_keys = set()
+        for r in res.records:
+            key = _row_key(spec, r)
+            cur_keys.add(key)
+            p = prev_by.get(key)
+            scope = "reference" if r["_kind"] == "reference" else "department"
+            for col in _numeric(spec):
+                ch = change_of(col.type, r.get(col.name), p.get(col.name) if p else None)
+                if p is None:
+                    ch["direction"] = NEW
+                rows.append({"sheet": sheet, "scope": scope, "department": r["部门"], "key": "|".join(
+                    str(k) for k in key[1:]), "column": col.name, "type": col.type, "current": r.get(col.name),
+                    "previous": p.get(col.name) if p else None, **ch})
+        cur_depts = {r["部门"] for r in res.records if r["_kind"] == "department"}
+        prev_depts = {r["部门"] for r in prev_records if r["_kind"] == "department"}
+        new[sheet] = [d for d in dict.fromkeys(r["部门"] for r in res.records) if d in cur_depts - prev_depts]
+        missing[sheet] = [d for d in dict.fromkeys(r["部门"] for r in prev_records) if d in prev_depts - cur_depts]
+        for key, p in prev_by.items():  # rows gone this month: reported, not zero-filled
+            if key not in cur_keys and p["_kind"] == "department":
+                for col in _numeric(spec):
+                    rows.append({"sheet": sheet, "scope": "department", "department": p["部门"],
+                                 "key": "|".join(str(k) for k in key[1:]), "column": col.name, "type": col.type,
+                                 "current": None, "previous": p.get(col.name),
+                                 **{**change_of(col.type, None, None), "direction": MISSING}})
+        prev_total = prev_res.total if prev_res else None
+        if res.total is not None:
+            for col in _numeric(spec):
+                rows.append({"sheet": sheet, "scope": "total", "department": DISTRICT, "key": "", "column": col.name,
+                             "type": col.type, "current": res.total.get(col.name),
+                             "previous": prev_total.get(col.name) if prev_total else None,
+                             **change_of(col.type, res.total.get(col.name),
+                                         prev_total.get(col.name) if prev_total else None)})
+            cur_d = [r for r in res.records if r["_kind"] == "department"]
+            prev_d = [r for r in prev_records if r["_kind"] == "department"]
+            drivers[sheet] = {c.name: drivers_of(spec, c, cur_d, prev_d, prev_total)
+                              for c in spec.computed_columns if c.type == "ratio"}
+    scalars = {}
+    for name, value in current.scalars.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            prev_value = previous.scalars.get(name)
+            scalars[name] = {"current": value, "previous": prev_value, **change_of("count", value, prev_value)}
+    return Comparison(current.month or "", previous.month or "", pd.DataFrame(rows, columns=list(CHANGE_COLUMNS)),
+                      scalars, new, missing, drivers)

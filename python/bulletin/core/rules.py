@@ -1,0 +1,303 @@
+"""Laggard rules: declarative conditions (data/rules.yaml) that give each row a status 红/黄/绿.
+
+A condition is a small expression over the row's columns, e.g. ``压缩比例 < 压缩比例红线`` or
+``完成率 == 0 and 备注 != "无需排查"``. Names are the annex's columns (in `backticks` when they hold
+punctuation), the rule file's parameters, and ``prev.X`` (last month), ``change.X`` (this month − last
+month), ``city.X`` (annex 5's city row), ``total.X`` (the district row); functions max, min, abs and
+in_sheet("附件8") (the department has a row in that annex this month). A comparison with a missing
+value is false, so a rule never fires on missing data. Expressions are parsed and checked when the
+rule file is loaded: an unknown name, key or construct is an error there, not at run time.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ..spec import ANNEXES, AnnexSpec, annex
+from .month import MonthData
+from .recompute import _present
+
+STATUSES = ("红", "黄", "绿")  # worst first
+RULE_KEYS = {"id", "sheet", "scope", "when", "status", "name", "explain", "list_order"}
+PARAM_KEYS = {"value", "explain"}
+PREFIXES = {"prev", "change", "city", "total"}
+FUNCTIONS = {"max", "min", "abs", "in_sheet"}
+_BACKTICK = re.compile(r"`([^`]+)`")
+
+
+class RuleError(ValueError):
+    """A mistake in the rule file (shown to whoever edited it)."""
+
+
+class _Missing:
+    """Absorbs arithmetic and makes every comparison false: a missing value never fires a rule."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING = _Missing()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    value: float
+    explain: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    sheet: str
+    scope: str  # department | total
+    when: str
+    status: str
+    name: str  # short Chinese wording, shown in the 触发规则 column
+    explain: str  # plain words, shown next to the thresholds
+    list_order: str = "annex"  # annex | pinyin: order of department lists built from this rule
+    tree: ast.Expression = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # placeholder -> column
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    params: dict[str, Param]
+    rules: tuple[Rule, ...]
+
+    def for_sheet(self, sheet: str) -> list[Rule]:
+        return [r for r in self.rules if r.sheet == sheet]
+
+    def get(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+def _compile(expr: str, spec: AnnexSpec, params: Mapping[str, Param], where: str) -> tuple[ast.Expression, dict]:
+    names: dict[str, str] = {}
+
+    def quote(m: re.Match) -> str:
+        placeholder = f"_c{len(names)}"
+        names[placeholder] = m.group(1)
+        return placeholder
+
+    try:
+        tree = ast.parse(_BACKTICK.sub(quote, expr), mode="eval")
+    except SyntaxError as exc:
+        raise RuleError(f"{where}: 条件“{expr}”无法解析：{exc.msg}") from exc
+    columns = {c.name for c in spec.columns}
+    city_columns = {c.name for c in annex(5).columns}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.BinOp,
+                             ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Compare, ast.Eq, ast.NotEq, ast.Lt,
+                             ast.LtE, ast.Gt, ast.GtE, ast.Load)):
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
+                and not node.keywords:
+            continue
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in PREFIXES:
+            attr = names.get(node.attr, node.attr)
+            if attr not in (city_columns if node.value.id == "city" else columns):
+                raise RuleError(f"{where}: “{node.value.id}.{attr}”不是{spec.sheet}的列")
+            continue
+        if isinstance(node, ast.Name):
+            name = names.get(node.id, node.id)
+            if name in columns or name in params or node.id in PREFIXES or node.id in FUNCTIONS:
+                continue
+            raise RuleError(f"{where}: 条件中的“{name}”既不是{spec.sheet}的列，也不是参数")
+        raise RuleError(f"{where}: 条件“{expr}”使用了不支持的写法（{type(node).__name__}）")
+    return tree, names
+
+
+def load_rules(data: Mapping[str, Any]) -> RuleSet:
+    unknown = set(data) - {"params", "rules"}
+    if unknown:
+        raise RuleError(f"规则文件：未知的键 {sorted(unknown)}")
+    params = {}
+    for name, p in (data.get("params") or {}).items():
+        if not isinstance(p, Mapping) or set(p) - PARAM_KEYS or "value" not in p:
+            raise RuleError(f"参数“{name}”应写成 {{value: 数值, explain: 说明}}")
+        params[name] = Param(name, float(p["value"]), str(p.get("explain", "")))
+    rules, seen = [], set()
+    sheets = {a.sheet for a in ANNEXES}
+    for i, r in enumerate(data.get("rules") or []):
+        where = f"规则 {r.get('id', i + 1)}"
+        extra = set(r) - RULE_KEYS
+        if extra:
+            raise RuleError(f"{where}: 未知的键 {sorted(extra)}")
+        missing = {"id", "sheet", "when", "status", "name"} - set(r)
+        if missing:
+            raise RuleError(f"{where}: 缺少 {sorted(missing)}")
+        if r["id"] in seen:
+            raise RuleError(f"{where}: 规则编号重复")
+        seen.add(r["id"])
+        if r["sheet"] not in sheets:
+            raise RuleError(f"{where}: 工作表“{r['sheet']}”不存在")
+        if r["status"] not in STATUSES[:2]:
+            raise RuleError(f"{where}: 状态应为 红 或 黄")
+        scope = r.get("scope", "department")
+        if scope not in ("department", "total"):
+            raise RuleError(f"{where}: scope 应为 department 或 total")
+        order = r.get("list_order", "annex")
+        if order not in ("annex", "pinyin"):
+            raise RuleError(f"{where}: list_order 应为 annex 或 pinyin")
+        tree, names = _compile(str(r["when"]), annex(r["sheet"]), params, where)
+        rules.append(Rule(r["id"], r["sheet"], scope, str(r["when"]), r["status"], str(r["name"]),
+                          str(r.get("explain", "")), order, tree, names))
+    return RuleSet(params, tuple(rules))
+
+
+class _Env:
+    def __init__(self, row: Mapping[str, Any], prev: Mapping[str, Any] | None, city: Mapping[str, Any] | None,
+                 total: Mapping[str, Any] | None, params: Mapping[str, Param], present_in: Iterable[str]):
+        self.row, self.prev, self.city, self.total = row, prev or {}, city or {}, total or {}
+        self.params, self.present_in = params, set(present_in)
+
+
+def _value(v: Any) -> Any:
+    return v if _present(v) else MISSING
+
+
+def _eval(node: ast.AST, env: _Env, names: Mapping[str, str]) -> Any:
+    if isinstance(node, ast.Expression):
+        return _eval(node.body, env, names)
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        name = names.get(node.id, node.id)
+        if name in env.row:
+            return _value(env.row.get(name))
+        if name in env.params:
+            return env.params[name].value
+        return MISSING
+    if isinstance(node, ast.Attribute):
+        attr = names.get(node.attr, node.attr)
+        prefix = node.value.id  # type: ignore[attr-defined]
+        if prefix == "change":
+            cur, prev = _value(env.row.get(attr)), _value(env.prev.get(attr))
+            return MISSING if MISSING in (cur, prev) else cur - prev
+        source = {"prev": env.prev, "city": env.city, "total": env.total}[prefix]
+        return _value(source.get(attr))
+    if isinstance(node, ast.BoolOp):
+        values = [_eval(v, env, names) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.UnaryOp):
+        v = _eval(node.operand, env, names)
+        if isinstance(node.op, ast.Not):
+            return not v
+        return MISSING if v is MISSING else -v
+    if isinstance(node, ast.BinOp):
+        a, b = _eval(node.left, env, names), _eval(node.right, env, names)
+        if MISSING in (a, b):
+            return MISSING
+        if isinstance(node.op, ast.Div):
+            return MISSING if b == 0 else a / b
+        if isinstance(node.op, ast.Add):
+            return a + b
+        return a - b if isinstance(node.op, ast.Sub) else a * b
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, env, names)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = _eval(right_node, env, names)
+            if isinstance(left, str) and right is MISSING:  # a blank text cell compares as ""
+                right = ""
+            elif isinstance(right, str) and left is MISSING:
+                left = ""
+            if left is MISSING or right is MISSING:
+                return False
+            ok = {ast.Eq: left == right, ast.NotEq: left != right}.get(type(op))
+            if ok is None:
+                if isinstance(left, str) or isinstance(right, str):
+                    return False
+                ok = {ast.Lt: left < right, ast.LtE: left <= right, ast.Gt: left > right,
+                      ast.GtE: left >= right}[type(op)]
+            if not ok:
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.Call):
+        fn = node.func.id  # type: ignore[attr-defined]
+        args = [_eval(a, env, names) for a in node.args]
+        if fn == "in_sheet":
+            return args[0] in env.present_in
+        if MISSING in args:
+            return MISSING
+        return {"max": max, "min": min, "abs": abs}[fn](*args)
+    raise RuleError(f"不支持的写法：{type(node).__name__}")
+
+
+def fires(rule: Rule, row: Mapping[str, Any], *, prev: Mapping[str, Any] | None = None,
+          city: Mapping[str, Any] | None = None, total: Mapping[str, Any] | None = None,
+          params: Mapping[str, Param] | None = None, present_in: Iterable[str] = ()) -> bool:
+    return bool(_eval(rule.tree, _Env(row, prev, city, total, params or {}, present_in), rule.names))
+
+
+def worst(statuses: Iterable[str]) -> str:
+    found = set(statuses)
+    return next((s for s in STATUSES if s in found), "绿")
+
+
+@dataclass
+class Assessment:
+    """The month's statuses: sheet -> department -> {status, rules}; district rows under 全区."""
+
+    statuses: dict[str, dict[str, dict[str, Any]]]
+
+    def fired(self, rule_id: str) -> list[str]:
+        return [d for sheet in self.statuses.values() for d, s in sheet.items() if rule_id in s["rules"]]
+
+    def keys(self) -> set[tuple[str, str, str]]:
+        return {(sheet, d, rule) for sheet, rows in self.statuses.items() for d, s in rows.items()
+                for rule in s["rules"]}
+
+
+def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, district: str = "全区") -> Assessment:
+    statuses: dict[str, dict[str, dict[str, Any]]] = {}
+    present = {sheet: {r["部门"] for r in res.records if r["_kind"] == "department"}
+               for sheet, res in data.results.items()}
+    city = data.results["附件5"].references.get("city") if "附件5" in data.results else None
+    for sheet, res in data.results.items():
+        prev_res = previous.results.get(sheet) if previous else None
+        prev_by = {r["部门"]: r for r in prev_res.records if r["_kind"] == "department"} if prev_res else {}
+        sheet_rules = rules.for_sheet(sheet)
+        out: dict[str, dict[str, Any]] = {}
+        for r in res.records:
+            if r["_kind"] != "department":
+                continue
+            entry = out.setdefault(r["部门"], {"status": "绿", "rules": []})
+            in_sheets = [s for s, depts in present.items() if r["部门"] in depts]
+            for rule in sheet_rules:
+                if rule.scope == "department" and rule.id not in entry["rules"] and fires(
+                        rule, r, prev=prev_by.get(r["部门"]), city=city, total=res.total, params=rules.params,
+                        present_in=in_sheets):
+                    entry["rules"].append(rule.id)
+        if res.total is not None:
+            entry = out.setdefault(district, {"status": "绿", "rules": []})
+            for rule in sheet_rules:
+                if rule.scope == "total" and fires(rule, res.total, prev=prev_res.total if prev_res else None,
+                                                   city=city, total=res.total, params=rules.params):
+                    entry["rules"].append(rule.id)
+        for entry in out.values():
+            entry["status"] = worst(rules.get(i).status for i in entry["rules"])
+        statuses[sheet] = out
+    return Assessment(statuses)
+
+
+def streaks(history: list[Assessment], current: Assessment) -> dict[tuple[str, str, str], int]:
+    """(sheet, department, rule) -> consecutive months the rule has fired, ending this month.
+    `history` holds the previous months' assessments, oldest first, without gaps."""
+    out = {}
+    for key in current.keys():
+        n = 1
+        for past in reversed(history):
+            if key not in past.keys():
+                break
+            n += 1
+        out[key] = n
+    return out
