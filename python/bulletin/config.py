@@ -15,24 +15,31 @@ from .core.registry import Registry
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REPO_DIR = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = REPO_DIR / "templates"
-SETTINGS_KEYS = {"district", "city", "name_prefixes", "ratio_tolerance_pp", "total_tolerance"}
+SETTINGS_KEYS = {"district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance",
+                 "ratio_change_unit"}
 
 
 @dataclass(frozen=True)
 class Settings:
     district: str
     city: str
+    province: str
     name_prefixes: tuple[str, ...]
     ratio_tolerance_pp: float
     total_tolerance: float
+    ratio_change_unit: str
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> "Settings":
         unknown = set(d) - SETTINGS_KEYS
         if unknown:
             raise ValueError(f"settings.yaml: unknown key(s) {sorted(unknown)}")
-        return Settings(str(d["district"]), str(d["city"]), tuple(d.get("name_prefixes", ())),
-                        float(d.get("ratio_tolerance_pp", 0.005)), float(d.get("total_tolerance", 1e-6)))
+        unit = str(d.get("ratio_change_unit", "%"))
+        if unit not in ("%", "个百分点"):
+            raise ValueError("settings.yaml: ratio_change_unit 应为 \"%\" 或 \"个百分点\"")
+        return Settings(str(d["district"]), str(d["city"]), str(d.get("province", "")),
+                        tuple(d.get("name_prefixes", ())), float(d.get("ratio_tolerance_pp", 0.005)),
+                        float(d.get("total_tolerance", 1e-6)), unit)
 
     def reference_name(self, key: str) -> str:
         return {"city": self.city, "district": self.district}[key]
@@ -46,6 +53,13 @@ def _yaml(path: Path) -> Any:
 @lru_cache(maxsize=None)
 def load_settings(path: Path = DATA_DIR / "settings.yaml") -> Settings:
     return Settings.from_dict(_yaml(path))
+
+
+@lru_cache(maxsize=None)
+def load_rules_file(path: Path = DATA_DIR / "rules.yaml"):
+    from .core.rules import load_rules
+
+    return load_rules(_yaml(path))
 
 
 @lru_cache(maxsize=None)

@@ -341,6 +341,10 @@ ANNEX_DECLARATIONS: list[dict[str, Any]] = [
             *[_count(f"{k}{leaf}", header=("子项数", k, leaf))
               for k in _SUB_KINDS for leaf in ("个数", "覆盖数", "汇聚数")],
             _ratio("子项覆盖率", [f"{k}覆盖数" for k in _SUB_KINDS], [f"{k}个数" for k in _SUB_KINDS]),
+            {"name": "子项个数合计", "type": "count", "role": "computed", "printed": False,
+             "formula": {"num": [f"{k}个数" for k in _SUB_KINDS]}},
+            {"name": "子项覆盖数合计", "type": "count", "role": "computed", "printed": False,
+             "formula": {"num": [f"{k}覆盖数" for k in _SUB_KINDS]}},
         ],
         "checks": [{"rule": "part_le_whole", "part": "主项覆盖数", "whole": "事项主项数"},
                    *[{"rule": "part_le_whole", "part": f"{k}覆盖数", "whole": f"{k}个数"} for k in _SUB_KINDS]],
@@ -415,6 +419,14 @@ SCALAR_DECLARATIONS: list[dict[str, Any]] = [
 ANNEXES: tuple[AnnexSpec, ...] = tuple(AnnexSpec.from_dict(d) for d in ANNEX_DECLARATIONS)
 SCALARS: tuple[Scalar, ...] = tuple(Scalar.from_dict(d) for d in SCALAR_DECLARATIONS)
 SCALAR_SHEET = "总体情况"
+# Free-text items placed by the narrative templates (sheet 文字素材: 栏目 | 内容), one paragraph per row.
+TEXT_SHEET = "文字素材"
+TEXT_ITEMS = {
+    "总体说明": "总体情况导语后的补充说明，如事项动态调整的原因",
+    "进展较大单位": "（六）进展较大单位：锦旗、表扬信、主动邀评等",
+    "报送配合": "存在问题（三）中“一是……”：报送不及时、不主动的单位",
+    "大厅纪律": "存在问题（五）中的作风纪律问题（替岗、轮岗等日常巡查发现）",
+}
 PROBLEM_SHEET = "校验结果"
 TOTAL_LABELS = ("合计", "总计", "小计")
 

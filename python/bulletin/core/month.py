@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..spec import ANNEXES, SCALAR_SHEET, SCALARS, AnnexSpec, Scalar
+from ..spec import ANNEXES, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Scalar
 from .intake import AnnexInput, Grid, IntakeContext, address, read_annex
 from .numbers import BadNumber, clean_text, is_blank, parse_number
 from .problems import Messages, Problem, has_errors
@@ -39,6 +39,7 @@ class MonthData:
     inputs: dict[str, AnnexInput]
     results: dict[str, AnnexResult]
     problems: list[Problem] = field(default_factory=list)
+    texts: dict[str, list[str]] = field(default_factory=dict)  # 文字素材: item -> paragraphs
 
     @property
     def has_errors(self) -> bool:
@@ -97,12 +98,31 @@ def read_scalars(grid: Grid | None, msg: Messages) -> tuple[dict[str, Any], list
     return values, problems
 
 
+def read_texts(grid: Grid | None, msg: Messages) -> tuple[dict[str, list[str]], list[Problem]]:
+    """The 文字素材 sheet: 栏目 in column A, 内容 in column B, a header row first."""
+    texts: dict[str, list[str]] = {}
+    problems: list[Problem] = []
+    for r, row in enumerate(grid.rows if grid else [], start=1):
+        item = clean_text(row[0]) if row else ""
+        body = str(row[1]).strip() if len(row) > 1 and not is_blank(row[1]) else ""
+        if r == 1 or not item or not body:
+            continue
+        if item not in TEXT_ITEMS:
+            problems.append(msg.problem("text.unknown_item", TEXT_SHEET, address(r, 1), item=item,
+                                        known="、".join(TEXT_ITEMS)))
+            continue
+        texts.setdefault(item, []).append(body)
+    return texts, problems
+
+
 def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | None = None,
                 ratio_tolerance_pp: float = 0.005, total_tolerance: float = 1e-6,
                 annexes: tuple[AnnexSpec, ...] = ANNEXES) -> MonthData:
     """Intake, recompute and validate every annex; problems of all sheets in one list."""
     msg = ctx.messages
     scalars, problems = read_scalars(grids.get(SCALAR_SHEET), msg)
+    texts, text_problems = read_texts(grids.get(TEXT_SHEET), msg)
+    problems += text_problems
     if month:
         scalars["月份"] = month
         problems = [p for p in problems if not (p.rule.startswith("scalar.") and "月份" in p.message)]
@@ -118,7 +138,7 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
         problems += validate(data, result, msg, ratio_tolerance_pp=ratio_tolerance_pp,
                              total_tolerance=total_tolerance)
         inputs[spec.sheet], results[spec.sheet] = data, result
-    return MonthData(scalars.get("月份"), scalars, inputs, results, problems)
+    return MonthData(scalars.get("月份"), scalars, inputs, results, problems, texts)
 
 
 def _jsonable(v: Any, col_type: str | None = None) -> Any:

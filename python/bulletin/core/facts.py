@@ -1,0 +1,117 @@
+"""Typed facts for the bulletin's text: figures, changes, drivers, streaks and laggard lists.
+
+The code decides *what* is true; the Jinja2 templates under templates/ decide how it is said.
+Department names in facts are the office's short names from the registry; every list keeps the
+annex's printed order unless its rule asks for pinyin order.
+"""
+from __future__ import annotations
+
+import calendar
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from pypinyin import lazy_pinyin
+
+from .compare import DISTRICT, Comparison
+from .month import MonthData
+from .recompute import _present
+from .registry import Registry, UnknownDepartment
+from .rules import Assessment, RuleSet
+
+
+def pinyin_key(name: str) -> list[str]:
+    return lazy_pinyin(name)
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+@dataclass
+class Facts:
+    month: str
+    year: int
+    m: int  # month number, 6
+    prev_m: int  # previous month number, 5
+    cutoff: str  # "6月30日": the statistics' cut-off day as the text writes it
+    district: str
+    city: str
+    province: str
+    ratio_unit: str  # "%" or "个百分点"
+    has_previous: bool
+    scalars: dict[str, Any]
+    scalar_changes: dict[str, dict[str, Any]]
+    annex: dict[str, dict[str, Any]]  # sheet -> {total, changes, rows, city}
+    laggards: dict[str, list[str]]  # rule id -> short names
+    drivers: dict[str, dict[str, list[dict[str, Any]]]]
+    streaks: dict[str, list[dict[str, Any]]]  # rule id -> [{name, months}]
+    texts: dict[str, list[str]]
+    new_departments: dict[str, list[str]] = field(default_factory=dict)
+    missing_departments: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _short(registry: Registry, name: str) -> str:
+    try:
+        return registry.short(name)
+    except UnknownDepartment:
+        return name
+
+
+def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registry: Registry, *,
+                comparison: Comparison | None = None, streak_months: Mapping[tuple[str, str, str], int] = (),
+                district: str, city: str, province: str, ratio_unit: str = "%",
+                texts: Mapping[str, list[str]] | None = None) -> Facts:
+    month = data.month or "0000-00"
+    year, m = map(int, month.split("-"))
+    prev_m = 12 if m == 1 else m - 1
+    cut = data.scalars.get("统计截止日期")
+    day = int(cut[-2:]) if cut else calendar.monthrange(year, m)[1] if 1 <= m <= 12 else 0
+    cutoff = f"{m}月{day}日"
+    annex: dict[str, dict[str, Any]] = {}
+    for sheet, res in data.results.items():
+        order = [r["部门"] for r in res.departments.to_dict("records")]
+        rows = []
+        for r in res.departments.to_dict("records"):
+            row = {k: _clean(v) for k, v in r.items() if not k.startswith("_")}
+            row["简称"] = _short(registry, r["部门"])
+            row["状态"] = assessment.statuses.get(sheet, {}).get(r["部门"], {}).get("status", "绿")
+            rows.append(row)
+        changes = {}
+        if comparison is not None:
+            c = comparison.changes
+            for rec in c[(c["sheet"] == sheet) & (c["scope"] == "total")].to_dict("records"):
+                changes[rec["column"]] = {k: _clean(v) for k, v in rec.items()}
+        annex[sheet] = {"total": {k: _clean(v) for k, v in (res.total or {}).items()}, "changes": changes,
+                        "rows": rows, "order": order,
+                        "city": {k: _clean(v) for k, v in res.references.get("city", {}).items()},
+                        "subtotals": res.subtotals,
+                        "district_rules": assessment.statuses.get(sheet, {}).get(DISTRICT, {}).get("rules", [])}
+    laggards = {}
+    for rule in rules.rules:
+        fired = [d for d in annex.get(rule.sheet, {}).get("order", [])
+                 if rule.id in assessment.statuses.get(rule.sheet, {}).get(d, {}).get("rules", [])]
+        names = [_short(registry, d) for d in fired]
+        laggards[rule.id] = sorted(names, key=pinyin_key) if rule.list_order == "pinyin" else names
+    drivers = {}
+    if comparison is not None:
+        for sheet, by_col in comparison.drivers.items():
+            drivers[sheet] = {col: [{"name": _short(registry, d.department), "effect": d.effect,
+                                     "previous": _clean(d.previous), "current": _clean(d.current)} for d in ds]
+                              for col, ds in by_col.items()}
+    streaks: dict[str, list[dict[str, Any]]] = {}
+    for (sheet, dept, rule_id), n in sorted(dict(streak_months).items(), key=lambda kv: -kv[1]):
+        streaks.setdefault(rule_id, []).append({"name": _short(registry, dept), "months": n})
+    scalar_changes = {k: {kk: _clean(vv) for kk, vv in v.items()} for k, v in
+                      (comparison.scalars if comparison else {}).items()}
+    return Facts(month, year, m, prev_m, cutoff, district, city, province, ratio_unit, comparison is not None,
+                 {k: _clean(v) for k, v in data.scalars.items()}, scalar_changes, annex, laggards, drivers, streaks,
+                 dict(texts or {}),
+                 {s: [_short(registry, d) for d in v] for s, v in (comparison.new_departments if comparison else {}).items()},
+                 {s: [_short(registry, d) for d in v] for s, v in
+                  (comparison.missing_departments if comparison else {}).items()})
