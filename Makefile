@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BULLETIN := $(VENV)/bin/bulletin
 SAMPLE := examples/2023-06/通报数据-2023-06.xlsx
+MAY := examples/2023-05/通报数据-2023-05.xlsx
 
 .PHONY: demo test setup samples bench clean
 
@@ -17,8 +18,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(BULLETIN) run $(SAMPLE) --out out; test $$? -le 1
-	@echo "结果工作簿在 out/ 目录下。"
+	rm -f out/history.sqlite
+	$(BULLETIN) import-month $(MAY) --history out/history.sqlite
+	$(BULLETIN) run $(SAMPLE) --history out/history.sqlite --out out; test $$? -le 1
+	@echo "结果工作簿在 out/ 目录下；历史库为 out/history.sqlite。"
 
 test: setup
 	$(PY) -m pytest

@@ -31,6 +31,17 @@ from bulletin.spec import ANNEXES, annex  # noqa: E402
 JUNE_SCALARS = {"月份": "2023-06", "统计截止日期": "2023-06-30", "网上政务服务事项总数": 1645,
                 "好差评主动评价量": 205509, "差评件数": 2, "差评已整改件数": 2}
 
+# The June text's paragraphs that no table holds (sheet 文字素材), as the office wrote them.
+JUNE_TEXTS = {
+    "总体说明": ["在部分单位事项动态调整重新报送即办件及压缩时限情况后，"],
+    "进展较大单位": ["6月份，区政务服务大厅主动邀评率较5月份进展明显，公安窗口、交通局综合受理窗口、企业开办窗口均能积极"
+                "主动邀请群众进行评价；本月交通局收到企业锦旗1面，医保窗口收获群众表扬信1封。"],
+    "报送配合": ["结合日常工作，个别单位存在报送不及时、不主动的现象，如：民宗局截止《殷都区系统性重塑行政审批制度推进"
+             "政务服务标准化规范化便利化改革方案》殷政办〔2023〕42号文件发布时仍无回复意见；退役军人事务局、金融局、"
+             "商务局截止全区发布时仍未报送《中介服务事项清单（2023年）》和《特殊环节目录清单（2023年）》"],
+    "大厅纪律": ["存在派驻单位窗口人员请假未能及时派驻 B 岗人员替岗，造成群众大批量等待或重复跑趟情况，如民政局"],
+}
+
 # -- May 2023 ---------------------------------------------------------------------------------------
 # The June text: "在部分单位事项动态调整重新报送即办件及压缩时限情况后，即办件占比、承诺时限压缩比例指标
 # 有所降低（其中公安分局1个事项不属分局权限未计入）" and "受河南省事项目录调整影响，公安分局事项压缩比由
@@ -170,18 +181,18 @@ def may_tables(june_folder: Path):
     return recomputed(rows, totals, subtotals, refs)
 
 
-def write(tables, scalars: dict, out: Path) -> Path:
+def write(tables, scalars: dict, out: Path, texts: dict | None = None) -> Path:
     rows, totals, subtotals, refs = tables
     wb = new_input_workbook(load_settings().district, rows, scalars, totals=totals, subtotals=subtotals,
-                            references=refs)
+                            references=refs, texts=texts)
     return save_new(wb, out)
 
 
-def build(folder: Path, scalars: dict, out: Path) -> Path:
-    return write(printed_tables(folder), scalars, out)
+def build(folder: Path, scalars: dict, out: Path, texts: dict | None = None) -> Path:
+    return write(printed_tables(folder), scalars, out, texts)
 
 
 if __name__ == "__main__":
     june = HERE / "2023-06" / "reference"
-    print(build(june, JUNE_SCALARS, HERE / "2023-06" / "通报数据-2023-06.xlsx"))
+    print(build(june, JUNE_SCALARS, HERE / "2023-06" / "通报数据-2023-06.xlsx", JUNE_TEXTS))
     print(write(may_tables(june), MAY_SCALARS, HERE / "2023-05" / "通报数据-2023-05.xlsx"))

@@ -1,36 +1,72 @@
 """The action layer: each step of the monthly job, written once for the CLI (and later the buttons)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .adapters.xlsx_files import read_grids
-from .adapters.xlsx_output import new_input_workbook, save_new, write_output
-from .config import load_registry, load_settings
-from .core.month import MonthData, month_json, parse_month
-from .engine import compute
+from .adapters.history_sqlite import History, HistoryError
+from .adapters.xlsx_files import open_workbook, read_grids
+from .adapters.xlsx_output import (fill_analysis, fill_results, new_input_workbook, read_text_sheet, save_new,
+                                   write_problem_sheet, write_text_sheet)
+from .config import load_registry, load_rules_file, load_settings
+from .core.month import MonthData, month_json, parse_month, previous_month
+from .engine import Analysis, analyse, compute
+from .narrative import merge_edits, sections_from_rows
 from .spec import ANNEXES
+
+HISTORY_NAME = "history.sqlite"
 
 
 class UsageError(Exception):
-    """Wrong arguments (message in Chinese)."""
+    """Wrong arguments or a missing prerequisite (message in Chinese)."""
 
 
 @dataclass
 class Outcome:
     data: MonthData | None
     output: Path | None = None
+    analysis: Analysis | None = None
+    text_rows: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the user should know (Chinese)
+
+    @property
+    def narrative(self) -> dict[str, str]:
+        return sections_from_rows(self.text_rows)
 
     def json(self) -> dict[str, Any]:
         result = month_json(self.data) if self.data else {}
+        if self.analysis is not None:
+            a = self.analysis
+            changes = a.comparison.changes if a.comparison is not None else None
+            result["previous_month"] = a.previous.month if a.previous else None
+            result["changes"] = [] if changes is None else [
+                {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                for r in changes.to_dict("records")]
+            result["statuses"] = a.assessment.statuses
+            result["facts"] = _plain(a.facts.as_dict())
+            result["narrative"] = self.narrative
         if self.output:
             result["output"] = str(self.output)
+        if self.notes:
+            result["notes"] = self.notes
         return result
 
     @property
     def exit_code(self) -> int:
         return 1 if self.data is not None and self.data.has_errors else 0
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, float) and v != v:
+        return None
+    return v
 
 
 def _month(month: str | None) -> str | None:
@@ -42,6 +78,11 @@ def _month(month: str | None) -> str | None:
     return parsed
 
 
+def history_path(workbook: Path, history: Path | None) -> Path:
+    """--history, else history.sqlite next to the workbook."""
+    return Path(history) if history else Path(workbook).resolve().parent / HISTORY_NAME
+
+
 def check(workbook: Path, month: str | None = None) -> Outcome:
     return Outcome(compute(read_grids(Path(workbook)), month=_month(month)))
 
@@ -51,15 +92,117 @@ def default_output(workbook: Path, data: MonthData, out_dir: Path | None) -> Pat
     return out_dir / f"通报结果-{data.month or Path(workbook).stem}.xlsx"
 
 
-def recalc(workbook: Path, out_dir: Path | None = None, month: str | None = None) -> Outcome:
-    """Check + recompute + output workbook (written even when there are errors: it lists them)."""
-    outcome = check(workbook, month)
-    outcome.output = write_output(Path(workbook), outcome.data, default_output(workbook, outcome.data, out_dir))
+def _past(data: MonthData, history: Path | None, *, required: bool) -> dict[str, MonthData]:
+    """Months before this one from the history file ({} when there is none and it is not required)."""
+    if data.month is None:
+        return {}
+    prev = previous_month(data.month)
+    if history is None or not Path(history).exists():
+        if required:
+            raise UsageError(f"找不到历史库 {history}，无法与上月（{prev}）比较；请先用 bulletin import-month 或 "
+                             f"close-month 存入上月数据")
+        return {}
+    with History(Path(history)) as h:
+        months = [m for m in h.months() if m < data.month]
+        if required and prev not in months:
+            stored = "、".join(h.months()) or "无"
+            raise UsageError(f"历史库 {history} 中没有上月（{prev}）的数据（已有：{stored}）；请先用 "
+                             f"bulletin import-month 存入上月数据")
+        return h.load_many(months) if months else {}
+
+
+def _backup(path: Path) -> None:
+    """An output about to be replaced is kept in out/.backup/ first (nothing lost)."""
+    if path.exists():
+        folder = path.parent / ".backup"
+        folder.mkdir(exist_ok=True)
+        shutil.copy2(path, folder / f"{path.stem}.{dt.datetime.now():%Y%m%d-%H%M%S-%f}{path.suffix}")
+
+
+def run(workbook: Path, out_dir: Path | None = None, month: str | None = None, *, history: Path | None = None,
+        overwrite_text: bool = False) -> Outcome:
+    """Check, recompute, compare with last month (when history holds it), rules, text, output workbook."""
+    workbook = Path(workbook)
+    data = compute(read_grids(workbook), month=_month(month))
+    outcome = Outcome(data)
+    out = default_output(workbook, data, out_dir)
+    wb = open_workbook(workbook)  # formulas and styles as they are; saved under a new name only
+    fill_results(wb, data)
+    if not data.has_errors:
+        hist = history_path(workbook, history)
+        past = _past(data, hist, required=False)
+        analysis = analyse(data, past)
+        outcome.analysis = analysis
+        if analysis.previous is None and data.month:
+            outcome.notes.append(f"历史库中没有上月（{previous_month(data.month)}）的数据，本次不做环比。")
+        earlier = read_text_sheet(out) or read_text_sheet(workbook)
+        outcome.text_rows = merge_edits(analysis.paragraphs, earlier, overwrite=overwrite_text)
+        kept = sum("保留" in r["note"] for r in outcome.text_rows)
+        if kept:
+            outcome.notes.append(f"{kept} 段文字已由工作人员修改，本次保留修改稿（新生成的文字在旁列；"
+                                 f"如需覆盖请加 --overwrite-text）。")
+        rule_names = {r.id: r.name for r in load_rules_file().rules}
+        fill_analysis(wb, analysis, rule_names)
+        write_text_sheet(wb, outcome.text_rows)
+    else:
+        outcome.notes.append("输入数据有错误，已跳过环比、规则和文字生成；请按“校验结果”改正后重新运行。")
+    write_problem_sheet(wb, data.problems)
+    _backup(out)
+    outcome.output = save_new(wb, out, protect=[workbook])
     return outcome
 
 
-def run(workbook: Path, out_dir: Path | None = None, month: str | None = None) -> Outcome:
-    return recalc(workbook, out_dir, month)
+def recalc(workbook: Path, out_dir: Path | None = None, month: str | None = None) -> Outcome:
+    """Check + recompute + output workbook (written even when there are errors: it lists them)."""
+    workbook = Path(workbook)
+    outcome = check(workbook, month)
+    wb = open_workbook(workbook)
+    fill_results(wb, outcome.data)
+    write_problem_sheet(wb, outcome.data.problems)
+    outcome.output = save_new(wb, default_output(workbook, outcome.data, out_dir), protect=[workbook])
+    return outcome
+
+
+def _analysed(workbook: Path, month: str | None, history: Path | None, *, required: bool) -> Outcome:
+    data = compute(read_grids(Path(workbook)), month=_month(month))
+    outcome = Outcome(data)
+    if data.has_errors:
+        outcome.notes.append("输入数据有错误，请先改正（bulletin check 列出全部问题）。")
+        return outcome
+    outcome.analysis = analyse(data, _past(data, history_path(workbook, history), required=required))
+    outcome.text_rows = merge_edits(outcome.analysis.paragraphs, {})
+    return outcome
+
+
+def compare_cmd(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
+    return _analysed(workbook, month, history, required=True)
+
+
+def narrate(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
+    return _analysed(workbook, month, history, required=False)
+
+
+def close_month(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
+    """Store the month's validated inputs and results; refuses a month with errors."""
+    workbook = Path(workbook)
+    data = compute(read_grids(workbook), month=_month(month))
+    outcome = Outcome(data)
+    if data.has_errors:
+        outcome.notes.append("输入数据有错误，不能结转存入历史库；请先改正。")
+        return outcome
+    if not data.month:
+        raise UsageError("无法确定月份：请在“总体情况”表填写月份，或用 --month 指定")
+    path = history_path(workbook, history)
+    with History(path) as h:
+        replaced = h.has(data.month)
+        h.store(data, source=workbook.name)
+    outcome.notes.append(f"{data.month} 已{'替换' if replaced else '存入'}历史库 {path}")
+    return outcome
+
+
+def import_month(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
+    """Back-fill a past month from an old workbook of the same layout."""
+    return close_month(workbook, month, history)
 
 
 def template(month: str, out: Path) -> Outcome:
@@ -71,10 +214,13 @@ def template(month: str, out: Path) -> Outcome:
     rows = {}
     for spec in ANNEXES:
         name = spec.name_column.name
-        rows[spec.sheet] = [{name: d.short, "_section":
-                             "公共服务单位" if d.category == "公共服务单位" else None}
+        rows[spec.sheet] = [{name: d.short, "_section": "公共服务单位" if d.category == "公共服务单位" else None}
                             for d in registry.in_annex(spec.number)]
     references = {spec.sheet: [{spec.name_column.name: settings.reference_name(k)} for k in spec.reference_rows]
                   for spec in ANNEXES}
     wb = new_input_workbook(settings.district, rows, {"月份": month}, references=references)
     return Outcome(None, save_new(wb, Path(out)))
+
+
+__all__ = ["HistoryError", "Outcome", "UsageError", "check", "close_month", "compare_cmd", "import_month",
+           "narrate", "recalc", "run", "template"]

@@ -11,7 +11,9 @@ from typing import Sequence
 
 from . import actions
 from .adapters.xlsx_files import WorkbookError
+from .adapters.history_sqlite import HistoryError
 from .adapters.xlsx_output import OutputError
+from .narrative import TemplateError
 from .core.problems import SEVERITY_ZH, Problem
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -36,9 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--json", action="store_true", help="以 JSON 输出结果")
         return s
 
+    def with_history(s: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        s.add_argument("--history", type=Path, default=None,
+                       help=f"历史库文件（默认：工作簿所在目录下的 {actions.HISTORY_NAME}）")
+        return s
+
     workbook_cmd("check", "校验输入数据，列出全部问题", out=False)
     workbook_cmd("recalc", "校验并重新计算，写出新的结果工作簿", out=True)
-    workbook_cmd("run", "完整运行：校验、重新计算、输出结果工作簿", out=True)
+    r = with_history(workbook_cmd("run", "完整运行：校验、重新计算、与上月比较、标注落后单位、生成问题文本、输出结果工作簿",
+                                  out=True))
+    r.add_argument("--overwrite-text", action="store_true", help="用新生成的文字覆盖工作人员修改过的段落")
+    with_history(workbook_cmd("compare", "与上月比较（需要历史库中有上月数据）", out=False))
+    with_history(workbook_cmd("narrate", "生成通报文字（总体情况、存在问题、下步工作要求）", out=False))
+    with_history(workbook_cmd("close-month", "结转：把本月已校验的数据存入历史库（有错误时拒绝）", out=False))
+    with_history(workbook_cmd("import-month", "补录：把以前月份的工作簿存入历史库", out=False))
     t = sub.add_parser("template", help="生成某月的空白输入工作簿", description="生成某月的空白输入工作簿")
     t.add_argument("--month", required=True, help="月份，如 2023-07")
     t.add_argument("-o", "--output", type=Path, required=True, help="输出文件 .xlsx")
@@ -67,9 +80,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcome = actions.template(args.month, args.output)
         elif args.command == "check":
             outcome = actions.check(args.workbook, args.month)
+        elif args.command == "recalc":
+            outcome = actions.recalc(args.workbook, args.out, args.month)
+        elif args.command == "run":
+            outcome = actions.run(args.workbook, args.out, args.month, history=args.history,
+                                  overwrite_text=args.overwrite_text)
         else:
-            outcome = getattr(actions, args.command)(args.workbook, args.out, args.month)
-    except (actions.UsageError, WorkbookError, OutputError) as exc:
+            action = {"compare": actions.compare_cmd, "narrate": actions.narrate, "close-month": actions.close_month,
+                      "import-month": actions.import_month}[args.command]
+            outcome = action(args.workbook, args.month, args.history)
+    except (actions.UsageError, WorkbookError, OutputError, HistoryError, TemplateError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # never a traceback for the user: log it and say where
@@ -78,13 +98,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         json.dump(outcome.json(), sys.stdout, ensure_ascii=False, indent=1)
         print()
-    else:
-        if outcome.data is not None:
-            print(f"月份：{outcome.data.month or '未知'}")
-            _print_problems(outcome.data.problems)
-        if outcome.output:
-            print(f"输出文件：{outcome.output}")
+        return outcome.exit_code
+    if outcome.data is not None:
+        print(f"月份：{outcome.data.month or '未知'}")
+        _print_problems(outcome.data.problems)
+    if args.command == "compare" and outcome.analysis is not None:
+        _print_changes(outcome)
+    if outcome.text_rows:
+        shown = ("总体情况", "存在问题", "下步工作要求") if args.command == "narrate" else ("总体情况", "存在问题")
+        for title, section in zip(("一、", "二、", "三、"), shown):
+            if section in outcome.narrative:
+                print(f"\n{title}{section}\n{outcome.narrative[section]}")
+        print()
+    for note in outcome.notes:
+        print(note)
+    if outcome.output:
+        print(f"输出文件：{outcome.output}")
     return outcome.exit_code
+
+
+def _print_changes(outcome: actions.Outcome) -> None:
+    """District figures this month vs last month, then the biggest movers of each ratio."""
+    a = outcome.analysis
+    c = a.comparison.changes
+    print(f"\n与 {a.previous.month} 比较（全区）：")
+    for r in c[c["scope"] == "total"].to_dict("records"):
+        if r["type"] == "ratio":
+            print(f"  {r['sheet']} {r['column']}: {r['previous']}% → {r['current']}%  {r['direction']} {r['change']}")
+    for sheet, by_col in a.comparison.drivers.items():
+        for col, drivers in by_col.items():
+            top = [d for d in drivers[:3] if d.effect]
+            if top:
+                print(f"  {sheet} {col} 变化主要来自：" + "；".join(f"{d.department} {d.effect:+.2f}" for d in top))
 
 
 if __name__ == "__main__":

@@ -107,3 +107,31 @@ def as_sections(paragraphs: list[Paragraph]) -> dict[str, str]:
     for p in paragraphs:
         out.setdefault(p.section, []).extend([p.heading, p.text] if p.heading else [p.text])
     return {k: "\n".join(v) for k, v in out.items()}
+
+
+def merge_edits(paragraphs: list[Paragraph], earlier: Mapping[str, Mapping[str, str]], *,
+                overwrite: bool = False) -> list[dict[str, str]]:
+    """Rows of the 问题文本 sheet. A paragraph staff edited (its text differs from what was generated
+    then) keeps their text, with the newly generated one shown beside it, unless `overwrite`."""
+    rows = []
+    for p in paragraphs:
+        before = earlier.get(p.id)
+        edited = bool(before) and before["text"].strip() != before["generated"].strip()
+        if edited and not overwrite:
+            changed = before["generated"].strip() != p.text.strip()
+            note = "已人工修改，保留原文" + ("；本次生成的文本有变化，请对照" if changed else "")
+            rows.append({"id": p.id, "section": p.section, "heading": p.heading, "text": before["text"],
+                         "generated_now": p.text, "generated": p.text, "note": note})
+        else:
+            note = "已覆盖人工修改" if edited else ""
+            rows.append({"id": p.id, "section": p.section, "heading": p.heading, "text": p.text,
+                         "generated_now": p.text, "generated": p.text, "note": note})
+    return rows
+
+
+def sections_from_rows(rows: list[Mapping[str, str]]) -> dict[str, str]:
+    """section -> text as it will be printed (the adopted text of each paragraph)."""
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r["section"], []).extend([r["heading"], r["text"]] if r["heading"] else [r["text"]])
+    return {k: "\n".join(v) for k, v in out.items()}

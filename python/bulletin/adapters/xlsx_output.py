@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
 from ..core.recompute import _present
-from ..spec import ANNEXES, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, AnnexSpec, Column
+from ..spec import ANNEXES, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Column
 from .xlsx_files import open_workbook
 
 THIN = Side(style="thin", color="999999")
@@ -150,6 +150,18 @@ def write_scalar_sheet(ws: Worksheet, values: Mapping[str, Any]) -> None:
     ws.column_dimensions["C"].width = 40
 
 
+def write_texts_input_sheet(ws: Worksheet, texts: Mapping[str, Sequence[str]]) -> None:
+    """文字素材: one paragraph per row; every known 栏目 is listed once so staff see what exists."""
+    ws.append(["栏目", "内容", "说明"])
+    for c in ws[1]:
+        c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
+    for item, explain in TEXT_ITEMS.items():
+        for body in texts.get(item) or [None]:
+            ws.append([item, body, explain])
+    for letter, width in zip("ABC", (14, 90, 50)):
+        ws.column_dimensions[letter].width = width
+
+
 def save_new(wb: openpyxl.Workbook, path: Path, *, protect: Iterable[Path] = ()) -> Path:
     """Save to a new file via a temp file and an atomic rename; never over a protected (input) file."""
     path = Path(path).resolve()
@@ -244,21 +256,16 @@ def write_problem_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> W
     return ws
 
 
-def write_output(input_path: Path, data: MonthData, out_path: Path) -> Path:
-    wb = open_workbook(input_path)  # formulas and styles as they are
-    fill_results(wb, data)
-    write_problem_sheet(wb, data.problems)
-    return save_new(wb, out_path, protect=[input_path])
-
-
 def new_input_workbook(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]],
                        scalars: Mapping[str, Any], *, totals: Mapping[str, Mapping[str, Any]] | None = None,
                        subtotals: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
-                       references: Mapping[str, Iterable[Mapping[str, Any]]] | None = None) -> openpyxl.Workbook:
+                       references: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+                       texts: Mapping[str, Sequence[str]] | None = None) -> openpyxl.Workbook:
     """A workbook in the engine's input layout: 总体情况 then 附件1 … 附件8."""
     wb = openpyxl.Workbook()
     write_scalar_sheet(wb.active, scalars)
     wb.active.title = SCALAR_SHEET
+    write_texts_input_sheet(wb.create_sheet(TEXT_SHEET), texts or {})
     for spec in ANNEXES:
         ws = wb.create_sheet(spec.sheet)
         write_annex_sheet(ws, spec, district, annex_rows.get(spec.sheet, ()),
@@ -267,3 +274,120 @@ def new_input_workbook(district: str, annex_rows: Mapping[str, Iterable[Mapping[
         if spec.landscape:
             ws.page_setup.orientation = "landscape"
     return wb
+
+
+# -- part 2: comparison columns, statuses, 问题文本 ---------------------------------------------------
+
+TEXT_SHEET_OUT = "问题文本"
+TEXT_HEADERS = ("段落编号", "部分", "标题", "文本（可修改，通报采用此列）", "本次生成的文本", "上次生成的文本", "说明")
+STATUS_FILLS = {"红": PatternFill("solid", fgColor="F8CBAD"), "黄": PatternFill("solid", fgColor="FFE699")}
+EXTRA_FILL = PatternFill("solid", fgColor="E2EFDA")
+
+
+def _header_cell(ws: Worksheet, spec: AnnexSpec, start: int, c: int, text: str) -> None:
+    for level in range(spec.header_rows):
+        cell = ws.cell(start + level, c, text if level == 0 else None)
+        cell.fill, cell.border, cell.alignment, cell.font = EXTRA_FILL, BORDER, CENTER, Font(bold=True)
+    if spec.header_rows > 1:
+        ws.merge_cells(start_row=start, start_column=c, end_row=start + spec.header_rows - 1, end_column=c)
+    ws.column_dimensions[get_column_letter(c)].width = 12
+
+
+def fill_analysis(wb: openpyxl.Workbook, analysis: Any, rule_names: Mapping[str, str]) -> None:
+    """上月/变化 beside the table for every computed column, then 状态 and 触发规则; rows are coloured by
+    conditional formatting keyed to the 状态 cell, so colours follow the status when staff edit it."""
+    from ..core.compare import DISTRICT
+    from openpyxl.formatting.rule import FormulaRule
+
+    data, comparison = analysis.data, analysis.comparison
+    for sheet, inp in data.inputs.items():
+        if sheet not in wb.sheetnames or not inp.columns:
+            continue
+        ws, spec = wb[sheet], inp.spec
+        first_row = inp.header_end + 1
+        last_row = max([r["_row"] for r in inp.records], default=first_row)
+        c = ws.max_column + 1
+        blocks: list[tuple[int, Column, str]] = []
+        if comparison is not None:
+            for col in spec.computed_columns:
+                unit = "（百分点）" if col.type == "ratio" else ""
+                _header_cell(ws, spec, inp.header_start, c, f"上月{col.name}")
+                _header_cell(ws, spec, inp.header_start, c + 1, f"{col.name}变化{unit}")
+                blocks.append((c, col, "previous"))
+                blocks.append((c + 1, col, "change"))
+                c += 2
+        status_col, rules_col = c, c + 1
+        _header_cell(ws, spec, inp.header_start, status_col, "状态")
+        _header_cell(ws, spec, inp.header_start, rules_col, "触发规则")
+        ws.column_dimensions[get_column_letter(rules_col)].width = 30
+        changes = {}
+        if comparison is not None:
+            ch = comparison.changes[comparison.changes["sheet"] == sheet]
+            for rec in ch.to_dict("records"):
+                changes[(rec["department"] if rec["scope"] != "total" else DISTRICT, rec["key"], rec["column"])] = rec
+        statuses = analysis.assessment.statuses.get(sheet, {})
+        for r in inp.records:
+            row = r["_row"]
+            if r["_kind"] == "department":
+                who = r["部门"]
+            elif r["_kind"] == "total":
+                who = DISTRICT
+            else:
+                continue
+            key = "|".join(str(r.get(k.name)) for k in spec.key_columns) if who != DISTRICT else ""
+            for col_no, col, what in blocks:
+                rec = changes.get((who, key, col.name))
+                if rec is None:
+                    continue
+                cell = ws.cell(row, col_no)
+                if what == "previous":
+                    cell.value, cell.number_format = cell_value(col, rec["previous"]), number_format(col)
+                else:
+                    v = rec["change"]
+                    cell.value = None if v is None or v != v else (float(v) if col.type == "ratio" else v)
+                    cell.number_format = "+0.00;-0.00;0.00" if col.type == "ratio" else "+0;-0;0"
+                cell.border = BORDER
+            entry = statuses.get(who)
+            if entry is not None:
+                ws.cell(row, status_col, entry["status"]).border = BORDER
+                ws.cell(row, rules_col, "、".join(rule_names.get(i, i) for i in entry["rules"])).border = BORDER
+        letter = get_column_letter(status_col)
+        area = f"A{first_row}:{get_column_letter(rules_col)}{last_row}"
+        for status, fill in STATUS_FILLS.items():
+            ws.conditional_formatting.add(area, FormulaRule(formula=[f'${letter}{first_row}="{status}"'], fill=fill))
+
+
+def read_text_sheet(path: Path) -> dict[str, dict[str, str]]:
+    """Paragraphs of an earlier output's 问题文本 sheet: id -> {text, generated}."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    wb = open_workbook(path, read_only=True)
+    try:
+        if TEXT_SHEET_OUT not in wb.sheetnames:
+            return {}
+        out = {}
+        for row in wb[TEXT_SHEET_OUT].iter_rows(min_row=2, values_only=True):
+            if row and row[0]:
+                out[str(row[0])] = {"text": str(row[3] or ""), "generated": str(row[5] or "")}
+        return out
+    finally:
+        wb.close()
+
+
+def write_text_sheet(wb: openpyxl.Workbook, rows: Sequence[Mapping[str, str]]) -> Worksheet:
+    if TEXT_SHEET_OUT in wb.sheetnames:
+        del wb[TEXT_SHEET_OUT]
+    ws = wb.create_sheet(TEXT_SHEET_OUT)
+    ws.append(list(TEXT_HEADERS))
+    for c in ws[1]:
+        c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
+    for r in rows:
+        ws.append([r["id"], r["section"], r["heading"], r["text"], r["generated_now"], r["generated"], r["note"]])
+        for cell in ws[ws.max_row]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for letter, width in zip("ABCDEFG", (18, 10, 30, 80, 60, 20, 24)):
+        ws.column_dimensions[letter].width = width
+    ws.column_dimensions["F"].hidden = True  # kept only to recognise staff edits on the next run
+    ws.freeze_panes = "A2"
+    return ws

@@ -149,6 +149,7 @@ def compare(current: MonthData, previous: MonthData) -> Comparison:
     for name, value in current.scalars.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             prev_value = previous.scalars.get(name)
-            scalars[name] = {"current": value, "previous": prev_value, **change_of("count", value, prev_value)}
+            scalars[name] = {"current": value, "previous": prev_value, "type": "count",
+                            **change_of("count", value, prev_value)}
     return Comparison(current.month or "", previous.month or "", pd.DataFrame(rows, columns=list(CHANGE_COLUMNS)),
                       scalars, new, missing, drivers)

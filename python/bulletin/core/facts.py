@@ -105,7 +105,10 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
                                      "previous": _clean(d.previous), "current": _clean(d.current)} for d in ds]
                               for col, ds in by_col.items()}
     streaks: dict[str, list[dict[str, Any]]] = {}
-    for (sheet, dept, rule_id), n in sorted(dict(streak_months).items(), key=lambda kv: -kv[1]):
+    position = {(sheet, d): i for sheet, a in annex.items() for i, d in enumerate(a["order"])}
+    # longest streak first, then the annex's printed order
+    for (sheet, dept, rule_id), n in sorted(dict(streak_months).items(),
+                                            key=lambda kv: (-kv[1], position.get(kv[0][:2], 1 << 30))):
         streaks.setdefault(rule_id, []).append({"name": _short(registry, dept), "months": n})
     scalar_changes = {k: {kk: _clean(vv) for kk, vv in v.items()} for k, v in
                       (comparison.scalars if comparison else {}).items()}
