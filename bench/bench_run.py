@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 SAMPLE = ROOT / "examples" / "2023-06" / "通报数据-2023-06.xlsx"
+MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 RUNS = 7
 FLOOR = ("import sys, pandas, openpyxl; wb = openpyxl.load_workbook(sys.argv[1]); wb.save(sys.argv[2])")
 
@@ -25,26 +26,32 @@ def timed(cmd: list[str]) -> float:
 
 def main() -> None:
     from bulletin.adapters.xlsx_files import read_grids
-    from bulletin.engine import compute
+    from bulletin.engine import analyse, compute
 
     with tempfile.TemporaryDirectory() as tmp:
-        extra = sys.argv[1:]  # e.g. --history DB, once part 2's options exist
+        # the full job: June against a history holding May (comparison, rules, text, output workbook)
+        subprocess.run([sys.executable, "-m", "bulletin", "import-month", str(MAY), "--history", f"{tmp}/h.sqlite"],
+                       check=True, capture_output=True)
+        extra = ["--history", f"{tmp}/h.sqlite"]
         floor, run = [], []
         for _ in range(RUNS):  # interleaved, so both see the same machine load
             floor.append(timed([sys.executable, "-c", FLOOR, str(SAMPLE), f"{tmp}/floor.xlsx"]))
             run.append(timed([sys.executable, "-m", "bulletin", "run", str(SAMPLE), "--out", tmp, *extra]))
-        grids = read_grids(SAMPLE)
-        compute(grids)  # warm caches (config files) as a long-lived Excel session would have
-        core = []
+        grids, may = read_grids(SAMPLE), compute(read_grids(MAY))
+        analyse(compute(grids), {"2023-05": may})  # warm caches (config files) as a long Excel session would
+        core, full = [], []
         for _ in range(RUNS * 3):
             start = time.perf_counter()
-            compute(grids)
+            data = compute(grids)
             core.append(time.perf_counter() - start)
-    f, r, c = statistics.median(floor), statistics.median(run), statistics.median(core)
+            analyse(data, {"2023-05": may})
+            full.append(time.perf_counter() - start)
+    f, r, c, a = statistics.median(floor), statistics.median(run), statistics.median(core), statistics.median(full)
     print(f"floor (import pandas+openpyxl, load+save): {f * 1000:7.0f} ms  (median of {RUNS})")
-    print(f"bulletin run                             : {r * 1000:7.0f} ms  (median of {RUNS})")
+    print(f"bulletin run --history (June vs May)     : {r * 1000:7.0f} ms  (median of {RUNS})")
     print(f"ratio run / floor                        : {r / f:7.2f}   (target <= 1.5)")
     print(f"core computation, all annexes, in-process: {c * 1000:7.1f} ms  (median of {RUNS * 3}; target <= 50)")
+    print(f"core + comparison, rules, text           : {a * 1000:7.1f} ms  (median of {RUNS * 3})")
 
 
 if __name__ == "__main__":

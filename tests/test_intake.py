@@ -57,3 +57,19 @@ def test_merged_department_cells_fill_down():
     three = data.result(3).departments
     assert (three["部门"] == "卫健委").sum() == 10
     assert three["部门"].notna().all()
+
+
+def test_formula_cells_are_read_as_excel_computed_them(tmp_path):
+    """A formula in an input cell is read through Excel's cached value, not as text."""
+    from bulletin.adapters.xlsx_files import grids_for
+    from bulletin.adapters.xlsx_files import open_workbook
+
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["附件6"]
+    addr = find_cell(ws, "人社局", "部门报送数据")
+    ws[addr] = "=28000+79"  # openpyxl writes no cached value: the cell reads as blank, never as "=…" text
+    path = tmp_path / "formula.xlsx"
+    wb.save(path)
+    grids = grids_for(path, open_workbook(path))
+    data = compute(grids)
+    assert [p.rule for p in data.problems if p.cell == addr] == ["value.missing"]

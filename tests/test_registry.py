@@ -44,3 +44,10 @@ def test_registry_refuses_an_alias_given_to_two_departments():
                          columns=["部门", "简称", "全称", "别名", "类别"])
     with pytest.raises(ValueError, match="乙"):
         Registry.from_frame(frame)
+
+
+def test_stored_pinyin_matches_pypinyin():
+    from bulletin.core.registry import pinyin_of
+
+    for d in load_registry().departments:
+        assert d.pinyin == pinyin_of(d.short), d.short

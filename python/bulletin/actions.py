@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .adapters.history_sqlite import History, HistoryError
-from .adapters.xlsx_files import open_workbook, read_grids
+from .adapters.xlsx_files import grids_for, open_workbook, read_grids
 from .adapters.xlsx_output import (fill_analysis, fill_results, new_input_workbook, read_text_sheet, save_new,
-                                   write_problem_sheet, write_text_sheet)
+                                   text_sheet_rows, write_problem_sheet, write_text_sheet)
 from .config import load_registry, load_rules_file, load_settings
 from .core.month import MonthData, month_json, parse_month, previous_month
 from .engine import Analysis, analyse, compute
@@ -40,11 +40,8 @@ class Outcome:
         result = month_json(self.data) if self.data else {}
         if self.analysis is not None:
             a = self.analysis
-            changes = a.comparison.changes if a.comparison is not None else None
             result["previous_month"] = a.previous.month if a.previous else None
-            result["changes"] = [] if changes is None else [
-                {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-                for r in changes.to_dict("records")]
+            result["changes"] = [] if a.comparison is None else _plain(a.comparison.records)
             result["statuses"] = a.assessment.statuses
             result["facts"] = _plain(a.facts.as_dict())
             result["narrative"] = self.narrative
@@ -123,10 +120,10 @@ def run(workbook: Path, out_dir: Path | None = None, month: str | None = None, *
         overwrite_text: bool = False) -> Outcome:
     """Check, recompute, compare with last month (when history holds it), rules, text, output workbook."""
     workbook = Path(workbook)
-    data = compute(read_grids(workbook), month=_month(month))
+    wb = open_workbook(workbook)  # formulas and styles as they are; saved under a new name only
+    data = compute(grids_for(workbook, wb), month=_month(month))
     outcome = Outcome(data)
     out = default_output(workbook, data, out_dir)
-    wb = open_workbook(workbook)  # formulas and styles as they are; saved under a new name only
     fill_results(wb, data)
     if not data.has_errors:
         hist = history_path(workbook, history)
@@ -135,7 +132,7 @@ def run(workbook: Path, out_dir: Path | None = None, month: str | None = None, *
         outcome.analysis = analysis
         if analysis.previous is None and data.month:
             outcome.notes.append(f"历史库中没有上月（{previous_month(data.month)}）的数据，本次不做环比。")
-        earlier = read_text_sheet(out) or read_text_sheet(workbook)
+        earlier = read_text_sheet(out) or text_sheet_rows(wb)  # an earlier output, else the input's own sheet
         outcome.text_rows = merge_edits(analysis.paragraphs, earlier, overwrite=overwrite_text)
         kept = sum("保留" in r["note"] for r in outcome.text_rows)
         if kept:
@@ -155,8 +152,8 @@ def run(workbook: Path, out_dir: Path | None = None, month: str | None = None, *
 def recalc(workbook: Path, out_dir: Path | None = None, month: str | None = None) -> Outcome:
     """Check + recompute + output workbook (written even when there are errors: it lists them)."""
     workbook = Path(workbook)
-    outcome = check(workbook, month)
     wb = open_workbook(workbook)
+    outcome = Outcome(compute(grids_for(workbook, wb), month=_month(month)))
     fill_results(wb, outcome.data)
     write_problem_sheet(wb, outcome.data.problems)
     outcome.output = save_new(wb, default_output(workbook, outcome.data, out_dir), protect=[workbook])

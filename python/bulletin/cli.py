@@ -120,10 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _print_changes(outcome: actions.Outcome) -> None:
     """District figures this month vs last month, then the biggest movers of each ratio."""
     a = outcome.analysis
-    c = a.comparison.changes
     print(f"\n与 {a.previous.month} 比较（全区）：")
-    for r in c[c["scope"] == "total"].to_dict("records"):
-        if r["type"] == "ratio":
+    for r in a.comparison.records:
+        if r["scope"] == "total" and r["type"] == "ratio":
             print(f"  {r['sheet']} {r['column']}: {r['previous']}% → {r['current']}%  {r['direction']} {r['change']}")
     for sheet, by_col in a.comparison.drivers.items():
         for col, drivers in by_col.items():

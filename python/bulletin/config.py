@@ -47,7 +47,7 @@ class Settings:
 
 def _yaml(path: Path) -> Any:
     with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
 
 
 @lru_cache(maxsize=None)

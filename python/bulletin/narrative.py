@@ -6,7 +6,9 @@ template that uses a fact the engine does not supply fails loudly, naming it (St
 """
 from __future__ import annotations
 
+import getpass
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -57,10 +59,20 @@ def names(items: Any, sep: str = "、") -> str:
     return sep.join(str(i) for i in items)
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates are cached (keyed by each template's checksum, so edits take effect)."""
+    folder = Path(tempfile.gettempdir()) / f"bulletin-jinja-{getpass.getuser()}"
+    try:
+        folder.mkdir(exist_ok=True)
+        return jinja2.FileSystemBytecodeCache(str(folder))
+    except OSError:
+        return None
+
+
 def environment(folder: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
-                             autoescape=False)
+                             autoescape=False, bytecode_cache=_bytecode_cache())
     env.filters.update(pct=fmt_pct, num=fmt_num, absval=fmt_abs, names=names)
     return env
 

@@ -7,12 +7,14 @@ problems with links to their cells. Saving goes through a temp file and an atomi
 from __future__ import annotations
 
 import os
+from copy import copy
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import openpyxl
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
@@ -31,6 +33,24 @@ TOTAL_FONT = Font(bold=True)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 TITLE_ROW = 1
 FIRST_HEADER_ROW = 2
+
+
+HEADER_FONT = Font(bold=True)
+
+
+def style(cell: Any, **attrs: Any) -> None:
+    """Set cell styles (number_format, fill, border, font, alignment) through a per-workbook cache:
+    openpyxl hashes every style object on assignment, which dominates writing a few hundred cells."""
+    base = cell._style if cell._style is not None else StyleArray()  # a new cell has no style array yet
+    cache = cell.parent.parent.__dict__.setdefault("_bulletin_styles", {})
+    key = (tuple(base), tuple((k, v if isinstance(v, str) else id(v)) for k, v in sorted(attrs.items())))
+    cached = cache.get(key)
+    if cached is None:
+        for name, value in attrs.items():
+            setattr(cell, name, value)
+        cache[key] = copy(cell._style)
+    else:
+        cell._style = copy(cached)
 
 
 class OutputError(Exception):
@@ -83,7 +103,7 @@ def write_header(ws: Worksheet, spec: AnnexSpec, title: str, columns: Sequence[C
     for r in range(FIRST_HEADER_ROW, FIRST_HEADER_ROW + depth):
         for c, col in enumerate(columns, start=1):
             cell = ws.cell(r, c)
-            cell.fill, cell.border, cell.alignment, cell.font = HEADER_FILL, BORDER, CENTER, Font(bold=True)
+            style(cell, fill=HEADER_FILL, border=BORDER, alignment=CENTER, font=HEADER_FONT)
     for c, col in enumerate(columns, start=1):
         width = 22 if col.role in ("name", "key") else (6 if col.role == "index" else 12)
         ws.column_dimensions[get_column_letter(c)].width = width
@@ -95,12 +115,12 @@ def write_row(ws: Worksheet, r: int, columns: Sequence[Column], values: Mapping[
               bold: bool = False) -> None:
     for c, col in enumerate(columns, start=1):
         cell = ws.cell(r, c, cell_value(col, values.get(col.name)))
-        cell.number_format = number_format(col)
-        cell.border = BORDER
+        attrs: dict[str, Any] = {"number_format": number_format(col), "border": BORDER}
         if col.role == "computed":
-            cell.fill = COMPUTED_FILL
+            attrs["fill"] = COMPUTED_FILL
         if bold:
-            cell.font = TOTAL_FONT
+            attrs["font"] = TOTAL_FONT
+        style(cell, **attrs)
 
 
 def write_annex_sheet(ws: Worksheet, spec: AnnexSpec, district: str, rows: Iterable[Mapping[str, Any]],
@@ -193,7 +213,7 @@ def _ensure_column(ws: Worksheet, spec: AnnexSpec, columns: dict[str, int], col:
     c = ws.max_column + 1
     for level in range(spec.header_rows):
         cell = ws.cell(header_start + level, c, col.name if level == 0 else None)
-        cell.fill, cell.border, cell.alignment, cell.font = HEADER_FILL, BORDER, CENTER, Font(bold=True)
+        style(cell, fill=HEADER_FILL, border=BORDER, alignment=CENTER, font=HEADER_FONT)
     if spec.header_rows > 1:
         ws.merge_cells(start_row=header_start, start_column=c, end_row=header_start + spec.header_rows - 1,
                        end_column=c)
@@ -204,9 +224,7 @@ def _ensure_column(ws: Worksheet, spec: AnnexSpec, columns: dict[str, int], col:
 def _put(ws: Worksheet, r: int, c: int, col: Column, value: Any, computed: bool) -> None:
     cell = ws.cell(r, c)
     cell.value = cell_value(col, value)
-    cell.number_format = number_format(col)
-    if computed:
-        cell.fill = COMPUTED_FILL
+    style(cell, number_format=number_format(col), **({"fill": COMPUTED_FILL} if computed else {}))
 
 
 def fill_results(wb: openpyxl.Workbook, data: MonthData) -> None:
@@ -287,7 +305,7 @@ EXTRA_FILL = PatternFill("solid", fgColor="E2EFDA")
 def _header_cell(ws: Worksheet, spec: AnnexSpec, start: int, c: int, text: str) -> None:
     for level in range(spec.header_rows):
         cell = ws.cell(start + level, c, text if level == 0 else None)
-        cell.fill, cell.border, cell.alignment, cell.font = EXTRA_FILL, BORDER, CENTER, Font(bold=True)
+        style(cell, fill=EXTRA_FILL, border=BORDER, alignment=CENTER, font=HEADER_FONT)
     if spec.header_rows > 1:
         ws.merge_cells(start_row=start, start_column=c, end_row=start + spec.header_rows - 1, end_column=c)
     ws.column_dimensions[get_column_letter(c)].width = 12
@@ -300,6 +318,9 @@ def fill_analysis(wb: openpyxl.Workbook, analysis: Any, rule_names: Mapping[str,
     from openpyxl.formatting.rule import FormulaRule
 
     data, comparison = analysis.data, analysis.comparison
+    by_sheet: dict[str, list[dict[str, Any]]] = {}
+    for rec in comparison.records if comparison is not None else []:
+        by_sheet.setdefault(rec["sheet"], []).append(rec)
     for sheet, inp in data.inputs.items():
         if sheet not in wb.sheetnames or not inp.columns:
             continue
@@ -320,11 +341,8 @@ def fill_analysis(wb: openpyxl.Workbook, analysis: Any, rule_names: Mapping[str,
         _header_cell(ws, spec, inp.header_start, status_col, "状态")
         _header_cell(ws, spec, inp.header_start, rules_col, "触发规则")
         ws.column_dimensions[get_column_letter(rules_col)].width = 30
-        changes = {}
-        if comparison is not None:
-            ch = comparison.changes[comparison.changes["sheet"] == sheet]
-            for rec in ch.to_dict("records"):
-                changes[(rec["department"] if rec["scope"] != "total" else DISTRICT, rec["key"], rec["column"])] = rec
+        changes = {(rec["department"] if rec["scope"] != "total" else DISTRICT, rec["key"], rec["column"]): rec
+                   for rec in by_sheet.get(sheet, [])}
         statuses = analysis.assessment.statuses.get(sheet, {})
         for r in inp.records:
             row = r["_row"]
@@ -341,16 +359,17 @@ def fill_analysis(wb: openpyxl.Workbook, analysis: Any, rule_names: Mapping[str,
                     continue
                 cell = ws.cell(row, col_no)
                 if what == "previous":
-                    cell.value, cell.number_format = cell_value(col, rec["previous"]), number_format(col)
+                    cell.value = cell_value(col, rec["previous"])
+                    style(cell, number_format=number_format(col), border=BORDER)
                 else:
                     v = rec["change"]
                     cell.value = None if v is None or v != v else (float(v) if col.type == "ratio" else v)
-                    cell.number_format = "+0.00;-0.00;0.00" if col.type == "ratio" else "+0;-0;0"
-                cell.border = BORDER
+                    style(cell, number_format="+0.00;-0.00;0.00" if col.type == "ratio" else "+0;-0;0",
+                          border=BORDER)
             entry = statuses.get(who)
             if entry is not None:
-                ws.cell(row, status_col, entry["status"]).border = BORDER
-                ws.cell(row, rules_col, "、".join(rule_names.get(i, i) for i in entry["rules"])).border = BORDER
+                style(ws.cell(row, status_col, entry["status"]), border=BORDER)
+                style(ws.cell(row, rules_col, "、".join(rule_names.get(i, i) for i in entry["rules"])), border=BORDER)
         letter = get_column_letter(status_col)
         area = f"A{first_row}:{get_column_letter(rules_col)}{last_row}"
         for status, fill in STATUS_FILLS.items():
@@ -364,15 +383,19 @@ def read_text_sheet(path: Path) -> dict[str, dict[str, str]]:
         return {}
     wb = open_workbook(path, read_only=True)
     try:
-        if TEXT_SHEET_OUT not in wb.sheetnames:
-            return {}
-        out = {}
-        for row in wb[TEXT_SHEET_OUT].iter_rows(min_row=2, values_only=True):
-            if row and row[0]:
-                out[str(row[0])] = {"text": str(row[3] or ""), "generated": str(row[5] or "")}
-        return out
+        return text_sheet_rows(wb)
     finally:
         wb.close()
+
+
+def text_sheet_rows(wb: openpyxl.Workbook) -> dict[str, dict[str, str]]:
+    if TEXT_SHEET_OUT not in wb.sheetnames:
+        return {}
+    out = {}
+    for row in wb[TEXT_SHEET_OUT].iter_rows(min_row=2, values_only=True):
+        if row and row[0]:
+            out[str(row[0])] = {"text": str(row[3] or ""), "generated": str(row[5] or "")}
+    return out
 
 
 def write_text_sheet(wb: openpyxl.Workbook, rows: Sequence[Mapping[str, str]]) -> Worksheet:

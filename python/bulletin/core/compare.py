@@ -8,6 +8,7 @@ share of it (an exact shift-share decomposition).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
@@ -56,21 +57,23 @@ class Driver:
 class Comparison:
     month: str
     previous_month: str
-    changes: pd.DataFrame  # CHANGE_COLUMNS
+    records: list[dict[str, Any]]  # one per (sheet, row, column), keys CHANGE_COLUMNS
     scalars: dict[str, dict[str, Any]]  # name -> {current, previous, change, ...}
     new_departments: dict[str, list[str]] = field(default_factory=dict)
     missing_departments: dict[str, list[str]] = field(default_factory=dict)
     drivers: dict[str, dict[str, list[Driver]]] = field(default_factory=dict)  # sheet -> column -> drivers
 
+    @cached_property
+    def changes(self) -> pd.DataFrame:
+        return pd.DataFrame(self.records, columns=list(CHANGE_COLUMNS))
+
     def total_change(self, sheet: str, column: str) -> dict[str, Any] | None:
-        c = self.changes
-        hit = c[(c["sheet"] == sheet) & (c["scope"] == "total") & (c["column"] == column)]
-        return hit.iloc[0].to_dict() if len(hit) else None
+        return next((r for r in self.records if r["sheet"] == sheet and r["scope"] == "total"
+                     and r["column"] == column), None)
 
     def department_change(self, sheet: str, department: str, column: str) -> dict[str, Any] | None:
-        c = self.changes
-        hit = c[(c["sheet"] == sheet) & (c["department"] == department) & (c["column"] == column)]
-        return hit.iloc[0].to_dict() if len(hit) else None
+        return next((r for r in self.records if r["sheet"] == sheet and r["department"] == department
+                     and r["column"] == column), None)
 
 
 def _numeric(spec: AnnexSpec) -> list[Column]:
@@ -151,5 +154,4 @@ def compare(current: MonthData, previous: MonthData) -> Comparison:
             prev_value = previous.scalars.get(name)
             scalars[name] = {"current": value, "previous": prev_value, "type": "count",
                             **change_of("count", value, prev_value)}
-    return Comparison(current.month or "", previous.month or "", pd.DataFrame(rows, columns=list(CHANGE_COLUMNS)),
-                      scalars, new, missing, drivers)
+    return Comparison(current.month or "", previous.month or "", rows, scalars, new, missing, drivers)

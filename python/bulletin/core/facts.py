@@ -11,17 +11,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from pypinyin import lazy_pinyin
-
 from .compare import DISTRICT, Comparison
 from .month import MonthData
 from .recompute import _present
 from .registry import Registry, UnknownDepartment
 from .rules import Assessment, RuleSet
-
-
-def pinyin_key(name: str) -> list[str]:
-    return lazy_pinyin(name)
 
 
 def _clean(v: Any) -> Any:
@@ -75,18 +69,18 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
     cutoff = f"{m}月{day}日"
     annex: dict[str, dict[str, Any]] = {}
     for sheet, res in data.results.items():
-        order = [r["部门"] for r in res.departments.to_dict("records")]
+        order = [r["部门"] for r in res.ordered]
         rows = []
-        for r in res.departments.to_dict("records"):
+        for r in res.ordered:
             row = {k: _clean(v) for k, v in r.items() if not k.startswith("_")}
             row["简称"] = _short(registry, r["部门"])
             row["状态"] = assessment.statuses.get(sheet, {}).get(r["部门"], {}).get("status", "绿")
             rows.append(row)
         changes = {}
         if comparison is not None:
-            c = comparison.changes
-            for rec in c[(c["sheet"] == sheet) & (c["scope"] == "total")].to_dict("records"):
-                changes[rec["column"]] = {k: _clean(v) for k, v in rec.items()}
+            for rec in comparison.records:
+                if rec["sheet"] == sheet and rec["scope"] == "total":
+                    changes[rec["column"]] = {k: _clean(v) for k, v in rec.items()}
         annex[sheet] = {"total": {k: _clean(v) for k, v in (res.total or {}).items()}, "changes": changes,
                         "rows": rows, "order": order,
                         "city": {k: _clean(v) for k, v in res.references.get("city", {}).items()},
@@ -97,7 +91,7 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
         fired = [d for d in annex.get(rule.sheet, {}).get("order", [])
                  if rule.id in assessment.statuses.get(rule.sheet, {}).get(d, {}).get("rules", [])]
         names = [_short(registry, d) for d in fired]
-        laggards[rule.id] = sorted(names, key=pinyin_key) if rule.list_order == "pinyin" else names
+        laggards[rule.id] = sorted(names, key=registry.pinyin_key) if rule.list_order == "pinyin" else names
     drivers = {}
     if comparison is not None:
         for sheet, by_col in comparison.drivers.items():

@@ -166,7 +166,7 @@ def month_json(data: MonthData) -> dict[str, Any]:
     for sheet, res in data.results.items():
         spec = res.spec
         tables[sheet] = [{**row_dict(spec, r), spec.name_column.name: r["_label"]}
-                         for r in res.departments.to_dict("records")]
+                         for r in res.ordered]
         if res.total is not None:
             totals[sheet] = {k: v for k, v in row_dict(spec, res.total).items() if k != "部门"}
         if res.subtotals:

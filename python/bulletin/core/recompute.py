@@ -102,17 +102,20 @@ class AnnexResult:
         return rows
 
     @cached_property
-    def departments(self) -> pd.DataFrame:
-        """Department rows in the printed order (the spec's sort, stable, within each section)."""
-        rows = self.rows[self.rows["_kind"] == "department"]
-        keys, ascending = ["_section_order"], [True]
-        for name, direction in self.spec.sort:
-            keys.append(name)
-            ascending.append(direction == "asc")
+    def ordered(self) -> list[dict[str, Any]]:
+        """Department rows in the printed order: the spec's sort (stable, blanks last) within each section."""
+        rows = [r for r in self.records if r["_kind"] == "department"]
+        for name, direction in reversed(self.spec.sort):  # stable sorts, least significant key first
+            present = [r for r in rows if _present(r.get(name))]
+            blank = [r for r in rows if not _present(r.get(name))]
+            rows = sorted(present, key=lambda r: r[name], reverse=direction == "desc") + blank
         order = {s: i for i, s in enumerate(self.spec.sections)}
-        rows = rows.assign(_section_order=rows["_section"].map(lambda s: order.get(s, 0)))
-        rows = rows.sort_values(keys, ascending=ascending, kind="stable", na_position="last")
-        return rows.drop(columns="_section_order")
+        return sorted(rows, key=lambda r: order.get(r["_section"], 0))
+
+    @cached_property
+    def departments(self) -> pd.DataFrame:
+        """Department rows in the printed order, as a DataFrame."""
+        return pd.DataFrame(self.ordered, columns=list(self.rows.columns))
 
     @property
     def references(self) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,12 @@ import pandas as pd
 
 from .numbers import clean_text
 
+def pinyin_of(text: str) -> str:
+    from pypinyin import lazy_pinyin  # imported on demand: loading its dictionaries takes ~0.2 s
+
+    return " ".join(lazy_pinyin(text))
+
+
 REGISTRY_COLUMNS = ("部门", "简称", "全称", "别名", "类别")  # required; 附件 and 邮箱 are optional
 
 
@@ -21,6 +27,7 @@ class Department:
     order: int
     annexes: tuple[int, ...] = ()  # annexes the department normally reports in (template prefill)
     emails: tuple[str, ...] = ()
+    pinyin: str = ""  # of the short name, for lists in pinyin order ("can lian")
 
 
 class UnknownDepartment(KeyError):
@@ -60,7 +67,7 @@ class Registry:
             annexes = tuple(int(a) for a in str(r.get("附件", "")).replace("，", ",").split(",") if a.strip())
             emails = tuple(e.strip() for e in str(r.get("邮箱", "")).replace("；", ";").split(";") if e.strip())
             deps.append(Department(name, str(r["简称"]).strip() or name, str(r["全称"]).strip() or name,
-                                   aliases, str(r["类别"]).strip(), i, annexes, emails))
+                                   aliases, str(r["类别"]).strip(), i, annexes, emails, str(r.get("拼音", "")).strip()))
         # longest prefix first, so 殷都区 is stripped before 区
         return cls(tuple(deps), tuple(sorted((clean_text(p) for p in prefixes), key=len, reverse=True)))
 
@@ -89,6 +96,13 @@ class Registry:
 
     def names(self, category: str | None = None) -> list[str]:
         return [d.name for d in self.departments if category is None or d.category == category]
+
+    def pinyin_key(self, short_name: str) -> str:
+        """Sort key for pinyin order: the registry's 拼音 column, else computed by pypinyin (slow to load)."""
+        for d in self.departments:
+            if d.short == short_name and d.pinyin:
+                return d.pinyin
+        return pinyin_of(short_name)
 
     def in_annex(self, number: int) -> list[Department]:
         return [d for d in self.departments if number in d.annexes]
