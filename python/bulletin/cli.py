@@ -110,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if section in outcome.narrative:
                 print(f"\n{title}{section}\n{outcome.narrative[section]}")
         print()
+    for line in outcome.report:
+        print(line)
     for note in outcome.notes:
         print(note)
     if outcome.output:

@@ -1,4 +1,4 @@
-"""The action layer: each step of the monthly job, written once for the CLI (and later the buttons)."""
+"""Month actions: check, recalc, run (compare, rules, text), compare, narrate, close/import month, template."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .adapters.history_sqlite import History, HistoryError
-from .adapters.xlsx_files import grids_for, open_workbook, read_grids
-from .adapters.xlsx_output import (fill_analysis, fill_results, new_input_workbook, read_text_sheet, save_new,
+from ..adapters.history_sqlite import History, HistoryError
+from ..adapters.xlsx_files import grids_for, open_workbook, read_grids
+from ..adapters.xlsx_output import (fill_analysis, fill_results, new_input_workbook, read_text_sheet, save_new,
                                    text_sheet_rows, write_problem_sheet, write_text_sheet)
-from .config import load_registry, load_rules_file, load_settings
-from .core.month import MonthData, month_json, parse_month, previous_month
-from .engine import Analysis, analyse, compute
-from .narrative import merge_edits, sections_from_rows
-from .spec import ANNEXES
+from ..config import load_registry, load_rules_file, load_settings
+from ..core.month import MonthData, month_json, parse_month, previous_month
+from ..engine import Analysis, analyse, compute
+from ..narrative import merge_edits, sections_from_rows
+from ..spec import ANNEXES
 
 HISTORY_NAME = "history.sqlite"
 
@@ -31,6 +31,9 @@ class Outcome:
     analysis: Analysis | None = None
     text_rows: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the user should know (Chinese)
+    report: list[str] = field(default_factory=list)  # lines printed by the CLI (tables, summaries; Chinese)
+    extra: dict[str, Any] = field(default_factory=dict)  # more keys for --json
+    failed: bool = False  # an action-level failure (e.g. mails not sent): exit 1
 
     @property
     def narrative(self) -> dict[str, str]:
@@ -49,11 +52,12 @@ class Outcome:
             result["output"] = str(self.output)
         if self.notes:
             result["notes"] = self.notes
+        result.update(self.extra)
         return result
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.data is not None and self.data.has_errors else 0
+        return 1 if self.failed or (self.data is not None and self.data.has_errors) else 0
 
 
 def _plain(v: Any) -> Any:
@@ -218,6 +222,3 @@ def template(month: str, out: Path) -> Outcome:
     wb = new_input_workbook(settings.district, rows, {"月份": month}, references=references)
     return Outcome(None, save_new(wb, Path(out)))
 
-
-__all__ = ["HistoryError", "Outcome", "UsageError", "check", "close_month", "compare_cmd", "import_month",
-           "narrate", "recalc", "run", "template"]

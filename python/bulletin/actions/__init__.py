@@ -1,0 +1,10 @@
+"""The action layer: each step of the monthly job written once, for the CLI and for the Excel buttons.
+
+One module per area: `month` (check, recalc, run, compare, narrate, close/import month, template);
+further areas (document, mail, charts, workbook environment) live beside it.
+"""
+from .month import (HISTORY_NAME, HistoryError, Outcome, UsageError, check, close_month, compare_cmd,
+                    history_path, import_month, narrate, recalc, run, template)
+
+__all__ = ["HISTORY_NAME", "HistoryError", "Outcome", "UsageError", "check", "close_month", "compare_cmd",
+           "history_path", "import_month", "narrate", "recalc", "run", "template"]
