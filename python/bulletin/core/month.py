@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..spec import ANNEXES, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Scalar
+from ..spec import ANNEXES, PARAM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Scalar
 from .intake import AnnexInput, Grid, IntakeContext, address, read_annex
 from .numbers import BadNumber, clean_text, is_blank, parse_number
 from .problems import Messages, Problem, has_errors
@@ -40,6 +40,7 @@ class MonthData:
     results: dict[str, AnnexResult]
     problems: list[Problem] = field(default_factory=list)
     texts: dict[str, list[str]] = field(default_factory=dict)  # 文字素材: item -> paragraphs
+    params: dict[str, Any] = field(default_factory=dict)  # 参数 sheet: name -> value as entered
 
     @property
     def has_errors(self) -> bool:
@@ -115,6 +116,19 @@ def read_texts(grid: Grid | None, msg: Messages) -> tuple[dict[str, list[str]], 
     return texts, problems
 
 
+def read_params(grid: Grid | None) -> dict[str, Any]:
+    """The 参数 sheet: 参数 in column A, 值 in column B, a header row first. Values as entered
+    (numbers stay numbers, dates stay dates); each consumer checks the keys it uses."""
+    params: dict[str, Any] = {}
+    for r, row in enumerate(grid.rows if grid else [], start=1):
+        name = clean_text(row[0]) if row else ""
+        if r == 1 or not name:
+            continue
+        value = row[1] if len(row) > 1 else None
+        params[name] = value.strip() if isinstance(value, str) else value
+    return params
+
+
 def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | None = None,
                 ratio_tolerance_pp: float = 0.005, total_tolerance: float = 1e-6,
                 annexes: tuple[AnnexSpec, ...] = ANNEXES) -> MonthData:
@@ -138,7 +152,8 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
         problems += validate(data, result, msg, ratio_tolerance_pp=ratio_tolerance_pp,
                              total_tolerance=total_tolerance)
         inputs[spec.sheet], results[spec.sheet] = data, result
-    return MonthData(scalars.get("月份"), scalars, inputs, results, problems, texts)
+    return MonthData(scalars.get("月份"), scalars, inputs, results, problems, texts,
+                     read_params(grids.get(PARAM_SHEET)))
 
 
 def _jsonable(v: Any, col_type: str | None = None) -> Any:
