@@ -77,3 +77,16 @@ def test_new_and_missing_departments_are_reported_not_zero_filled(tmp_path):
     assert set(gone["direction"]) == {"缺报"} and gone["current"].isna().all()
     new = c.changes[(c.changes["department"] == "扶贫开发办公室") & (c.changes["sheet"] == "附件6")]
     assert set(new["direction"]) == {"新增"} and new["previous"].isna().all()
+
+
+def test_rises_from_zero_and_falls_to_zero_are_facts(tmp_path):
+    from bulletin.engine import analyse
+
+    # 人社局 completed nothing of annex 7 in May; in this June it completes 2 (a rise from zero), and
+    # 自然资源局's 4 completed items fall to 0
+    path, _ = edit_sample(tmp_path, [("附件7", "人社局", "已完成事项", 2), ("附件7", "自然资源局", "已完成事项", 0)])
+    facts = analyse(compute(read_grids(path)), {"2023-05": compute(read_grids(MAY))}).facts
+    rose = {(f["sheet"], f["column"], f["name"]) for f in facts.from_zero}
+    fell = {(f["sheet"], f["column"], f["name"]) for f in facts.to_zero}
+    assert ("附件7", "完成率", "人社局") in rose and ("附件7", "已完成事项", "人社局") in rose
+    assert ("附件7", "完成率", "自然资源局") in fell

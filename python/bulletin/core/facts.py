@@ -45,6 +45,9 @@ class Facts:
     texts: dict[str, list[str]]
     new_departments: dict[str, list[str]] = field(default_factory=dict)
     missing_departments: dict[str, list[str]] = field(default_factory=dict)
+    # figures that rose from zero or fell to zero this month: [{sheet, column, name}] (district as 全区)
+    from_zero: list[dict[str, str]] = field(default_factory=list)
+    to_zero: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -106,9 +109,16 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
         streaks.setdefault(rule_id, []).append({"name": _short(registry, dept), "months": n})
     scalar_changes = {k: {kk: _clean(vv) for kk, vv in v.items()} for k, v in
                       (comparison.scalars if comparison else {}).items()}
+    from_zero, to_zero = [], []
+    for rec in comparison.records if comparison else []:
+        if rec["scope"] in ("department", "total") and (rec["from_zero"] or rec["to_zero"]):
+            who = rec["department"] if rec["scope"] == "total" else _short(registry, rec["department"])
+            (from_zero if rec["from_zero"] else to_zero).append(
+                {"sheet": rec["sheet"], "column": rec["column"], "name": who, "key": rec["key"]})
     return Facts(month, year, m, prev_m, cutoff, district, city, province, ratio_unit, comparison is not None,
                  {k: _clean(v) for k, v in data.scalars.items()}, scalar_changes, annex, laggards, drivers, streaks,
                  dict(texts or {}),
                  {s: [_short(registry, d) for d in v] for s, v in (comparison.new_departments if comparison else {}).items()},
                  {s: [_short(registry, d) for d in v] for s, v in
-                  (comparison.missing_departments if comparison else {}).items()})
+                  (comparison.missing_departments if comparison else {}).items()},
+                 from_zero, to_zero)
