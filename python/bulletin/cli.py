@@ -126,6 +126,10 @@ def _print_changes(outcome: actions.Outcome) -> None:
     for r in a.comparison.records:
         if r["scope"] == "total" and r["type"] == "ratio":
             print(f"  {r['sheet']} {r['column']}: {r['previous']}% → {r['current']}%  {r['direction']} {r['change']}")
+    for label, lists in (("本月新增单位", a.comparison.new_departments), ("本月缺报单位", a.comparison.missing_departments)):
+        for sheet, names in lists.items():
+            if names:
+                print(f"  {sheet} {label}：{'、'.join(names)}")
     for sheet, by_col in a.comparison.drivers.items():
         for col, drivers in by_col.items():
             top = [d for d in drivers[:3] if d.effect]
