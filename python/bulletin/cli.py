@@ -14,6 +14,7 @@ from .adapters.xlsx_files import WorkbookError
 from .adapters.history_sqlite import HistoryError
 from .adapters.xlsx_output import OutputError
 from .narrative import TemplateError
+from .engine import ParamError
 from .core.problems import SEVERITY_ZH, Problem
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -52,6 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     with_history(workbook_cmd("narrate", "生成通报文字（总体情况、存在问题、下步工作要求）", out=False))
     with_history(workbook_cmd("close-month", "结转：把本月已校验的数据存入历史库（有错误时拒绝）", out=False))
     with_history(workbook_cmd("import-month", "补录：把以前月份的工作簿存入历史库", out=False))
+    ch = with_history(workbook_cmd("charts", "生成图表图片：各单位比率条形图和全区月度趋势图（PNG）", out=False))
+    ch.add_argument("--out", type=Path, default=None, help="图片输出目录（默认 ./out/charts）")
+    m = with_history(workbook_cmd("mail", "邮件分发：为每个单位生成数据摘录和邮件草稿（.eml），加 --send 才发送",
+                                  out=True))
+    m.add_argument("--send", action="store_true", help="通过 SMTP 发送（默认只生成草稿）")
+    m.add_argument("--host", help="SMTP 服务器（覆盖 mail.yaml 和“参数”表）")
+    m.add_argument("--port", type=int, help="SMTP 端口")
+    m.add_argument("--user", help="SMTP 登录用户（密码取自环境变量或系统钥匙串）")
+    m.add_argument("--security", choices=("ssl", "starttls"), help="加密方式")
+    m.add_argument("--resend", action="append", default=[], metavar="单位",
+                   help="强制重发该单位（可多次使用）")
+    m.add_argument("--only", action="append", default=[], metavar="单位", help="只处理这些单位（可多次使用）")
     t = sub.add_parser("template", help="生成某月的空白输入工作簿", description="生成某月的空白输入工作簿")
     t.add_argument("--month", required=True, help="月份，如 2023-07")
     t.add_argument("-o", "--output", type=Path, required=True, help="输出文件 .xlsx")
@@ -78,6 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "template":
             outcome = actions.template(args.month, args.output)
+        elif args.command == "mail" and args.send:
+            outcome = actions.mail_send(args.workbook, args.month, args.history, args.out, host=args.host,
+                                        port=args.port, user=args.user, security=args.security, resend=args.resend,
+                                        only=args.only, progress=None if args.json else lambda line: print(line, flush=True))
+        elif args.command == "mail":
+            if args.resend or any(v is not None for v in (args.host, args.port, args.user, args.security)):
+                raise actions.UsageError("--resend、--host、--port、--user、--security 只能与 --send 一起使用")
+            outcome = actions.mail_preview(args.workbook, args.month, args.history, args.out, only=args.only)
         elif args.command == "check":
             outcome = actions.check(args.workbook, args.month)
         elif args.command == "recalc":
@@ -85,11 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             outcome = actions.run(args.workbook, args.out, args.month, history=args.history,
                                   overwrite_text=args.overwrite_text)
+        elif args.command == "charts":
+            outcome = actions.charts(args.workbook, args.history, args.out, args.month)
         else:
             action = {"compare": actions.compare_cmd, "narrate": actions.narrate, "close-month": actions.close_month,
                       "import-month": actions.import_month}[args.command]
             outcome = action(args.workbook, args.month, args.history)
-    except (actions.UsageError, WorkbookError, OutputError, HistoryError, TemplateError) as exc:
+    except (actions.UsageError, WorkbookError, OutputError, HistoryError, TemplateError, ParamError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # never a traceback for the user: log it and say where

@@ -1,29 +1,85 @@
 """Wires the core to the packaged configuration: the one place that builds an IntakeContext."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
+
+import pandas as pd
 
 from .config import load_messages, load_registry, load_rules_file, load_settings
 from .core.compare import Comparison, compare
 from .core.facts import Facts, build_facts
 from .core.intake import Grid, IntakeContext
 from .core.month import MonthData, build_month, previous_month
-from .core.rules import Assessment, assess, streaks
+from .core.numbers import BadNumber, is_blank, parse_number
+from .core.registry import Registry
+from .core.rules import Assessment, RuleSet, assess, streaks
 from .narrative import Paragraph, render
+from .spec import DEPT_SHEET
+
+RATIO_UNIT_PARAM = "环比单位"  # 参数 sheet: overrides settings.yaml ratio_change_unit
 
 
-def context() -> IntakeContext:
+class ParamError(ValueError):
+    """A value in the workbook's 参数 or 部门 sheet the engine cannot use (message in Chinese)."""
+
+
+def registry_for(grids: Mapping[str, Grid]) -> Registry:
+    """The workbook's 部门 sheet when it has one (header row + rows), else data/departments.csv."""
     settings = load_settings()
-    return IntakeContext(load_registry(settings=settings), load_messages(), settings.district,
+    grid = grids.get(DEPT_SHEET)
+    if grid is None or not grid.rows:
+        return load_registry(settings=settings)
+    header = [str(h).strip() if h is not None else "" for h in grid.rows[0]]
+    rows = [["" if v is None else str(v) for v in r] + [""] * (len(header) - len(r)) for r in grid.rows[1:]]
+    try:
+        return Registry.from_frame(pd.DataFrame([r[:len(header)] for r in rows], columns=header),
+                                   prefixes=settings.name_prefixes)
+    except ValueError as exc:
+        raise ParamError(f"“{DEPT_SHEET}”表有误：{exc}") from exc
+
+
+def rules_for(params: Mapping[str, Any]) -> RuleSet:
+    """rules.yaml with the thresholds the 参数 sheet sets (a blank value keeps the file's)."""
+    rules = load_rules_file()
+    overrides = {}
+    for name, param in rules.params.items():
+        raw = params.get(name)
+        if is_blank(raw):
+            continue
+        try:
+            value = parse_number(raw)
+        except BadNumber:
+            value = None
+        if value is None:
+            raise ParamError(f"“参数”表中 {name} 的值“{raw}”不是数字")
+        overrides[name] = dataclasses.replace(param, value=float(value))
+    return dataclasses.replace(rules, params={**rules.params, **overrides}) if overrides else rules
+
+
+def ratio_unit_for(params: Mapping[str, Any]) -> str:
+    raw = params.get(RATIO_UNIT_PARAM)
+    if is_blank(raw):
+        return load_settings().ratio_change_unit
+    unit = str(raw).strip()
+    if unit not in ("%", "个百分点"):
+        raise ParamError(f"“参数”表中 {RATIO_UNIT_PARAM} 应为“%”或“个百分点”，现为“{unit}”")
+    return unit
+
+
+def context(registry: Registry | None = None) -> IntakeContext:
+    settings = load_settings()
+    return IntakeContext(registry or load_registry(settings=settings), load_messages(), settings.district,
                          {"city": settings.city, "district": settings.district})
 
 
-def compute(grids: Mapping[str, Grid], month: str | None = None) -> MonthData:
+def compute(grids: Mapping[str, Grid], month: str | None = None, registry: Registry | None = None) -> MonthData:
+    """One month from its sheets; the registry is the workbook's 部门 sheet when it has one."""
     settings = load_settings()
-    return build_month(grids, context(), month=month, ratio_tolerance_pp=settings.ratio_tolerance_pp,
-                       total_tolerance=settings.total_tolerance)
+    return build_month(grids, context(registry or registry_for(grids)), month=month,
+                       ratio_tolerance_pp=settings.ratio_tolerance_pp, total_tolerance=settings.total_tolerance)
 
 
 @dataclass
@@ -48,9 +104,11 @@ def _consecutive_before(month: str, past: Mapping[str, MonthData]) -> list[Month
     return out[::-1]
 
 
-def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None) -> Analysis:
-    """Compare with last month (when history holds it), apply the rules, count streaks, write the text."""
-    settings, registry, rules = load_settings(), load_registry(), load_rules_file()
+def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None,
+            registry: Registry | None = None) -> Analysis:
+    """Compare with last month (when history holds it), apply the rules, count streaks, write the text.
+    Thresholds and 环比单位 set in the month's 参数 sheet override rules.yaml and settings.yaml."""
+    settings, registry, rules = load_settings(), registry or load_registry(), rules_for(data.params)
     chain = _consecutive_before(data.month, past or {}) if data.month else []
     previous = chain[-1] if chain else None
     comparison = compare(data, previous) if previous else None
@@ -59,5 +117,5 @@ def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None) -> Ana
     streak_months = streaks(history_assessments, assessment)
     facts = build_facts(data, assessment, rules, registry, comparison=comparison, streak_months=streak_months,
                         district=settings.district, city=settings.city, province=settings.province,
-                        ratio_unit=settings.ratio_change_unit, texts=data.texts)
+                        ratio_unit=ratio_unit_for(data.params), texts=data.texts)
     return Analysis(data, previous, comparison, assessment, streak_months, facts, render(facts.as_dict()))

@@ -7,9 +7,9 @@ from typing import Any
 import openpyxl
 
 from ..core.intake import Grid
-from ..spec import ANNEXES, PARAM_SHEET, SCALAR_SHEET, TEXT_SHEET
+from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, SCALAR_SHEET, TEXT_SHEET
 
-READ_SHEETS = (SCALAR_SHEET, TEXT_SHEET, PARAM_SHEET, *(a.sheet for a in ANNEXES))
+READ_SHEETS = (SCALAR_SHEET, TEXT_SHEET, PARAM_SHEET, DEPT_SHEET, *(a.sheet for a in ANNEXES))
 
 
 class WorkbookError(Exception):

@@ -158,6 +158,46 @@ def write_annex_sheet(ws: Worksheet, spec: AnnexSpec, district: str, rows: Itera
     if spec.total and spec.total.position == "bottom":
         write_row(ws, r, columns, {**(total or {}), (name if spec.subtotal_label else index): total_label},
                   bold=True)
+        r += 1
+    add_annex_table(ws, spec, len(columns), r - 1)
+
+
+STATUS_HEADERS = ("状态", "触发规则")
+
+
+def table_name(spec: AnnexSpec) -> str:
+    return f"附件{spec.number}表"
+
+
+def add_annex_table(ws: Worksheet, spec: AnnexSpec, width: int, last_row: int) -> None:
+    """The annex block as an Excel table (filter, banding off so computed fills show), followed by the
+    状态/触发规则 columns that rules fill and staff may edit; rows are coloured by 状态.
+    Annex 5 stays a plain block under a defined name: Excel tables allow neither the merged three-row
+    header the printed layout needs nor its repeated leaf names (个数/覆盖数/汇聚数)."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    header = FIRST_HEADER_ROW + spec.header_rows - 1
+    status_col = width + 1
+    for offset, text in enumerate(STATUS_HEADERS):
+        c = status_col + offset
+        _header_cell(ws, spec, FIRST_HEADER_ROW, c, text)
+        for r in range(header + 1, last_row + 1):
+            style(ws.cell(r, c), border=BORDER)
+    ws.column_dimensions[get_column_letter(status_col + 1)].width = 30
+    last_col = get_column_letter(status_col + 1)
+    if spec.header_rows == 1:
+        table = Table(displayName=table_name(spec), ref=f"A{header}:{last_col}{last_row}")
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
+        ws.add_table(table)
+    else:
+        ws.parent.defined_names[table_name(spec)] = DefinedName(
+            table_name(spec), attr_text=f"'{ws.title}'!$A${header + 1}:${last_col}${last_row}")
+    letter = get_column_letter(status_col)
+    area = f"A{header + 1}:{get_column_letter(status_col + 1)}{last_row}"
+    for status, fill in STATUS_FILLS.items():
+        ws.conditional_formatting.add(area, FormulaRule(formula=[f'${letter}{header + 1}="{status}"'], fill=fill))
 
 
 def write_scalar_sheet(ws: Worksheet, values: Mapping[str, Any]) -> None:
@@ -278,20 +318,15 @@ def new_input_workbook(district: str, annex_rows: Mapping[str, Iterable[Mapping[
                        scalars: Mapping[str, Any], *, totals: Mapping[str, Mapping[str, Any]] | None = None,
                        subtotals: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
                        references: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
-                       texts: Mapping[str, Sequence[str]] | None = None) -> openpyxl.Workbook:
-    """A workbook in the engine's input layout: 总体情况 then 附件1 … 附件8."""
-    wb = openpyxl.Workbook()
-    write_scalar_sheet(wb.active, scalars)
-    wb.active.title = SCALAR_SHEET
-    write_texts_input_sheet(wb.create_sheet(TEXT_SHEET), texts or {})
-    for spec in ANNEXES:
-        ws = wb.create_sheet(spec.sheet)
-        write_annex_sheet(ws, spec, district, annex_rows.get(spec.sheet, ()),
-                          (totals or {}).get(spec.sheet), (subtotals or {}).get(spec.sheet),
-                          (references or {}).get(spec.sheet, ()))
-        if spec.landscape:
-            ws.page_setup.orientation = "landscape"
-    return wb
+                       texts: Mapping[str, Sequence[str]] | None = None,
+                       wb: openpyxl.Workbook | None = None) -> openpyxl.Workbook:
+    """A workbook in the engine's input layout (the layout of bulletin.xlsm): 控制台, 总体情况, 附件1 … 附件8,
+    部门, 参数, 文字素材, 问题文本, 校验结果. Given `wb` (the xlwings template, VBA kept), its first sheet
+    becomes 控制台 and the other sheets are added after it."""
+    from .workbook_layout import lay_out
+
+    return lay_out(district, annex_rows, scalars, totals=totals, subtotals=subtotals, references=references,
+                   texts=texts, wb=wb)
 
 
 # -- part 2: comparison columns, statuses, 问题文本 ---------------------------------------------------
@@ -337,10 +372,14 @@ def fill_analysis(wb: openpyxl.Workbook, analysis: Any, rule_names: Mapping[str,
                 blocks.append((c, col, "previous"))
                 blocks.append((c + 1, col, "change"))
                 c += 2
-        status_col, rules_col = c, c + 1
-        _header_cell(ws, spec, inp.header_start, status_col, "状态")
-        _header_cell(ws, spec, inp.header_start, rules_col, "触发规则")
-        ws.column_dimensions[get_column_letter(rules_col)].width = 30
+        existing = status_column(ws, inp.header_start)
+        if existing:  # the template's own 状态/触发规则 columns (and their colouring) are reused
+            status_col, rules_col = existing, existing + 1
+        else:
+            status_col, rules_col = c, c + 1
+            _header_cell(ws, spec, inp.header_start, status_col, "状态")
+            _header_cell(ws, spec, inp.header_start, rules_col, "触发规则")
+            ws.column_dimensions[get_column_letter(rules_col)].width = 30
         changes = {(rec["department"] if rec["scope"] != "total" else DISTRICT, rec["key"], rec["column"]): rec
                    for rec in by_sheet.get(sheet, [])}
         statuses = analysis.assessment.statuses.get(sheet, {})
@@ -370,10 +409,21 @@ def fill_analysis(wb: openpyxl.Workbook, analysis: Any, rule_names: Mapping[str,
             if entry is not None:
                 style(ws.cell(row, status_col, entry["status"]), border=BORDER)
                 style(ws.cell(row, rules_col, "、".join(rule_names.get(i, i) for i in entry["rules"])), border=BORDER)
+        if existing:
+            continue
         letter = get_column_letter(status_col)
         area = f"A{first_row}:{get_column_letter(rules_col)}{last_row}"
         for status, fill in STATUS_FILLS.items():
             ws.conditional_formatting.add(area, FormulaRule(formula=[f'${letter}{first_row}="{status}"'], fill=fill))
+
+
+def status_column(ws: Worksheet, header_start: int) -> int | None:
+    """Column of an existing 状态 header (followed by 触发规则) in the annex's first header row."""
+    for c in range(1, ws.max_column):
+        if ws.cell(header_start, c).value == STATUS_HEADERS[0] and ws.cell(header_start, c + 1).value == \
+                STATUS_HEADERS[1]:
+            return c
+    return None
 
 
 def read_text_sheet(path: Path) -> dict[str, dict[str, str]]:

@@ -1,0 +1,138 @@
+"""The layout of the input workbook and of bulletin.xlsm (one layout for both): 控制台, 总体情况, 附件1 … 附件8,
+部门, 参数, 文字素材, 问题文本, 校验结果. Wording staff see lives here as data, not in code paths."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import openpyxl
+import pandas as pd
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..config import DATA_DIR, load_rules_file, load_settings
+from ..engine import RATIO_UNIT_PARAM
+from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_SHEET
+from .xlsx_output import (BORDER, HEADER_FILL, TEXT_HEADERS, TEXT_SHEET_OUT, write_annex_sheet,
+                          write_scalar_sheet, write_texts_input_sheet)
+
+CONSOLE_SHEET = "控制台"
+# 控制台 cells the buttons report into (label in column A, value in column B).
+CONSOLE_ROWS = {"月份": 3, "上次操作": 5, "时间": 6, "结果": 7, "输出文件": 8, "历史库": 9}
+# The buttons: caption -> (VBA Sub, entry point in bulletin.excel). Placed on 控制台 in this order.
+BUTTONS = (
+    ("校验数据", "BulletinCheck", "check"),
+    ("重新计算", "BulletinRecalculate", "recalculate"),
+    ("与上月比较", "BulletinCompare", "compare"),
+    ("生成问题文本", "BulletinNarrate", "narrate"),
+    ("生成通报文档", "BulletinRenderDocument", "render_document"),
+    ("邮件预览", "BulletinMailPreview", "mail_preview"),
+    ("结转下月", "BulletinCloseMonth", "close_month"),
+    ("检查环境", "BulletinCheckEnvironment", "check_environment"),
+)
+CONSOLE_STEPS = (
+    "使用步骤：",
+    "1. 把各单位报来的数字粘贴到“附件1”至“附件8”的白色单元格（灰色列由程序计算，不要填写）；在“总体情况”填写月份和全区数字。",
+    "2. 点“校验数据”：问题列在“校验结果”表，点其中的单元格地址可跳到出错处。",
+    "3. 点“重新计算”：计算各比例和合计，并按规则在“状态”列标出红/黄（可手工修改）。",
+    "4. 点“与上月比较”“生成问题文本”：问题文本写入“问题文本”表，D列可直接修改，再次生成时保留修改。",
+    "5. 点“生成通报文档”“邮件预览”；核对无误后点“结转下月”，把本月数据存入历史库（history.sqlite）。",
+    "出现问题时点“检查环境”，把弹出的信息发给信息科。",
+)
+DOCUMENT_PARAMS = (  # read by the 通报 document (defaults: the June 2023 bulletin)
+    ("发文机关标志", "殷都区人民政府推进政府职能转变和“放管服”改革协调小组办公室文件", "文件首页红头"),
+    ("发文字号", "殷放管服办〔2023〕18号", "如 殷放管服办〔2023〕18号"),
+    ("标题", None, "通报标题；留空则按月份自动生成"),
+    ("主送", "各区直有关部门、放管服改革成员单位", "主送机关"),
+    ("印发机关", "殷都区人民政府推进政府职能转变和“放管服”改革协调小组办公室", "版记中的印发机关"),
+    ("印发日期", "2023-07-10", "版记中的印发日期，如 2023-07-10"),
+)
+
+
+def _header(ws: Worksheet, values: Sequence[str], widths: Sequence[int]) -> None:
+    ws.append(list(values))
+    for c in ws[ws.max_row]:
+        c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
+    for i, width in enumerate(widths):
+        ws.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width = width
+    ws.freeze_panes = "A2"
+
+
+def write_console_sheet(ws: Worksheet, district: str) -> None:
+    """Title, the month (from 总体情况), the last run's status; the buttons are drawn over column D-G."""
+    ws.title = CONSOLE_SHEET
+    ws["A1"] = f"{district}政务服务能力提升月度通报 · 控制台"
+    ws["A1"].font = Font(bold=True, size=16)
+    month_row = 2 + next(i for i, s in enumerate(SCALARS) if s.name == "月份")
+    for label, r in CONSOLE_ROWS.items():
+        ws.cell(r, 1, label).font = Font(bold=True)
+        ws.cell(r, 2).border = BORDER
+    ws.cell(CONSOLE_ROWS["月份"], 2, f"='{SCALAR_SHEET}'!B{month_row}")
+    ws.cell(CONSOLE_ROWS["上次操作"], 2, "尚未运行")
+    for i, line in enumerate(CONSOLE_STEPS):
+        ws.cell(12 + i, 1, line).alignment = Alignment(vertical="top")
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 12, 36
+    for letter in "DEFG":
+        ws.column_dimensions[letter].width = 12
+
+
+def department_frame() -> pd.DataFrame:
+    return pd.read_csv(DATA_DIR / "departments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def write_department_sheet(ws: Worksheet, frame: pd.DataFrame) -> None:
+    """部门: the registry as data/departments.csv holds it; every cell text (附件 "1,2,3" is not a number)."""
+    _header(ws, list(frame.columns), [14, 14, 34, 30, 12, 18, 30, 24][:len(frame.columns)] or [14])
+    for row in frame.itertuples(index=False):
+        ws.append([v if v != "" else None for v in row])
+        for c in ws[ws.max_row]:
+            c.number_format, c.border = "@", BORDER
+
+
+def write_param_sheet(ws: Worksheet) -> None:
+    """参数: rule thresholds (rules.yaml), 环比单位 (settings.yaml), the document's lines; 参数 | 值 | 说明."""
+    _header(ws, ("参数", "值", "说明"), (16, 60, 70))
+    for p in load_rules_file().params.values():
+        value = int(p.value) if p.value == int(p.value) else p.value
+        ws.append([p.name, value, p.explain])
+    ws.append([RATIO_UNIT_PARAM, load_settings().ratio_change_unit,
+               "比例环比变化的说法：“%”（较5月份降低2.51%）或“个百分点”（降低2.51个百分点）"])
+    for name, value, explain in DOCUMENT_PARAMS:
+        ws.append([name, value, explain])
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            c.border = BORDER
+        row[1].number_format = "@" if isinstance(row[1].value, str) or row[1].value is None else "General"
+
+
+def write_empty_output_sheets(wb: openpyxl.Workbook) -> None:
+    """问题文本 and 校验结果 with their headers, filled by the buttons."""
+    from ..core.problems import PROBLEM_HEADERS
+
+    _header(wb.create_sheet(TEXT_SHEET_OUT), TEXT_HEADERS, (18, 10, 30, 80, 60, 20, 24))
+    wb[TEXT_SHEET_OUT].column_dimensions["F"].hidden = True
+    order = ("severity", "sheet", "cell", "department", "rule", "message")
+    _header(wb.create_sheet(PROBLEM_SHEET), [PROBLEM_HEADERS[f] for f in order], (10, 10, 10, 16, 24, 90))
+
+
+def lay_out(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]], scalars: Mapping[str, Any], *,
+            totals: Mapping[str, Mapping[str, Any]] | None = None,
+            subtotals: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+            references: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+            texts: Mapping[str, Sequence[str]] | None = None,
+            wb: openpyxl.Workbook | None = None) -> openpyxl.Workbook:
+    wb = wb or openpyxl.Workbook()
+    write_console_sheet(wb.worksheets[0], district)
+    write_scalar_sheet(wb.create_sheet(SCALAR_SHEET), scalars)
+    for spec in ANNEXES:
+        ws = wb.create_sheet(spec.sheet)
+        write_annex_sheet(ws, spec, district, annex_rows.get(spec.sheet, ()),
+                          (totals or {}).get(spec.sheet), (subtotals or {}).get(spec.sheet),
+                          (references or {}).get(spec.sheet, ()))
+        if spec.landscape:
+            ws.page_setup.orientation = "landscape"
+    write_department_sheet(wb.create_sheet(DEPT_SHEET), department_frame())
+    write_param_sheet(wb.create_sheet(PARAM_SHEET))
+    write_texts_input_sheet(wb.create_sheet(TEXT_SHEET), texts or {})
+    write_empty_output_sheets(wb)
+    wb.active = 0
+    return wb

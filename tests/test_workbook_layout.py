@@ -1,0 +1,103 @@
+"""The input layout (bulletin template = bulletin.xlsm's sheets) and the engine honouring its 参数 and 部门 sheets."""
+from __future__ import annotations
+
+import csv
+
+import openpyxl
+import pytest
+
+from bulletin.adapters.xlsx_files import read_grids
+from bulletin.config import DATA_DIR
+from bulletin.engine import ParamError, analyse, compute
+from bulletin.actions import template
+from conftest import SAMPLE
+
+ROOT_SHEETS = ["控制台", "总体情况", *(f"附件{i}" for i in range(1, 9)), "部门", "参数", "文字素材", "问题文本", "校验结果"]
+
+
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory):
+    return template("2023-07", tmp_path_factory.mktemp("t") / "2023-07.xlsx").output
+
+
+def test_template_has_every_sheet_in_order(blank):
+    assert openpyxl.load_workbook(blank).sheetnames == ROOT_SHEETS
+
+
+def test_annexes_are_excel_tables_with_computed_columns_styled_apart(blank):
+    wb = openpyxl.load_workbook(blank)
+    ws = wb["附件1"]
+    (name, ref), = ws.tables.items()
+    assert (name, ref.split(":")[0]) == ("附件1表", "A2")
+    headers = [c.value for c in ws[2]]
+    assert headers == ["序号", "单位", "事项总数", "不见面审批事项占比", "即办件事项数", "即办件事项占比", "状态", "触发规则"]
+    input_fill, computed_fill = ws["E4"].fill.fgColor.rgb, ws["F4"].fill.fgColor.rgb
+    assert computed_fill.endswith("F2F2F2") and input_fill != computed_fill
+    assert ws["F4"].number_format == "0.00%"
+    assert {r.formula[0] for r in ws.conditional_formatting._cf_rules[next(iter(ws.conditional_formatting._cf_rules))]} \
+        == {'$G3="红"', '$G3="黄"'}
+    # annex 5's merged three-row header cannot be a table: a defined name marks its block instead
+    assert not wb["附件5"].tables and wb.defined_names["附件5表"].attr_text.startswith("'附件5'!$A$5:")
+
+
+def test_template_reads_back_without_layout_problems(blank):
+    data = compute(read_grids(blank))
+    assert data.month == "2023-07"
+    assert {p.rule for p in data.problems} <= {"value.missing", "scalar.missing"}
+
+
+def test_department_sheet_mirrors_the_csv(blank):
+    with open(DATA_DIR / "departments.csv", encoding="utf-8-sig") as f:
+        expected = [[v or None for v in row] for row in csv.reader(f)]
+    rows = [list(r) for r in openpyxl.load_workbook(blank)["部门"].iter_rows(values_only=True)]
+    assert rows == expected
+
+
+def test_param_sheet_lists_thresholds_unit_and_document_lines(blank):
+    rows = {r[0]: r[1] for r in openpyxl.load_workbook(blank)["参数"].iter_rows(min_row=2, values_only=True)}
+    assert rows["压缩比例红线"] == 65 and rows["环比单位"] == "%"
+    assert rows["发文字号"] == "殷放管服办〔2023〕18号" and rows["印发日期"] == "2023-07-10"
+    assert {"发文机关标志", "标题", "主送", "印发机关"} <= set(rows)
+
+
+def _with_sheet(tmp_path, name, rows):
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb.create_sheet(name)
+    for r in rows:
+        ws.append(r)
+    path = tmp_path / "with.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_threshold_in_param_sheet_overrides_rules_yaml(tmp_path):
+    assert analyse(compute(read_grids(SAMPLE))).assessment.statuses["附件2"]["公安分局"]["status"] == "红"
+    path = _with_sheet(tmp_path, "参数", [["参数", "值", "说明"], ["压缩比例红线", 10, ""], ["压缩比例黄线", "12", ""]])
+    statuses = analyse(compute(read_grids(path))).assessment.statuses["附件2"]
+    assert statuses["公安分局"]["status"] == "绿"  # 16.65% is above both lines now
+
+
+def test_ratio_unit_in_param_sheet_changes_the_wording(tmp_path):
+    may = compute(read_grids(SAMPLE.parents[1] / "2023-05" / "通报数据-2023-05.xlsx"))
+    path = _with_sheet(tmp_path, "参数", [["参数", "值", "说明"], ["环比单位", "个百分点", ""]])
+    text = "\n".join(p.text for p in analyse(compute(read_grids(path)), {may.month: may}).paragraphs)
+    assert "较5月份降低2.51个百分点" in text and "降低2.51%" not in text
+
+
+@pytest.mark.parametrize("rows, words", [
+    ([["压缩比例红线", "很低"]], "压缩比例红线"),
+    ([["环比单位", "百分比"]], "环比单位"),
+])
+def test_unusable_param_is_refused_in_chinese(tmp_path, rows, words):
+    path = _with_sheet(tmp_path, "参数", [["参数", "值", "说明"], *rows])
+    with pytest.raises(ParamError, match=words):
+        analyse(compute(read_grids(path)))
+
+
+def test_department_sheet_replaces_the_registry(tmp_path):
+    with open(DATA_DIR / "departments.csv", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    kept = [r for r in rows if r[0] != "公安分局"]
+    data = compute(read_grids(_with_sheet(tmp_path, "部门", kept)))
+    unknown = [p for p in data.problems if p.rule == "department.unknown"]
+    assert unknown and all("公安" in p.message for p in unknown)
