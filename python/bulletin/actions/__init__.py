@@ -5,6 +5,8 @@ further areas (document, mail, charts, workbook environment) live beside it.
 """
 from .month import (HISTORY_NAME, HistoryError, Outcome, UsageError, check, close_month, compare_cmd,
                     history_path, import_month, narrate, recalc, run, template)
+from .charts import charts
 
 __all__ = ["HISTORY_NAME", "HistoryError", "Outcome", "UsageError", "check", "close_month", "compare_cmd",
-           "history_path", "import_month", "narrate", "recalc", "run", "template"]
+           "history_path", "import_month", "narrate", "recalc", "run", "template",
+           "charts"]

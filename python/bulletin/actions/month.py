@@ -144,6 +144,9 @@ def run(workbook: Path, out_dir: Path | None = None, month: str | None = None, *
                                  f"如需覆盖请加 --overwrite-text）。")
         rule_names = {r.id: r.name for r in load_rules_file().rules}
         fill_analysis(wb, analysis, rule_names)
+        from .charts import add_overview  # here, not at the top: charts imports this module
+
+        add_overview(wb, analysis, past)
         write_text_sheet(wb, outcome.text_rows)
     else:
         outcome.notes.append("输入数据有错误，已跳过环比、规则和文字生成；请按“校验结果”改正后重新运行。")
