@@ -22,6 +22,7 @@ demo: setup
 	$(BULLETIN) import-month $(MAY) --history out/history.sqlite
 	$(BULLETIN) run $(SAMPLE) --history out/history.sqlite --out out; test $$? -le 1
 	$(BULLETIN) charts $(SAMPLE) --history out/history.sqlite --out out/charts
+	$(BULLETIN) mail $(SAMPLE) --month 2023-06 --history out/history.sqlite --out out
 	@echo "结果工作簿在 out/ 目录下；历史库为 out/history.sqlite。"
 
 test: setup

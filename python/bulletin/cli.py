@@ -94,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "mail" and args.send:
             outcome = actions.mail_send(args.workbook, args.month, args.history, args.out, host=args.host,
                                         port=args.port, user=args.user, security=args.security, resend=args.resend,
-                                        only=args.only, progress=None if args.json else lambda line: print(line, flush=True))
+                                        only=args.only,
+                                        progress=None if args.json else lambda line: print(line, flush=True))
         elif args.command == "mail":
             if args.resend or any(v is not None for v in (args.host, args.port, args.user, args.security)):
                 raise actions.UsageError("--resend、--host、--port、--user、--security 只能与 --send 一起使用")

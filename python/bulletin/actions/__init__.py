@@ -10,3 +10,7 @@ from .charts import charts
 __all__ = ["HISTORY_NAME", "HistoryError", "Outcome", "UsageError", "check", "close_month", "compare_cmd",
            "history_path", "import_month", "narrate", "recalc", "run", "template",
            "charts"]
+from . import mail  # noqa: E402  (mail.preview / mail.send: each department's part, drafts or SMTP)
+from .mail import preview as mail_preview, send as mail_send  # noqa: E402
+
+__all__ += ["mail", "mail_preview", "mail_send"]

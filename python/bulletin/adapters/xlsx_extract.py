@@ -1,0 +1,143 @@
+"""The per-department extract: a plain, macro-free .xlsx built from a DepartmentPart (openpyxl).
+
+Sheets: 说明 (what this is, the department's status per annex), one sheet per annex the department
+reports in (the district totals first, then its rows with 上月/变化, 状态 and 触发规则), and 问题摘录
+(the bulletin's sentences that name it). A new workbook, never a copy of the macro workbook.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from ..core.mailing import VISIBILITIES, DepartmentPart, Row, SheetPart
+from .xlsx_output import (BORDER, CENTER, COMPUTED_FILL, EXTRA_FILL, HEADER_FILL, STATUS_FILLS, cell_value,
+                          number_format, save_new, style)
+
+INTRO_SHEET, SENTENCE_SHEET = "说明", "问题摘录"
+BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def extract_name(month: str, short: str) -> str:
+    return f"通报数据-{month}-{short}.xlsx"
+
+
+def _header(ws: Any, r: int, texts: list[str], fills: list[Any]) -> None:
+    for c, (text, fill) in enumerate(zip(texts, fills), start=1):
+        style(ws.cell(r, c, text), fill=fill, border=BORDER, alignment=CENTER, font=BOLD)
+
+
+def _annex_sheet(ws: Any, part: SheetPart) -> None:
+    cols = list(part.columns)
+    heads = ["单位"] + [c.name for c in cols]
+    fills = [HEADER_FILL] * len(heads)
+    for col in part.compared:
+        unit = "（百分点）" if col.type == "ratio" else ""
+        heads += [f"上月{col.name}", f"{col.name}变化{unit}"]
+        fills += [EXTRA_FILL, EXTRA_FILL]
+    heads += ["状态", "触发规则"]
+    fills += [EXTRA_FILL, EXTRA_FILL]
+    ws.cell(1, 1, f"附件{part.spec.number}　{part.title}").font = Font(bold=True, size=14)
+    _header(ws, 2, heads, fills)
+    r = 3
+    for row in [*part.totals, *part.rows]:
+        _row(ws, r, part, row)
+        r += 1
+    ws.column_dimensions["A"].width = 18
+    for c in range(2, len(heads) + 1):
+        ws.column_dimensions[get_column_letter(c)].width = 24 if c == len(heads) else 13
+    ws.freeze_panes = "B3"
+
+
+def _row(ws: Any, r: int, part: SheetPart, row: Row) -> None:
+    bold = row.kind != "department"
+    style(ws.cell(r, 1, row.label), border=BORDER, **({"font": BOLD} if bold else {}))
+    c = 2
+    for col in part.columns:
+        attrs: dict[str, Any] = {"number_format": number_format(col), "border": BORDER}
+        if col.role == "computed":
+            attrs["fill"] = COMPUTED_FILL
+        if bold:
+            attrs["font"] = BOLD
+        style(ws.cell(r, c, cell_value(col, row.values.get(col.name))), **attrs)
+        c += 1
+    for col in part.compared:
+        style(ws.cell(r, c, cell_value(col, row.previous.get(col.name))), number_format=number_format(col),
+              border=BORDER)
+        change = row.change.get(col.name)
+        style(ws.cell(r, c + 1, None if change is None else (float(change) if col.type == "ratio" else change)),
+              number_format="+0.00;-0.00;0.00" if col.type == "ratio" else "+0;-0;0", border=BORDER)
+        c += 2
+    status = ws.cell(r, c, row.status or None)
+    style(status, border=BORDER, **({"fill": STATUS_FILLS[row.status]} if row.status in STATUS_FILLS else {}))
+    style(ws.cell(r, c + 1, "、".join(row.rules) or None), border=BORDER)
+
+
+def _intro(ws: Any, part: DepartmentPart, district: str) -> None:
+    d = part.department
+    ws.append([f"{district}政务服务能力提升情况通报 数据摘录"])
+    ws["A1"].font = Font(bold=True, size=14)
+    for label, value in (("单位", d.full), ("月份", part.month), ("数据范围", VISIBILITIES[part.visibility]),
+                         ("说明", "各表先列全区合计，再列本单位各行；比例为重新计算后的数值，“变化”为本月减上月"
+                                  "（比例单位为百分点）；“状态”红/黄为规则提示的落后项，以通报正文为准。")):
+        ws.append([label, value])
+        ws.cell(ws.max_row, 1).font = BOLD
+    ws.append([])
+    ws.append(["附件", "表名", "本单位状态", "触发规则"])
+    for cell in ws[ws.max_row]:
+        style(cell, fill=HEADER_FILL, border=BORDER, font=BOLD)
+    for s in part.sheets:
+        own = [r for r in s.rows if r.department == d.name]
+        statuses = [r.status for r in own if r.status]
+        status = "红" if "红" in statuses else "黄" if "黄" in statuses else ("绿" if statuses else "")
+        rules = "、".join(dict.fromkeys(x for r in own for x in r.rules))
+        ws.append([s.spec.sheet, s.title, status or None, rules or None])
+        for cell in ws[ws.max_row]:
+            style(cell, border=BORDER, **({"fill": STATUS_FILLS[status]} if cell.column == 3 and status in STATUS_FILLS
+                                          else {}))
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 12, 60
+    ws.column_dimensions["C"].width, ws.column_dimensions["D"].width = 12, 40
+    ws["B5"].alignment = WRAP
+
+
+def _sentences(ws: Any, part: DepartmentPart) -> None:
+    _header(ws, 1, ["部分", "标题", "通报原文（提及本单位的句子）"], [HEADER_FILL] * 3)
+    for s in part.sentences:
+        ws.append([s.section, s.heading or None, s.text])
+        for cell in ws[ws.max_row]:
+            style(cell, border=BORDER, alignment=WRAP)
+    if not part.sentences:
+        ws.append([None, None, "本月通报正文未点名本单位。"])
+    for letter, width in zip("ABC", (12, 36, 90)):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+
+
+def build_extract(part: DepartmentPart, district: str) -> openpyxl.Workbook:
+    wb = openpyxl.Workbook()
+    wb.active.title = INTRO_SHEET
+    _intro(wb.active, part, district)
+    for s in part.sheets:
+        ws = wb.create_sheet(s.spec.sheet)
+        _annex_sheet(ws, s)
+        if s.spec.landscape:
+            ws.page_setup.orientation = "landscape"
+    _sentences(wb.create_sheet(SENTENCE_SHEET), part)
+    wb.properties.creator = district
+    return wb
+
+
+def extract_bytes(part: DepartmentPart, district: str) -> bytes:
+    buf = io.BytesIO()
+    build_extract(part, district).save(buf)
+    return buf.getvalue()
+
+
+def write_extract(part: DepartmentPart, district: str, path: Path) -> Path:
+    """Atomically written (temp file + rename), like every output."""
+    return save_new(build_extract(part, district), Path(path))
