@@ -16,6 +16,8 @@ from .adapters.xlsx_output import OutputError
 from .narrative import TemplateError
 from .engine import ParamError
 from .core.problems import SEVERITY_ZH, Problem
+from .core.document import DocumentError
+from .adapters.pdf_libreoffice import PdfError
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_history(workbook_cmd("narrate", "生成通报文字（总体情况、存在问题、下步工作要求）", out=False))
     with_history(workbook_cmd("close-month", "结转：把本月已校验的数据存入历史库（有错误时拒绝）", out=False))
     with_history(workbook_cmd("import-month", "补录：把以前月份的工作簿存入历史库", out=False))
+    rd = with_history(workbook_cmd("render", "生成通报文档：Word（GB/T 9704 公文格式，含 8 个附件表），加 --pdf 同时生成 PDF",
+                                   out=True))
+    rd.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF")
     ch = with_history(workbook_cmd("charts", "生成图表图片：各单位比率条形图和全区月度趋势图（PNG）", out=False))
     ch.add_argument("--out", type=Path, default=None, help="图片输出目录（默认 ./out/charts）")
     m = with_history(workbook_cmd("mail", "邮件分发：为每个单位生成数据摘录和邮件草稿（.eml），加 --send 才发送",
@@ -107,13 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             outcome = actions.run(args.workbook, args.out, args.month, history=args.history,
                                   overwrite_text=args.overwrite_text)
+        elif args.command == "render":
+            outcome = actions.render(args.workbook, args.out, args.month, args.history, pdf=args.pdf)
         elif args.command == "charts":
             outcome = actions.charts(args.workbook, args.history, args.out, args.month)
         else:
             action = {"compare": actions.compare_cmd, "narrate": actions.narrate, "close-month": actions.close_month,
                       "import-month": actions.import_month}[args.command]
             outcome = action(args.workbook, args.month, args.history)
-    except (actions.UsageError, WorkbookError, OutputError, HistoryError, TemplateError, ParamError) as exc:
+    except (actions.UsageError, WorkbookError, OutputError, HistoryError, TemplateError, ParamError,
+            DocumentError, PdfError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # never a traceback for the user: log it and say where
@@ -128,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_problems(outcome.data.problems)
     if args.command == "compare" and outcome.analysis is not None:
         _print_changes(outcome)
-    if outcome.text_rows:
+    if outcome.text_rows and args.command != "render":  # render: the text is in the document
         shown = ("总体情况", "存在问题", "下步工作要求") if args.command == "narrate" else ("总体情况", "存在问题")
         for title, section in zip(("一、", "二、", "三、"), shown):
             if section in outcome.narrative:

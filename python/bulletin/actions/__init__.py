@@ -14,3 +14,6 @@ from . import mail  # noqa: E402  (mail.preview / mail.send: each department's p
 from .mail import preview as mail_preview, send as mail_send  # noqa: E402
 
 __all__ += ["mail", "mail_preview", "mail_send"]
+from .document import render  # noqa: E402  (the 通报 as .docx/.pdf from templates/通报.docx)
+
+__all__ += ["render"]

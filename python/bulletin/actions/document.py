@@ -1,0 +1,72 @@
+"""Document action: the month's 通报 as a GB/T 9704 Word file (and PDF) from templates/通报.docx.
+
+Used by `bulletin render` and, later, the 生成通报文档 button. The content is the engine's: figures,
+statuses and paragraphs from the same analysis as `bulletin run`; a paragraph staff edited in an earlier
+output's 问题文本 sheet is printed as edited.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from ..adapters.docx_output import TEMPLATE, render_docx
+from ..adapters.pdf_libreoffice import to_pdf
+from ..adapters.xlsx_output import read_text_sheet
+from ..config import DATA_DIR, _yaml, load_settings
+from ..core.document import PARAM_KEYS, DocumentError, DocumentSettings, build_context
+from ..core.month import MonthData, previous_month
+from ..narrative import merge_edits
+from .month import Outcome, _backup, default_output, narrate
+
+DOCUMENT_SETTINGS = DATA_DIR / "document.yaml"
+
+
+@lru_cache(maxsize=None)
+def load_document_settings(path: Path = DOCUMENT_SETTINGS) -> DocumentSettings:
+    return DocumentSettings.from_dict(_yaml(path), where=Path(path).name)
+
+
+def document_path(workbook: Path, data: MonthData, out_dir: Path | None) -> Path:
+    out_dir = Path(out_dir) if out_dir else Path("out")
+    return out_dir / f"通报-{data.month or Path(workbook).stem}.docx"
+
+
+def render(workbook: Path, out_dir: Path | None = None, month: str | None = None, history: Path | None = None,
+           pdf: bool = False, *, template: Path | None = None, today: dt.date | None = None) -> Outcome:
+    """Write out/通报-<月份>.docx (and .pdf with `pdf`); a replaced file is first copied to out/.backup/."""
+    workbook = Path(workbook)
+    outcome = narrate(workbook, month, history)
+    data, analysis = outcome.data, outcome.analysis
+    if data.has_errors or analysis is None:
+        outcome.notes.append("输入数据有错误，不能生成通报文档；请先改正（bulletin check 列出全部问题）。")
+        return outcome
+    if analysis.previous is None and data.month:
+        outcome.notes.append(f"历史库中没有上月（{previous_month(data.month)}）的数据，通报中不含环比。")
+    # the adopted text: an earlier run's output in the same folder, else the input's own 问题文本 sheet
+    earlier = read_text_sheet(default_output(workbook, data, out_dir)) or read_text_sheet(workbook)
+    if earlier:
+        outcome.text_rows = merge_edits(analysis.paragraphs, earlier)
+        kept = sum("保留" in r["note"] for r in outcome.text_rows)
+        if kept:
+            outcome.notes.append(f"{kept} 段文字采用工作人员在“问题文本”表中修改后的文本。")
+    settings = load_document_settings()
+    context = build_context(data, analysis.assessment.statuses, outcome.text_rows, settings,
+                            district=load_settings().district, today=today or dt.date.today())
+    unset = [k for k in PARAM_KEYS if k in ("发文字号", "印发日期") and not data.params.get(k)]
+    if unset:
+        outcome.notes.append(f"“参数”表未填写{'、'.join(unset)}，已用默认值（{'；'.join(context[_KEY[k]] for k in unset)}）。")
+    docx = document_path(workbook, data, out_dir)
+    _backup(docx)
+    outcome.output = render_docx(context, docx, Path(template) if template else TEMPLATE)
+    if pdf:
+        target = docx.with_suffix(".pdf")
+        _backup(target)
+        outcome.extra["pdf"] = str(to_pdf(outcome.output, target))
+        outcome.report.append(f"PDF 文件：{outcome.extra['pdf']}")
+    return outcome
+
+
+_KEY = {"发文字号": "doc_number", "印发日期": "print_date"}
+
+__all__ = ["DocumentError", "document_path", "load_document_settings", "render"]

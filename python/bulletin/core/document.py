@@ -1,0 +1,221 @@
+"""The 通报 document's content, ready for the Word template: parameters resolved, the adopted paragraphs,
+and each annex table as the printed strings, in printed order, with total rows where the spec puts them.
+
+Pure: month data, statuses, the adopted 问题文本 rows and the document settings in, plain dicts and
+strings out (the context of templates/通报.docx). Nothing here knows about Word.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from ..spec import ANNEXES, AnnexSpec, Column
+from .month import MonthData
+from .numbers import clean_text, is_blank
+from .recompute import AnnexResult, _present
+
+# Rows of the workbook's 参数 sheet that the document reads (the defaults are in data/document.yaml).
+PARAM_KEYS = ("发文机关标志", "发文字号", "标题", "主送", "印发机关", "印发日期")
+SETTING_KEYS = (*PARAM_KEYS, "状态底色")
+PLACEHOLDERS = ("区", "年", "月", "发文年")
+SECTION_KEYS = {"总体情况": "overview", "存在问题": "problems", "下步工作要求": "requirements"}
+_HEX = re.compile(r"^[0-9A-Fa-f]{6}$")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+NO_FILL = "auto"  # w:shd fill of an unshaded cell
+
+
+class DocumentError(Exception):
+    """A problem with the document's settings, parameters or template (Chinese message, for the user)."""
+
+
+@dataclass(frozen=True)
+class DocumentSettings:
+    defaults: dict[str, str]  # PARAM_KEYS -> default text (may hold {placeholders})
+    fills: dict[str, str]  # status (红/黄) -> RGB hex
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any], where: str = "document.yaml") -> "DocumentSettings":
+        if not isinstance(d, Mapping):
+            raise DocumentError(f"{where} 应是“名称: 值”的列表")
+        unknown = sorted(set(d) - set(SETTING_KEYS))
+        if unknown:
+            raise DocumentError(f"{where} 中有不认识的项：{'、'.join(map(str, unknown))}；可用的项："
+                                f"{'、'.join(SETTING_KEYS)}")
+        missing = [k for k in SETTING_KEYS if k not in d]
+        if missing:
+            raise DocumentError(f"{where} 缺少：{'、'.join(missing)}")
+        fills = d["状态底色"]
+        if not isinstance(fills, Mapping) or set(fills) - {"红", "黄"}:
+            raise DocumentError(f"{where} 的“状态底色”只能有“红”“黄”两项")
+        for status, color in fills.items():
+            if not _HEX.match(str(color)):
+                raise DocumentError(f"{where} 的“状态底色”中“{status}”应为六位十六进制颜色，如 F8CBAD")
+        return DocumentSettings({k: "" if d[k] is None else str(d[k]) for k in PARAM_KEYS},
+                                {k: str(v).upper() for k, v in fills.items()})
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date cell (datetime/date) or text such as 2023-07-10, 2023/7/10, 2023年7月10日."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    m = _DATE.match(clean_text(value))
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def date_zh(d: dt.date) -> str:
+    """2023年7月10日 (GB/T 9704: Arabic numerals, no leading zeros)."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def resolve_params(settings: DocumentSettings, params: Mapping[str, Any], *, month: str, district: str,
+                   today: dt.date) -> dict[str, str]:
+    """The document's parameters: the 参数 sheet's rows override the defaults; placeholders filled in."""
+    raw = dict(settings.defaults)
+    for key in PARAM_KEYS:
+        if key in params and not is_blank(params[key]):
+            raw[key] = params[key]
+    issued_raw = raw["印发日期"]
+    if is_blank(issued_raw):
+        issued = today
+    else:
+        issued = parse_date(issued_raw)
+        if issued is None:
+            raise DocumentError(f"参数“印发日期”的值“{issued_raw}”不是日期，应写成 2023-07-10 或 2023年7月10日")
+    year, mon = (int(x) for x in month.split("-"))
+    values = {"区": district, "年": year, "月": mon, "发文年": issued.year}
+    out = {}
+    for key in PARAM_KEYS:
+        if key == "印发日期":
+            out[key] = date_zh(issued)
+            continue
+        text = str(raw[key]).strip()
+        try:
+            out[key] = text.format_map(values)
+        except KeyError as exc:
+            raise DocumentError(f"参数“{key}”中的占位符 {{{exc.args[0]}}} 不认识；可用的占位符："
+                                f"{'、'.join('{' + p + '}' for p in PLACEHOLDERS)}") from exc
+        except (ValueError, IndexError) as exc:
+            raise DocumentError(f"参数“{key}”的值“{text}”中的花括号不成对（占位符应写成 {{年}} 这样）") from exc
+    return out
+
+
+def cutoff_date(data: MonthData) -> dt.date:
+    """统计截止日期 from the 总体情况 sheet, else the month's last day."""
+    given = parse_date(data.scalars.get("统计截止日期"))
+    if given:
+        return given
+    year, mon = (int(x) for x in data.month.split("-"))
+    return dt.date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def cell_text(col: Column, value: Any) -> str:
+    """A figure as printed in the annex tables: ratios with two decimals and %, counts as integers."""
+    if not _present(value):
+        return ""
+    if col.type == "ratio":
+        return f"{float(value):.2f}%"
+    if col.type == "count":
+        return str(int(value))
+    if col.type == "number":
+        text = format(Decimal(str(round(float(value), 6))).normalize(), "f")
+        return text
+    return str(value).strip()  # as entered: full-width brackets stay
+
+
+def printed_columns(spec: AnnexSpec) -> list[Column]:
+    return [c for c in spec.columns if c.printed]
+
+
+def annex_rows(result: AnnexResult, statuses: Mapping[str, Mapping[str, Any]], fills: Mapping[str, str],
+               district: str) -> list[dict[str, Any]]:
+    """The table body as printed: reference and total rows where the spec puts them, department rows in
+    printed order (numbered 1…n), section lines and subtotals (annex 8). Each row: kind, bold, cells
+    (strings, one per printed column), fill (status colour or "auto") and merge (annex 3's name cells)."""
+    spec = result.spec
+    cols = printed_columns(spec)
+
+    def row(kind: str, label: str, values: Mapping[str, Any], index: str = "", fill: str = NO_FILL) -> dict:
+        cells = [index if c.role == "index" else label if c.role == "name" else cell_text(c, values.get(c.name))
+                 for c in cols]
+        return {"kind": kind, "bold": kind in ("total", "subtotal"), "cells": cells, "fill": fill,
+                "label": label, "merge": ""}
+
+    top, bottom = [], []
+    total_label = spec.total.label.format(district=district) if spec.total else ""
+    if spec.total and result.total is not None:
+        (top if spec.total.position == "top" else bottom).append(row("total", total_label, result.total))
+    references = [row("reference", r["_label"], r) for r in result.references.values()]
+    body: list[dict[str, Any]] = []
+    departments = result.ordered
+    section = spec.sections[0] if spec.sections else ""
+    number = 0
+    for i, r in enumerate(departments):
+        if spec.sections and r["_section"] != section:
+            if spec.subtotal_label and section in result.subtotals:
+                body.append(row("subtotal", spec.subtotal_label, result.subtotals[section]))
+            section = r["_section"]
+            body.append({**row("section", section, {}), "cells": [section] + [""] * (len(cols) - 1)})
+        number += 1
+        status = statuses.get(r["部门"], {}).get("status")
+        body.append(row("department", r["_label"], r, str(number), fills.get(status, NO_FILL)))
+        if i == len(departments) - 1 and spec.subtotal_label and section in result.subtotals:
+            body.append(row("subtotal", spec.subtotal_label, result.subtotals[section]))
+    if spec.fill_down_name:  # one name per department group, its cells merged down (as printed)
+        name_at = next(i for i, c in enumerate(cols) if c.role == "name")
+        for prev, cur, nxt in zip([None, *body[:-1]], body, [*body[1:], None]):
+            same_prev = prev is not None and prev["kind"] == "department" and prev["label"] == cur["label"]
+            same_next = nxt is not None and nxt["kind"] == "department" and nxt["label"] == cur["label"]
+            if cur["kind"] != "department":
+                continue
+            if same_prev:
+                cur["merge"], cur["cells"][name_at] = "continue", ""
+            elif same_next:
+                cur["merge"] = "restart"
+    return [*references, *top, *body, *bottom]
+
+
+def narrative(text_rows: Sequence[Mapping[str, str]]) -> dict[str, list[dict[str, Any]]]:
+    """overview/problems/requirements -> paragraphs {heading, lines}: the adopted text (column 文本 of
+    问题文本), one document paragraph per line."""
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in SECTION_KEYS.values()}
+    for r in text_rows:
+        lines = [ln.strip() for ln in str(r["text"]).splitlines() if ln.strip()]
+        if r["section"] in SECTION_KEYS and (lines or r["heading"]):
+            out[SECTION_KEYS[r["section"]]].append({"heading": r["heading"], "lines": lines})
+    return out
+
+
+def build_context(data: MonthData, statuses: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                  text_rows: Sequence[Mapping[str, str]], settings: DocumentSettings, *, district: str,
+                  today: dt.date, annexes: Sequence[AnnexSpec] = ANNEXES) -> dict[str, Any]:
+    """Everything templates/通报.docx may use (a template naming anything else fails, naming it)."""
+    if not data.month:
+        raise DocumentError("无法确定月份：请在“总体情况”表填写月份，或用 --month 指定")
+    params = resolve_params(settings, data.params, month=data.month, district=district, today=today)
+    year, mon = (int(x) for x in data.month.split("-"))
+    tables = []
+    for spec in annexes:
+        result = data.result(spec.sheet)
+        tables.append({"number": spec.number, "sheet": spec.sheet, "title": spec.title_for(district),
+                       "landscape": spec.landscape, "columns": [c.name for c in printed_columns(spec)],
+                       "name_at": next(i for i, c in enumerate(printed_columns(spec)) if c.role == "name"),
+                       "rows": annex_rows(result, statuses.get(spec.sheet, {}), settings.fills, district)})
+    return {
+        "district": district, "year": year, "month": mon, "cutoff": date_zh(cutoff_date(data)),
+        "issuer_mark": params["发文机关标志"], "doc_number": params["发文字号"], "title": params["标题"],
+        "recipients": params["主送"], "printer": params["印发机关"], "print_date": params["印发日期"],
+        **narrative(text_rows),
+        "annex_list": [{"number": t["number"], "title": t["title"]} for t in tables],
+        "annexes": tables,
+    }
