@@ -6,7 +6,7 @@ BULLETIN := $(VENV)/bin/bulletin
 SAMPLE := examples/2023-06/通报数据-2023-06.xlsx
 MAY := examples/2023-05/通报数据-2023-05.xlsx
 
-.PHONY: demo test setup samples bench clean
+.PHONY: demo test setup samples bench clean workbook
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: setup
 
 samples: setup
 	$(PY) examples/build_samples.py
+
+workbook: setup
+	$(PY) -m bulletin.build.workbook
 
 bench: setup
 	$(PY) bench/bench_run.py

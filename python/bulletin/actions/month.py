@@ -13,7 +13,7 @@ from ..adapters.xlsx_output import (fill_analysis, fill_results, new_input_workb
                                    text_sheet_rows, write_problem_sheet, write_text_sheet)
 from ..config import load_registry, load_rules_file, load_settings
 from ..core.month import MonthData, month_json, parse_month, previous_month
-from ..engine import Analysis, analyse, compute
+from ..engine import Analysis, analyse, compute, registry_for
 from ..narrative import merge_edits, sections_from_rows
 from ..spec import ANNEXES
 
@@ -214,6 +214,13 @@ def template(month: str, out: Path) -> Outcome:
     month = _month(month)
     if not month:
         raise UsageError("请用 --month 指定月份，如 --month 2023-07")
+    rows, references = prefilled_rows()
+    wb = new_input_workbook(load_settings().district, rows, {"月份": month}, references=references)
+    return Outcome(None, save_new(wb, Path(out)))
+
+
+def prefilled_rows() -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """Each annex's usual departments (from the registry) and its reference rows (city, district)."""
     settings, registry = load_settings(), load_registry()
     rows = {}
     for spec in ANNEXES:
@@ -222,6 +229,116 @@ def template(month: str, out: Path) -> Outcome:
                             for d in registry.in_annex(spec.number)]
     references = {spec.sheet: [{spec.name_column.name: settings.reference_name(k)} for k in spec.reference_rows]
                   for spec in ANNEXES}
-    wb = new_input_workbook(settings.district, rows, {"月份": month}, references=references)
-    return Outcome(None, save_new(wb, Path(out)))
+    return rows, references
 
+
+
+# -- the same steps against a workbook port (the Excel buttons, and the CLI's --in-place) ---------------
+
+def _book_month(port: Any, month: str | None = None) -> tuple[MonthData, Any]:
+    """Read the book (one block per sheet), compute, and list the problems in 校验结果."""
+    port.progress("正在读取并校验数据……")
+    grids = port.read_grids()
+    registry = registry_for(grids)
+    data = compute(grids, month=_month(month), registry=registry)
+    port.write_problems(data.problems)
+    return data, registry
+
+
+def _summary(data: MonthData) -> str:
+    errors = sum(p.severity == "error" for p in data.problems)
+    return (f"错误 {errors} 条、警告 {len(data.problems) - errors} 条" if data.problems else "校验通过，未发现问题")
+
+
+def _refuse_on_errors(port: Any, data: MonthData, outcome: Outcome, step: str) -> bool:
+    if not data.has_errors:
+        return False
+    first = next(p for p in data.problems if p.severity == "error")
+    outcome.notes.append(f"输入数据有错误（{_summary(data)}），未能{step}。第一处：{first.where} {first.message}"
+                         f"。全部问题见“校验结果”表。")
+    return True
+
+
+def _book_history(port: Any, history: Path | None) -> Path:
+    if port.path is None and history is None:
+        raise UsageError("工作簿尚未保存，找不到历史库位置；请先保存工作簿")
+    return history_path(port.path, history)
+
+
+def check_book(port: Any, month: str | None = None) -> Outcome:
+    data, _ = _book_month(port, month)
+    outcome = Outcome(data)
+    outcome.notes.append(f"校验完成：{_summary(data)}。" if data.problems else "校验通过，未发现问题。")
+    port.set_status("校验数据", _summary(data))
+    return outcome
+
+
+def recalculate_book(port: Any, month: str | None = None, history: Path | None = None) -> Outcome:
+    """Check, write the computed columns, and the rules' 状态 (with 上月/变化 when history has last month)."""
+    data, registry = _book_month(port, month)
+    outcome = Outcome(data)
+    port.progress("正在重新计算……")
+    port.write_computed(data)
+    if not _refuse_on_errors(port, data, outcome, "标注状态"):
+        hist = _book_history(port, history)
+        outcome.analysis = analyse(data, _past(data, hist, required=False), registry=registry)
+        port.write_statuses(outcome.analysis, {r.id: r.name for r in load_rules_file().rules})
+        # The 总览 sheet (charts, issue 7) is refreshed here once its port step exists.
+        outcome.notes.append(f"重新计算完成：{_summary(data)}；状态列已按规则标注。")
+    port.set_status("重新计算", _summary(data))
+    return outcome
+
+
+def compare_book(port: Any, month: str | None = None, history: Path | None = None) -> Outcome:
+    data, registry = _book_month(port, month)
+    outcome = Outcome(data)
+    if not _refuse_on_errors(port, data, outcome, "与上月比较"):
+        past = _past(data, _book_history(port, history), required=True)
+        outcome.analysis = analyse(data, past, registry=registry)
+        port.write_computed(data)
+        port.write_statuses(outcome.analysis, {r.id: r.name for r in load_rules_file().rules})
+        outcome.notes.append(f"已与 {outcome.analysis.previous.month} 比较：各附件“状态”列右侧为上月值和变化。")
+    port.set_status("与上月比较", _summary(data))
+    return outcome
+
+
+def narrate_book(port: Any, month: str | None = None, history: Path | None = None, *,
+                 overwrite_text: bool = False) -> Outcome:
+    data, registry = _book_month(port, month)
+    outcome = Outcome(data)
+    if not _refuse_on_errors(port, data, outcome, "生成问题文本"):
+        outcome.analysis = analyse(data, _past(data, _book_history(port, history), required=False),
+                                   registry=registry)
+        port.progress("正在生成问题文本……")
+        outcome.text_rows = merge_edits(outcome.analysis.paragraphs, port.read_text(), overwrite=overwrite_text)
+        port.write_text(outcome.text_rows)
+        kept = sum("保留" in r["note"] for r in outcome.text_rows)
+        outcome.notes.append(f"问题文本已写入“问题文本”表（{len(outcome.text_rows)} 段"
+                             + (f"，其中 {kept} 段保留了工作人员的修改" if kept else "") + "）。")
+    port.set_status("生成问题文本", _summary(data))
+    return outcome
+
+
+def run_book(port: Any, month: str | None = None, history: Path | None = None, *,
+             overwrite_text: bool = False) -> Outcome:
+    """The whole job into the book itself: computed columns, statuses (and changes), problems, text."""
+    outcome = recalculate_book(port, month, history)
+    if outcome.analysis is not None:
+        text = narrate_book(port, month, history, overwrite_text=overwrite_text)
+        outcome.text_rows, outcome.notes = text.text_rows, outcome.notes + text.notes
+    return outcome
+
+
+def close_month_book(port: Any, month: str | None = None, history: Path | None = None) -> Outcome:
+    data, _ = _book_month(port, month)
+    outcome = Outcome(data)
+    if not _refuse_on_errors(port, data, outcome, "结转"):
+        if not data.month:
+            raise UsageError("无法确定月份：请在“总体情况”表填写月份")
+        path = _book_history(port, history)
+        with History(path) as h:
+            replaced = h.has(data.month)
+            h.store(data, source=port.path.name if port.path else "")
+        outcome.notes.append(f"{data.month} 已{'替换' if replaced else '存入'}历史库 {path}")
+    port.set_status("结转下月", outcome.notes[-1] if outcome.notes else _summary(data))
+    return outcome

@@ -1,0 +1,1 @@
+"""Build steps for artifacts committed to the repository (bulletin.xlsm)."""

@@ -1,0 +1,146 @@
+"""Entry points of the bulletin.xlsm buttons (vba/Bulletin.bas: RunPython "import bulletin.excel as x; x.…()").
+
+Each takes book=None and uses xw.Book.caller() otherwise, so tests pass a book in. Input problems end in a
+Chinese message naming sheet and cell (and fill 校验结果); an unexpected error writes a log file beside the
+workbook and shows a short message with its path, never a traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import platform
+import struct
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from . import actions
+from .actions import month as month_actions
+from .adapters.history_sqlite import HistoryError
+from .adapters.xlsx_files import WorkbookError
+from .engine import ParamError
+from .ports.xlwings_port import XlwingsPort
+
+KNOWN_ERRORS = (actions.UsageError, WorkbookError, HistoryError, ParamError)
+NOT_INSTALLED = "尚未安装此功能：{what}（需要 bulletin.actions.{module}.{function}）。请联系信息科更新程序。"
+
+
+def _book(book: Any) -> Any:
+    if book is not None:
+        return book
+    import xlwings as xw
+
+    return xw.Book.caller()
+
+
+def _log(port: XlwingsPort, exc: BaseException) -> Path:
+    folder = port.path.parent if port.path and port.path.parent.is_dir() else Path.cwd()
+    path = folder / f"bulletin-error-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    return path
+
+
+def _run(book: Any, title: str, step: Callable[[XlwingsPort], Any]) -> Any:
+    """Run one action on the live book: its notes in a message box, errors handled as the module says."""
+    port = XlwingsPort(_book(book))
+    try:
+        outcome = step(port)
+    except KNOWN_ERRORS as exc:
+        port.set_status(title, f"未完成：{exc}")
+        port.message(f"{title}未完成：{exc}")
+        return None
+    except Exception as exc:  # never a traceback in Excel: a log file beside the workbook
+        log = _log(port, exc)
+        port.message(f"{title}时发生程序内部错误（{type(exc).__name__}）。详细信息已写入：\n{log}\n请把该文件发给信息科。")
+        return None
+    finally:
+        port.progress("")
+    if outcome is not None and outcome.notes:
+        port.message("\n".join(outcome.notes))
+    return outcome
+
+
+def check(book: Any = None) -> Any:
+    return _run(book, "校验数据", month_actions.check_book)
+
+
+def recalculate(book: Any = None) -> Any:
+    return _run(book, "重新计算", month_actions.recalculate_book)
+
+
+def compare(book: Any = None) -> Any:
+    return _run(book, "与上月比较", month_actions.compare_book)
+
+
+def narrate(book: Any = None) -> Any:
+    return _run(book, "生成问题文本", month_actions.narrate_book)
+
+
+def close_month(book: Any = None) -> Any:
+    return _run(book, "结转下月", month_actions.close_month_book)
+
+
+def _delegate(book: Any, title: str, module: str, function: str, call: Callable[[Callable, Path], Any]) -> Any:
+    """Steps of other areas that work on the saved file: the book is saved first, then their action runs."""
+    try:
+        target = getattr(importlib.import_module(f"bulletin.actions.{module}"), function)
+    except (ImportError, AttributeError):
+        target = None
+
+    def step(port: XlwingsPort) -> Any:
+        if target is None:
+            port.message(NOT_INSTALLED.format(what=title, module=module, function=function))
+            return None
+        if port.path is None or not port.path.exists():
+            raise actions.UsageError("请先保存工作簿（文件→另存为），再点此按钮")
+        port.book.save()
+        outcome = call(target, port.path)
+        port.set_status(title, "完成", str(outcome.output) if outcome.output else None)
+        if not outcome.notes:
+            outcome.notes.append(f"{title}完成" + (f"：{outcome.output}" if outcome.output else "。"))
+        return outcome
+
+    return _run(book, title, step)
+
+
+def render_document(book: Any = None) -> Any:
+    return _delegate(book, "生成通报文档", "document", "render", lambda f, path: f(path))
+
+
+def mail_preview(book: Any = None) -> Any:
+    return _delegate(book, "邮件预览", "mail", "preview", lambda f, path: f(path))
+
+
+def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
+    """Lines of the 检查环境 report (also used by tests)."""
+    import xlwings
+
+    port = XlwingsPort(_book(book))
+    folder = port.path.parent if port.path else None
+    conf_file = folder / "xlwings.conf" if folder else None
+    if "xlwings.conf" in port.sheet_names():
+        source = "工作簿内的 xlwings.conf 工作表"
+    elif conf_file is not None and conf_file.exists():
+        source = f"工作簿旁的配置文件 {conf_file}"
+    else:
+        source = "未找到 xlwings.conf（使用用户目录或默认设置）"
+    history = month_actions.history_path(port.path, None) if port.path else None
+    match = "一致" if vba_version == xlwings.__version__ else "不一致，请运行 make workbook 或重新安装"
+    return [
+        f"Python：{sys.executable}",
+        f"Python 版本：{platform.python_version()}（{struct.calcsize('P') * 8} 位）",
+        f"xlwings：Python 包 {xlwings.__version__}，工作簿 VBA 模块 {vba_version or '未知'}（{match}）",
+        f"bulletin 程序位置：{Path(__file__).resolve().parent}",
+        f"配置来源：{source}",
+        f"历史库：{history}（{'已存在' if history and history.exists() else '尚未创建'}）" if history else
+        "历史库：工作簿尚未保存",
+    ]
+
+
+def check_environment(book: Any = None, vba_version: str | None = None) -> list[str]:
+    lines = environment(book, vba_version)
+    port = XlwingsPort(_book(book))
+    port.message("\n".join(lines))
+    port.set_status("检查环境", "；".join(lines[:3]))
+    return lines
