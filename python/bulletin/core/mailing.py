@@ -177,8 +177,8 @@ class DepartmentPart:
     def plain(self) -> dict[str, Any]:
         """Everything the extract shows, as JSON-able data (the content hash is taken over it)."""
         def row(r: Row) -> dict[str, Any]:
-            return {"label": r.label, "key": r.key, "kind": r.kind, "department": r.department, "values": r.values, "previous": r.previous,
-                    "change": r.change, "status": r.status, "rules": list(r.rules)}
+            return {"label": r.label, "key": r.key, "kind": r.kind, "department": r.department, "values": r.values,
+                    "previous": r.previous, "change": r.change, "status": r.status, "rules": list(r.rules)}
 
         return {"month": self.month, "department": self.department.name, "visibility": self.visibility,
                 "sheets": [{"sheet": s.spec.sheet, "title": s.title, "columns": [c.name for c in s.columns],
