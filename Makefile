@@ -19,6 +19,8 @@ setup: $(VENV)/.installed
 
 demo: setup
 	rm -f out/history.sqlite
+	$(PY) examples/build_early_months.py out/early-months  # made-up Jan-Apr 2023, for the trend charts
+	for f in out/early-months/*.xlsx; do $(BULLETIN) import-month $$f --history out/history.sqlite || exit 1; done
 	$(BULLETIN) import-month $(MAY) --history out/history.sqlite
 	$(BULLETIN) run $(SAMPLE) --history out/history.sqlite --out out; test $$? -le 1
 	$(BULLETIN) charts $(SAMPLE) --history out/history.sqlite --out out/charts

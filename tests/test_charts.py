@@ -249,3 +249,14 @@ def test_cli_charts(tmp_path, history, capsys):
     assert (tmp_path / "c" / "trend-ratios.png").stat().st_size > 10_000
     assert main(["charts", str(tmp_path / SAMPLE.name), "--month", "六月"]) == 2
     assert "错误：月份“六月”格式不对" in capsys.readouterr().err
+
+
+def test_synthetic_early_months_are_clean_and_lead_up_to_may(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from build_early_months import main as build_early
+
+    months = [compute(read_grids(p)) for p in build_early(tmp_path)]
+    assert [m.month for m in months] == ["2023-01", "2023-02", "2023-03", "2023-04"]
+    assert all(m.problems == [] for m in months)
+    instant = [m.result("附件1").total["即办件事项占比"] for m in [*months, compute(read_grids(MAY))]]
+    assert instant == sorted(instant) and instant[-1] == 65.22 and len(set(instant)) == 5
