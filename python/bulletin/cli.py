@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         return s
 
     workbook_cmd("check", "校验输入数据，列出全部问题", out=False)
-    workbook_cmd("recalc", "校验并重新计算，写出新的结果工作簿", out=True)
+    rc = workbook_cmd("recalc", "校验并重新计算，写出新的结果工作簿", out=True)
+    rc.add_argument("--in-place", action="store_true",
+                    help="写回输入工作簿本身（如 bulletin.xlsm：只写计算列、状态和生成的表，先留带时间戳的备份）")
     r = with_history(workbook_cmd("run", "完整运行：校验、重新计算、与上月比较、标注落后单位、生成问题文本、输出结果工作簿",
                                   out=True))
     r.add_argument("--overwrite-text", action="store_true", help="用新生成的文字覆盖工作人员修改过的段落")
@@ -107,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcome = actions.mail_preview(args.workbook, args.month, args.history, args.out, only=args.only)
         elif args.command == "check":
             outcome = actions.check(args.workbook, args.month)
+        elif args.command == "recalc" and args.in_place:
+            outcome = actions.recalc_in_place(args.workbook, args.month)
         elif args.command == "recalc":
             outcome = actions.recalc(args.workbook, args.out, args.month)
         elif args.command == "run":

@@ -17,3 +17,8 @@ __all__ += ["mail", "mail_preview", "mail_send"]
 from .document import render  # noqa: E402  (the 通报 as .docx/.pdf from templates/通报.docx)
 
 __all__ += ["render"]
+from .month import (check_book, close_month_book, compare_book, narrate_book, recalc_in_place,  # noqa: E402
+                    recalculate_book, run_book)  # the same steps on a workbook port (Excel buttons, --in-place)
+
+__all__ += ["check_book", "close_month_book", "compare_book", "narrate_book", "recalc_in_place", "recalculate_book",
+            "run_book"]

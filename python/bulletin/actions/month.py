@@ -342,3 +342,16 @@ def close_month_book(port: Any, month: str | None = None, history: Path | None =
         outcome.notes.append(f"{data.month} 已{'替换' if replaced else '存入'}历史库 {path}")
     port.set_status("结转下月", outcome.notes[-1] if outcome.notes else _summary(data))
     return outcome
+
+
+def recalc_in_place(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
+    """The 重新计算 button without Excel: written into the workbook itself (VBA and buttons kept) through a
+    temp file and an atomic rename, after a timestamped backup beside it."""
+    from ..ports.openpyxl_port import OpenpyxlPort
+
+    port = OpenpyxlPort(Path(workbook))
+    outcome = recalculate_book(port, month, history)
+    backup = port.save_in_place()
+    outcome.output = port.path
+    outcome.notes.append(f"已写回 {port.path.name}；原文件备份为 {backup.name}")
+    return outcome

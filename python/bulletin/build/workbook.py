@@ -61,6 +61,9 @@ def add_vba(path: Path) -> None:
         for name in DROPPED_MODULES:
             if name in wb.module_names():
                 project.delete_module(name)
+        for name in wb.module_names():  # rewritten from source: no module keeps the template's p-code
+            source = wb.get_module(name)
+            wb.set_module(name, source.rstrip("\r\n") + "\r\n")
         for name, source in vba_sources().items():
             project.add_module(name, source)
         wb.save()
