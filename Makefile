@@ -6,7 +6,7 @@ BULLETIN := $(VENV)/bin/bulletin
 SAMPLE := examples/2023-06/通报数据-2023-06.xlsx
 MAY := examples/2023-05/通报数据-2023-05.xlsx
 
-.PHONY: demo test setup samples bench clean workbook
+.PHONY: demo test setup samples bench clean workbook docx-template
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: setup
 	for f in out/early-months/*.xlsx; do $(BULLETIN) import-month $$f --history out/history.sqlite || exit 1; done
 	$(BULLETIN) import-month $(MAY) --history out/history.sqlite
 	$(BULLETIN) run $(SAMPLE) --history out/history.sqlite --out out; test $$? -le 1
+	@# the 通报 as Word, and as PDF with PNGs of page 1 and of 附件5 where LibreOffice is installed
+	if command -v soffice >/dev/null; then \
+	  $(BULLETIN) render $(SAMPLE) --history out/history.sqlite --out out --pdf && \
+	  $(PY) tools/pdf_snapshots.py out/通报-2023-06.pdf out; \
+	else $(BULLETIN) render $(SAMPLE) --history out/history.sqlite --out out; fi
 	$(BULLETIN) charts $(SAMPLE) --history out/history.sqlite --out out/charts
 	$(BULLETIN) mail $(SAMPLE) --month 2023-06 --history out/history.sqlite --out out
 	@echo "结果工作簿在 out/ 目录下；历史库为 out/history.sqlite。"
@@ -35,6 +40,9 @@ samples: setup
 
 workbook: setup
 	$(PY) -m bulletin.build.workbook
+
+docx-template: setup  # regenerate templates/通报.docx (overwrites staff edits to it)
+	$(PY) tools/make_docx_template.py
 
 bench: setup
 	$(PY) bench/bench_run.py

@@ -26,6 +26,13 @@ TCPR_ORDER = ("cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "s
               "cellMerge", "tcPrChange")
 
 
+def readable_mode() -> int:
+    """0666 less the process umask (what a plain open() would give)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def environment() -> jinja2.Environment:
     return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
 
@@ -81,6 +88,7 @@ def render_docx(context: Mapping[str, Any], out: Path, template: Path = TEMPLATE
     os.close(fd)
     try:
         tpl.save(tmp)
+        os.chmod(tmp, readable_mode())  # mkstemp makes it private; the document is for the office
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .docx_output import readable_mode
+
 FONTS_CONF = Path(__file__).resolve().with_name("fonts.conf")
 TIMEOUT = 180  # seconds; the June bulletin takes about 10 s on the 2-core CI machine
 
@@ -59,6 +61,7 @@ def to_pdf(source: Path, out: Path, *, timeout: float = TIMEOUT) -> Path:
         os.close(fd)
         try:
             shutil.copyfile(produced, part)
+            os.chmod(part, readable_mode())
             os.replace(part, out)
         finally:
             if os.path.exists(part):
