@@ -34,11 +34,8 @@ def paste_june(target: Path) -> Path:
         s, d = src[name], wb[name]
         for rng in list(d.merged_cells.ranges):
             d.unmerge_cells(str(rng))
-        for t in list(d.tables):
-            del d.tables[t]
-        d.conditional_formatting = type(d.conditional_formatting)()
-        for row in d.iter_rows():
-            for c in row:
+        for row in d.iter_rows(max_col=s.max_column):  # the pasted block replaces the prefilled one; the
+            for c in row:                                # 状态/触发规则 columns and their colouring stay
                 c.value = None
         for row in s.iter_rows():
             for c in row:
@@ -108,7 +105,7 @@ def test_statuses_and_changes_go_beside_the_table_never_into_inputs(june_port):
     head = after[1]
     status = head.index("状态")
     assert head[status + 1] == "触发规则" and "上月压缩比例" in head and "压缩比例变化（百分点）" in head
-    width = len(before["附件2"][1])
+    width = status  # the annex's own columns end where 状态 begins
     computed = {8}  # 压缩比例 (column I, 0-based 8) is the only computed column of annex 2
     for old, new in zip(before["附件2"], after):
         assert [v for i, v in enumerate(old[:width]) if i not in computed] == \

@@ -1,0 +1,1 @@
+"""Opt-in Excel acceptance suite (see conftest.py)."""
