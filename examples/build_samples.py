@@ -31,6 +31,9 @@ from bulletin.spec import ANNEXES, annex  # noqa: E402
 JUNE_SCALARS = {"月份": "2023-06", "统计截止日期": "2023-06-30", "网上政务服务事项总数": 1645,
                 "好差评主动评价量": 205509, "差评件数": 2, "差评已整改件数": 2}
 
+# The June bulletin's 发文字号 and 印发日期 (殷放管服办〔2023〕18号, issued 2023-07-10), on its 参数 sheet.
+JUNE_PARAMS = {"发文字号": "殷放管服办〔2023〕18号", "印发日期": "2023-07-10"}
+
 # The June text's paragraphs that no table holds (sheet 文字素材), as the office wrote them.
 JUNE_TEXTS = {
     "总体说明": ["在部分单位事项动态调整重新报送即办件及压缩时限情况后，"],
@@ -181,18 +184,21 @@ def may_tables(june_folder: Path):
     return recomputed(rows, totals, subtotals, refs)
 
 
-def write(tables, scalars: dict, out: Path, texts: dict | None = None) -> Path:
+def write(tables, scalars: dict, out: Path, texts: dict | None = None, params: dict | None = None) -> Path:
     rows, totals, subtotals, refs = tables
     wb = new_input_workbook(load_settings().district, rows, scalars, totals=totals, subtotals=subtotals,
                             references=refs, texts=texts)
+    for row in wb["参数"].iter_rows(min_row=2):  # this month's document lines, as staff fill them
+        if row[0].value in (params or {}):
+            row[1].value = params[row[0].value]
     return save_new(wb, out)
 
 
-def build(folder: Path, scalars: dict, out: Path, texts: dict | None = None) -> Path:
-    return write(printed_tables(folder), scalars, out, texts)
+def build(folder: Path, scalars: dict, out: Path, texts: dict | None = None, params: dict | None = None) -> Path:
+    return write(printed_tables(folder), scalars, out, texts, params)
 
 
 if __name__ == "__main__":
     june = HERE / "2023-06" / "reference"
-    print(build(june, JUNE_SCALARS, HERE / "2023-06" / "通报数据-2023-06.xlsx", JUNE_TEXTS))
+    print(build(june, JUNE_SCALARS, HERE / "2023-06" / "通报数据-2023-06.xlsx", JUNE_TEXTS, JUNE_PARAMS))
     print(write(may_tables(june), MAY_SCALARS, HERE / "2023-05" / "通报数据-2023-05.xlsx"))

@@ -16,6 +16,8 @@ PARAMS = {"发文字号": "殷放管服办〔2023〕18号", "印发日期": dt.d
 def june_with_params(folder: Path, params: dict | None = None, name: str = "通报数据-2023-06.xlsx") -> Path:
     """A copy of the June sample whose 参数 sheet holds the document's rows (as staff would fill it)."""
     wb = openpyxl.load_workbook(SAMPLE)
+    if "参数" in wb.sheetnames:  # replace the sample's own 参数 rows by exactly these
+        del wb["参数"]
     ws = wb.create_sheet("参数")
     ws.append(["参数", "值", "说明"])
     for key, value in (PARAMS if params is None else params).items():

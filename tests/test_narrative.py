@@ -64,14 +64,17 @@ def test_without_history_there_is_no_month_over_month_phrase():
     assert "即办件占比为62.71%；" in text["总体情况"]
 
 
-def test_ratio_change_unit_is_a_setting(monkeypatch):
+def test_ratio_change_unit_is_a_setting(monkeypatch, tmp_path):
     from bulletin import config
     from bulletin.config import Settings
 
     settings = config.load_settings()
     monkeypatch.setattr("bulletin.engine.load_settings",
                         lambda: Settings(**{**settings.__dict__, "ratio_change_unit": "个百分点"}))
-    june, may = compute(read_grids(SAMPLE)), compute(read_grids(MAY))
+    wb = openpyxl.load_workbook(SAMPLE)
+    del wb["参数"]  # without a 环比单位 row in the workbook, settings.yaml decides
+    wb.save(tmp_path / "june.xlsx")
+    june, may = compute(read_grids(tmp_path / "june.xlsx")), compute(read_grids(MAY))
     text = as_sections(analyse(june, {"2023-05": may}).paragraphs)
     assert "较5月份降低2.51个百分点" in text["总体情况"]
 
