@@ -1,24 +1,37 @@
 """The action layer: each step of the monthly job written once, for the CLI and for the Excel buttons.
 
-One module per area: `month` (check, recalc, run, compare, narrate, close/import month, template);
-further areas (document, mail, charts, workbook environment) live beside it.
+One module per area: `month` (check, recalc, run, compare, narrate, close/import month, template, and the
+same steps on a workbook port for the buttons), `document` (the 通报 .docx/.pdf), `mail` (each department
+its part), `charts` (the 总览 pictures). The areas other than `month` load on first use, so a command
+pays only for the libraries it needs (python-docx, SMTP…).
 """
-from .month import (HISTORY_NAME, HistoryError, Outcome, UsageError, check, close_month, compare_cmd,
-                    history_path, import_month, narrate, recalc, run, template)
-from .charts import charts
+from __future__ import annotations
 
-__all__ = ["HISTORY_NAME", "HistoryError", "Outcome", "UsageError", "check", "close_month", "compare_cmd",
-           "history_path", "import_month", "narrate", "recalc", "run", "template",
-           "charts"]
-from . import mail  # noqa: E402  (mail.preview / mail.send: each department's part, drafts or SMTP)
-from .mail import preview as mail_preview, send as mail_send  # noqa: E402
+import importlib
+from typing import Any
 
-__all__ += ["mail", "mail_preview", "mail_send"]
-from .document import render  # noqa: E402  (the 通报 as .docx/.pdf from templates/通报.docx)
+from .month import (HISTORY_NAME, HistoryError, Outcome, UsageError, check, check_book, close_month,
+                    close_month_book, compare_book, compare_cmd, history_path, import_month, narrate, narrate_book,
+                    recalc, recalc_in_place, recalculate_book, run, run_book, template)
+from .charts import charts  # eager: the function must win over the submodule of the same name
 
-__all__ += ["render"]
-from .month import (check_book, close_month_book, compare_book, narrate_book, recalc_in_place,  # noqa: E402
-                    recalculate_book, run_book)  # the same steps on a workbook port (Excel buttons, --in-place)
+_LAZY = {  # name -> (module, attribute or None for the module itself)
+    "render": ("document", "render"),
+    "mail": ("mail", None),
+    "mail_preview": ("mail", "preview"),
+    "mail_send": ("mail", "send"),
+}
 
-__all__ += ["check_book", "close_month_book", "compare_book", "narrate_book", "recalc_in_place", "recalculate_book",
-            "run_book"]
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(f".{module_name}", __name__)
+    return module if attribute is None else getattr(module, attribute)
+
+
+__all__ = ["HISTORY_NAME", "HistoryError", "Outcome", "UsageError", "check", "check_book", "close_month",
+           "close_month_book", "compare_book", "compare_cmd", "history_path", "import_month", "narrate",
+           "narrate_book", "recalc", "recalc_in_place", "recalculate_book", "run", "run_book", "template",
+           "charts", *_LAZY]

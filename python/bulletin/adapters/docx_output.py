@@ -18,19 +18,13 @@ from docxtpl import DocxTemplate
 
 from ..config import TEMPLATES_DIR
 from ..core.document import DocumentError
+from .files import readable_mode
 
 TEMPLATE = TEMPLATES_DIR / "通报.docx"
 # Children of w:tcPr in the order the schema (and Word) requires; docxtpl's cellbg puts w:shd first.
 TCPR_ORDER = ("cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap", "tcMar",
               "textDirection", "tcFitText", "vAlign", "hideMark", "headers", "cellIns", "cellDel",
               "cellMerge", "tcPrChange")
-
-
-def readable_mode() -> int:
-    """0666 less the process umask (what a plain open() would give)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def environment() -> jinja2.Environment:

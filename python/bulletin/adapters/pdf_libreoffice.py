@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .docx_output import readable_mode
+from .files import readable_mode
 
 FONTS_CONF = Path(__file__).resolve().with_name("fonts.conf")
 TIMEOUT = 180  # seconds; the June bulletin takes about 10 s on the 2-core CI machine

@@ -23,6 +23,7 @@ from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
 from ..core.recompute import _present
 from ..spec import ANNEXES, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Column
+from .files import readable_mode
 from .xlsx_files import open_workbook
 
 THIN = Side(style="thin", color="999999")
@@ -233,6 +234,7 @@ def save_new(wb: openpyxl.Workbook, path: Path, *, protect: Iterable[Path] = ())
     os.close(fd)
     try:
         wb.save(tmp)
+        os.chmod(tmp, readable_mode())  # mkstemp makes it private; the output is for the office
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
