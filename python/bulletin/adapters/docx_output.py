@@ -6,8 +6,6 @@ The output is a new file written through a temp file and an atomic rename.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,7 +16,7 @@ from docxtpl import DocxTemplate
 
 from ..config import TEMPLATES_DIR
 from ..core.document import DocumentError
-from .files import readable_mode
+from .files import write_atomically
 
 TEMPLATE = TEMPLATES_DIR / "通报.docx"
 # Children of w:tcPr in the order the schema (and Word) requires; docxtpl's cellbg puts w:shd first.
@@ -76,15 +74,4 @@ def render_docx(context: Mapping[str, Any], out: Path, template: Path = TEMPLATE
     _merge_down(doc, context)
     for tc_pr in doc.element.body.iter(qn("w:tcPr")):
         _order_cell_properties(tc_pr)
-    out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    try:
-        tpl.save(tmp)
-        os.chmod(tmp, readable_mode())  # mkstemp makes it private; the document is for the office
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    return write_atomically(Path(out), tpl.save)

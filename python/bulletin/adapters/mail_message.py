@@ -6,13 +6,13 @@ user can review and send. Files are written through a temp file and an atomic re
 from __future__ import annotations
 
 import mimetypes
-import os
-import tempfile
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Sequence
+
+from .files import write_atomically
 
 MIME_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
               ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -46,14 +46,4 @@ def message_bytes(msg: EmailMessage) -> bytes:
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
-    path = Path(path).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))

@@ -7,8 +7,6 @@ render with has a glyph for every character drawn, so no picture gets tofu boxes
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ..core.overview import BarChartData, Overview, TrendChartData, month_label
+from .files import write_atomically
 
 DPI = 150
 
@@ -74,17 +73,8 @@ def resolve_font(preferred: Iterable[str], text: str) -> ResolvedFont:
 
 def _save(fig: Figure, path: Path) -> Path:
     """Through a temp file and an atomic rename, like every output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        FigureCanvasAgg(fig)
-        fig.savefig(tmp, dpi=DPI, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    FigureCanvasAgg(fig)
+    return write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
 
 
 def _nan(v: float | None) -> float:

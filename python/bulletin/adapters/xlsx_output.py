@@ -6,9 +6,7 @@ problems with links to their cells. Saving goes through a temp file and an atomi
 """
 from __future__ import annotations
 
-import os
 from copy import copy
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -23,7 +21,7 @@ from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
 from ..core.recompute import _present
 from ..spec import ANNEXES, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Column
-from .files import readable_mode
+from .files import write_atomically
 from .xlsx_files import open_workbook
 
 THIN = Side(style="thin", color="999999")
@@ -229,17 +227,7 @@ def save_new(wb: openpyxl.Workbook, path: Path, *, protect: Iterable[Path] = ())
     for p in protect:
         if Path(p).resolve() == path:
             raise OutputError(f"输出文件不能覆盖输入文件：{path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.chmod(tmp, readable_mode())  # mkstemp makes it private; the output is for the office
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_atomically(path, wb.save)
 
 
 def title_of(spec: AnnexSpec, district: str) -> str:
