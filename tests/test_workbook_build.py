@@ -157,3 +157,16 @@ def test_libreoffice_opens_and_converts_it(tmp_path):
 
     text = "".join(p.extract_text() for p in PdfReader(pdf).pages[:3])
     assert "控制台" in text and "使用步骤" in text
+
+
+def test_in_place_recalc_refreshes_the_overview_after_the_console(tmp_path):
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_ports_contract import paste_june
+
+    book = paste_june(tmp_path / "2023年6月通报.xlsm")
+    assert main(["recalc", str(book), "--in-place"]) == 0
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames[:2] == ["控制台", "总览"]
+    assert len(wb["总览"]._charts) >= 6  # one bar chart per annex ratio; no history: no trend charts
+    assert buttons_of(book) == buttons_of(MASTER)

@@ -418,6 +418,7 @@ SCALAR_DECLARATIONS: list[dict[str, Any]] = [
 
 ANNEXES: tuple[AnnexSpec, ...] = tuple(AnnexSpec.from_dict(d) for d in ANNEX_DECLARATIONS)
 SCALARS: tuple[Scalar, ...] = tuple(Scalar.from_dict(d) for d in SCALAR_DECLARATIONS)
+CONSOLE_SHEET = "控制台"  # the master workbook's first sheet: month, buttons, last-run status
 SCALAR_SHEET = "总体情况"
 # Parameters staff set in the workbook (sheet 参数: 参数 | 值 | 说明): rule thresholds, phrasing settings,
 # the document's 发文字号/主送/印发 lines… Each consumer defines the keys it reads and their defaults.

@@ -281,10 +281,14 @@ def recalculate_book(port: Any, month: str | None = None, history: Path | None =
     port.write_computed(data)
     if not _refuse_on_errors(port, data, outcome, "标注状态"):
         hist = _book_history(port, history)
-        outcome.analysis = analyse(data, _past(data, hist, required=False), registry=registry)
+        past = _past(data, hist, required=False)
+        outcome.analysis = analyse(data, past, registry=registry)
         port.write_statuses(outcome.analysis, {r.id: r.name for r in load_rules_file().rules})
-        # The 总览 sheet (charts, issue 7) is refreshed here once its port step exists.
         outcome.notes.append(f"重新计算完成：{_summary(data)}；状态列已按规则标注。")
+        if port.write_overview(outcome.analysis, past):
+            outcome.notes.append("“总览”表的图表已按本月数据更新。")
+        else:
+            outcome.notes.append("“总览”图表在此处不刷新：请查看 bulletin run 生成的结果工作簿，或运行 bulletin charts。")
     port.set_status("重新计算", _summary(data))
     return outcome
 

@@ -11,11 +11,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..config import DATA_DIR, load_rules_file, load_settings
 from ..engine import RATIO_UNIT_PARAM
-from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_SHEET
+from ..spec import ANNEXES, CONSOLE_SHEET, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_SHEET
 from .xlsx_output import (BORDER, HEADER_FILL, TEXT_HEADERS, TEXT_SHEET_OUT, write_annex_sheet,
                           write_scalar_sheet, write_texts_input_sheet)
 
-CONSOLE_SHEET = "控制台"
 # 控制台 cells the buttons report into (label in column A, value in column B).
 CONSOLE_ROWS = {"月份": 3, "上次操作": 5, "时间": 6, "结果": 7, "输出文件": 8, "历史库": 9}
 # The buttons: caption -> (VBA Sub, entry point in bulletin.excel). Placed on 控制台 in this order.

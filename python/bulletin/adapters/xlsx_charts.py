@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..spec import CONSOLE_SHEET
 from ..core.overview import BarChartData, Overview, TrendChartData, month_label
 from .xlsx_output import BORDER, HEADER_FILL, STATUS_FILLS, style
 
@@ -182,7 +183,8 @@ def write_overview(wb: openpyxl.Workbook, overview: Overview) -> Worksheet:
     """Add (or replace) the 总览 sheet as the workbook's first sheet."""
     if SHEET in wb.sheetnames:
         del wb[SHEET]
-    ws = wb.create_sheet(SHEET, 0)
+    # first sheet, or right after 控制台 in the master workbook (its buttons stay on the first sheet)
+    ws = wb.create_sheet(SHEET, 1 if wb.sheetnames and wb.sheetnames[0] == CONSOLE_SHEET else 0)
     month = month_label(overview.month) if overview.month else ""
     ws["A1"] = f"{overview.district}政务服务指标总览（{month}）" if month else f"{overview.district}政务服务指标总览"
     ws["A1"].font = Font(bold=True, size=16)

@@ -208,6 +208,11 @@ class WorkbookPort:
         self.write(CONSOLE_SHEET, first, 2, [[action], [dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")],
                                               [result], [output or ""], [history or ""]])
 
+    def write_overview(self, analysis: Any, past: Mapping[str, Any]) -> bool:
+        """The 总览 sheet with native charts. False where this port cannot draw charts (the live Excel
+        workbook for now): the caller then points the user to `bulletin run` / `bulletin charts`."""
+        return False
+
     def where(self, p: Problem) -> str:
         return p.where
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import openpyxl
 
@@ -56,6 +56,12 @@ class OpenpyxlPort(WorkbookPort):
 
     def add_sheet(self, name: str) -> None:
         self.wb.create_sheet(name)
+
+    def write_overview(self, analysis: Any, past: Mapping[str, Any]) -> bool:
+        from ..actions.charts import add_overview  # charts imports the actions, which import this port
+
+        add_overview(self.wb, analysis, past)
+        return True
 
     def progress(self, text: str) -> None:
         self.progress_log.append(text)
