@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .files import readable_mode
+from .files import write_atomically
 
 FONTS_CONF = Path(__file__).resolve().with_name("fonts.conf")
 TIMEOUT = 180  # seconds; the June bulletin takes about 10 s on the 2-core CI machine
@@ -56,14 +56,4 @@ def to_pdf(source: Path, out: Path, *, timeout: float = TIMEOUT) -> Path:
             detail = (err or "").strip().splitlines()[-1:] or ["无输出"]
             raise PdfError(f"LibreOffice 转换 PDF 失败（退出码 {proc.returncode}：{detail[0]}）；"
                            f"Word 文档已生成，可在 Word/WPS 中另存为 PDF。")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, part = tempfile.mkstemp(prefix=".tmp-", suffix=".pdf", dir=out.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(produced, part)
-            os.chmod(part, readable_mode())
-            os.replace(part, out)
-        finally:
-            if os.path.exists(part):
-                os.unlink(part)
-    return out
+        return write_atomically(out, lambda part: shutil.copyfile(produced, part))
