@@ -219,10 +219,6 @@ class AnnexSpec:
         return tuple(c for c in self.columns if c.role == "key")
 
     @property
-    def input_columns(self) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if c.role in ("input", "key"))
-
-    @property
     def computed_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.role == "computed")
 

@@ -6,7 +6,6 @@ reports in (the district totals first, then its rows with 上月/变化, 状态 
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -130,12 +129,6 @@ def build_extract(part: DepartmentPart, district: str) -> openpyxl.Workbook:
     _sentences(wb.create_sheet(SENTENCE_SHEET), part)
     wb.properties.creator = district
     return wb
-
-
-def extract_bytes(part: DepartmentPart, district: str) -> bytes:
-    buf = io.BytesIO()
-    build_extract(part, district).save(buf)
-    return buf.getvalue()
 
 
 def write_extract(part: DepartmentPart, district: str, path: Path) -> Path:

@@ -4,9 +4,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
-import pandas as pd
-
-PROBLEM_FIELDS = ("sheet", "cell", "department", "rule", "severity", "message")
 PROBLEM_HEADERS = {"severity": "严重程度", "sheet": "工作表", "cell": "单元格", "department": "部门",
                    "rule": "规则", "message": "说明"}
 SEVERITY_ZH = {"error": "错误", "warning": "警告"}
@@ -41,10 +38,6 @@ class Messages:
     def problem(self, rule: str, sheet: str, cell: str = "", department: str = "", **values: Any) -> Problem:
         entry = self.table[rule]
         return Problem(sheet, cell, department or "", rule, entry["severity"], entry["message"].format(**values))
-
-
-def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
-    return pd.DataFrame([p.as_dict() for p in problems], columns=list(PROBLEM_FIELDS))
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:
