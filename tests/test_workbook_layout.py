@@ -103,3 +103,21 @@ def test_department_sheet_replaces_the_registry(tmp_path):
     data = compute(read_grids(_with_sheet(tmp_path, "部门", kept)))
     unknown = [p for p in data.problems if p.rule == "department.unknown"]
     assert unknown and all("公安" in p.message for p in unknown)
+
+
+def test_department_sheet_short_names_reach_the_text_and_the_charts(tmp_path):
+    """The registry the month was read with (the 部门 sheet) also names departments in facts and charts."""
+    from bulletin import actions
+    from bulletin.actions.charts import overview_of
+
+    with open(DATA_DIR / "departments.csv", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    short = rows[0].index("简称")
+    for r in rows[1:]:
+        if r[0] == "金融局":
+            r[short] = "区金融工作局"
+    outcome = actions.narrate(_with_sheet(tmp_path, "部门", rows))
+    assert "区金融工作局" in outcome.analysis.facts.laggards["a5.main_zero"]
+    assert "金融办" not in outcome.analysis.facts.laggards["a5.main_zero"]
+    bar = next(b for b in overview_of(outcome.analysis, {}).bars if b.number == 5)
+    assert "区金融工作局" in bar.labels and "金融办" not in bar.labels

@@ -108,7 +108,8 @@ def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None,
             registry: Registry | None = None) -> Analysis:
     """Compare with last month (when history holds it), apply the rules, count streaks, write the text.
     Thresholds and 环比单位 set in the month's 参数 sheet override rules.yaml and settings.yaml."""
-    settings, registry, rules = load_settings(), registry or load_registry(), rules_for(data.params)
+    settings, rules = load_settings(), rules_for(data.params)
+    registry = registry or data.registry or load_registry()
     chain = _consecutive_before(data.month, past or {}) if data.month else []
     previous = chain[-1] if chain else None
     comparison = compare(data, previous) if previous else None

@@ -31,7 +31,8 @@ def load_chart_settings(path: Path = DATA_DIR / "charts.yaml") -> ChartSettings:
 
 
 def overview_of(analysis: Analysis, past: Mapping[str, MonthData]) -> Overview:
-    settings, registry = load_settings(), load_registry()
+    settings = load_settings()
+    registry = analysis.data.registry or load_registry()  # the workbook's 部门 sheet when it has one
 
     def short(name: str) -> str:
         try:

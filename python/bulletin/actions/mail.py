@@ -22,7 +22,7 @@ from ..adapters.xlsx_output import read_text_sheet
 from ..config import DATA_DIR, TEMPLATES_DIR, load_registry, load_rules_file, load_settings
 from ..core.mailing import (SEND, SKIP_PENDING, VISIBILITIES, DepartmentPart, MailSettings, MailSettingsError,
                             build_parts, content_hash, decide, refusals)
-from ..core.registry import UnknownDepartment
+from ..core.registry import Registry, UnknownDepartment
 from ..narrative import TemplateError, merge_edits
 from .month import Outcome, UsageError, default_output, history_path, narrate
 
@@ -95,10 +95,11 @@ class _Prepared:
     folder: Path
     settings: MailSettings
     packages: list[Package]
+    registry: Registry
 
 
-def _departments(names: Any, option: str) -> set[str]:
-    registry, out = load_registry(), set()
+def _departments(names: Any, option: str, registry: Registry | None = None) -> set[str]:
+    registry, out = registry or load_registry(), set()
     for name in names or ():
         try:
             out.add(registry.resolve(name))
@@ -124,11 +125,10 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
     out_dir = Path(out_dir) if out_dir else Path("out")
     # the adopted text: paragraphs staff edited in the result workbook's 问题文本 sheet are kept
     text_rows = merge_edits(outcome.analysis.paragraphs, read_text_sheet(default_output(workbook, data, out_dir)))
-    registry, district = load_registry(), load_settings().district
-    rule_names = {r.id: r.name for r in load_rules_file().rules}
+    registry, district = data.registry or load_registry(), load_settings().district  # the 部门 sheet if any
     parts = build_parts(data, outcome.analysis, text_rows, registry, visibility=settings.visibility,
-                        rule_names=rule_names, district=district)
-    chosen = _departments(only, "--only")
+                        rule_names=load_rules_file().names, district=district)
+    chosen = _departments(only, "--only", registry)
     if chosen:
         absent = [registry.get(n).short for n in chosen if n not in {p.department.name for p in parts}]
         if absent:
@@ -158,7 +158,7 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
         package.refused = refusals(dept, to, cc, [(n, len(b)) for n, b in attachments], registry, settings)
         packages.append(package)
     # the mail's own outcome: problems and notes, not the whole narrative (printed by `narrate`)
-    return _Prepared(Outcome(data, notes=outcome.notes), data.month, folder, settings, packages)
+    return _Prepared(Outcome(data, notes=outcome.notes), data.month, folder, settings, packages, registry)
 
 
 def _message(prepared: _Prepared, p: Package, *, draft: bool):
@@ -225,7 +225,7 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
     if isinstance(prepared, Outcome):
         prepared.notes.append("输入数据有错误，未发送任何邮件；请先改正（bulletin check 列出全部问题）。")
         return prepared
-    registry = load_registry()
+    registry = prepared.registry
     by_name = {p.department: p for p in prepared.packages}
     unknown = [registry.get(n).short for n in forced if n not in by_name]
     if unknown:

@@ -13,7 +13,7 @@ from ..adapters.xlsx_output import (fill_analysis, fill_results, new_input_workb
                                    text_sheet_rows, write_problem_sheet, write_text_sheet)
 from ..config import load_registry, load_rules_file, load_settings
 from ..core.month import MonthData, month_json, parse_month, previous_month
-from ..engine import Analysis, analyse, compute, registry_for
+from ..engine import Analysis, analyse, compute
 from ..narrative import merge_edits, sections_from_rows
 from ..spec import ANNEXES
 
@@ -142,8 +142,7 @@ def run(workbook: Path, out_dir: Path | None = None, month: str | None = None, *
         if kept:
             outcome.notes.append(f"{kept} 段文字已由工作人员修改，本次保留修改稿（新生成的文字在旁列；"
                                  f"如需覆盖请加 --overwrite-text）。")
-        rule_names = {r.id: r.name for r in load_rules_file().rules}
-        fill_analysis(wb, analysis, rule_names)
+        fill_analysis(wb, analysis, load_rules_file().names)
         from .charts import add_overview  # here, not at the top: charts imports this module
 
         add_overview(wb, analysis, past)
@@ -235,14 +234,12 @@ def prefilled_rows() -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[di
 
 # -- the same steps against a workbook port (the Excel buttons, and the CLI's --in-place) ---------------
 
-def _book_month(port: Any, month: str | None = None) -> tuple[MonthData, Any]:
+def _book_month(port: Any, month: str | None = None) -> MonthData:
     """Read the book (one block per sheet), compute, and list the problems in 校验结果."""
     port.progress("正在读取并校验数据……")
-    grids = port.read_grids()
-    registry = registry_for(grids)
-    data = compute(grids, month=_month(month), registry=registry)
+    data = compute(port.read_grids(), month=_month(month))
     port.write_problems(data.problems)
-    return data, registry
+    return data
 
 
 def _summary(data: MonthData) -> str:
@@ -266,7 +263,7 @@ def _book_history(port: Any, history: Path | None) -> Path:
 
 
 def check_book(port: Any, month: str | None = None) -> Outcome:
-    data, _ = _book_month(port, month)
+    data = _book_month(port, month)
     outcome = Outcome(data)
     outcome.notes.append(f"校验完成：{_summary(data)}。" if data.problems else "校验通过，未发现问题。")
     port.set_status("校验数据", _summary(data))
@@ -275,15 +272,15 @@ def check_book(port: Any, month: str | None = None) -> Outcome:
 
 def recalculate_book(port: Any, month: str | None = None, history: Path | None = None) -> Outcome:
     """Check, write the computed columns, and the rules' 状态 (with 上月/变化 when history has last month)."""
-    data, registry = _book_month(port, month)
+    data = _book_month(port, month)
     outcome = Outcome(data)
     port.progress("正在重新计算……")
     port.write_computed(data)
     if not _refuse_on_errors(port, data, outcome, "标注状态"):
         hist = _book_history(port, history)
         past = _past(data, hist, required=False)
-        outcome.analysis = analyse(data, past, registry=registry)
-        port.write_statuses(outcome.analysis, {r.id: r.name for r in load_rules_file().rules})
+        outcome.analysis = analyse(data, past)
+        port.write_statuses(outcome.analysis, load_rules_file().names)
         outcome.notes.append(f"重新计算完成：{_summary(data)}；状态列已按规则标注。")
         if port.write_overview(outcome.analysis, past):
             outcome.notes.append("“总览”表的图表已按本月数据更新。")
@@ -294,13 +291,13 @@ def recalculate_book(port: Any, month: str | None = None, history: Path | None =
 
 
 def compare_book(port: Any, month: str | None = None, history: Path | None = None) -> Outcome:
-    data, registry = _book_month(port, month)
+    data = _book_month(port, month)
     outcome = Outcome(data)
     if not _refuse_on_errors(port, data, outcome, "与上月比较"):
         past = _past(data, _book_history(port, history), required=True)
-        outcome.analysis = analyse(data, past, registry=registry)
+        outcome.analysis = analyse(data, past)
         port.write_computed(data)
-        port.write_statuses(outcome.analysis, {r.id: r.name for r in load_rules_file().rules})
+        port.write_statuses(outcome.analysis, load_rules_file().names)
         outcome.notes.append(f"已与 {outcome.analysis.previous.month} 比较：各附件“状态”列右侧为上月值和变化。")
     port.set_status("与上月比较", _summary(data))
     return outcome
@@ -308,33 +305,38 @@ def compare_book(port: Any, month: str | None = None, history: Path | None = Non
 
 def narrate_book(port: Any, month: str | None = None, history: Path | None = None, *,
                  overwrite_text: bool = False) -> Outcome:
-    data, registry = _book_month(port, month)
+    data = _book_month(port, month)
     outcome = Outcome(data)
     if not _refuse_on_errors(port, data, outcome, "生成问题文本"):
-        outcome.analysis = analyse(data, _past(data, _book_history(port, history), required=False),
-                                   registry=registry)
-        port.progress("正在生成问题文本……")
-        outcome.text_rows = merge_edits(outcome.analysis.paragraphs, port.read_text(), overwrite=overwrite_text)
-        port.write_text(outcome.text_rows)
-        kept = sum("保留" in r["note"] for r in outcome.text_rows)
-        outcome.notes.append(f"问题文本已写入“问题文本”表（{len(outcome.text_rows)} 段"
-                             + (f"，其中 {kept} 段保留了工作人员的修改" if kept else "") + "）。")
+        outcome.analysis = analyse(data, _past(data, _book_history(port, history), required=False))
+        _write_text(port, outcome, overwrite_text)
     port.set_status("生成问题文本", _summary(data))
     return outcome
 
 
+def _write_text(port: Any, outcome: Outcome, overwrite_text: bool) -> None:
+    """The analysis's paragraphs into 问题文本, keeping the paragraphs staff edited."""
+    port.progress("正在生成问题文本……")
+    outcome.text_rows = merge_edits(outcome.analysis.paragraphs, port.read_text(), overwrite=overwrite_text)
+    port.write_text(outcome.text_rows)
+    kept = sum("保留" in r["note"] for r in outcome.text_rows)
+    outcome.notes.append(f"问题文本已写入“问题文本”表（{len(outcome.text_rows)} 段"
+                         + (f"，其中 {kept} 段保留了工作人员的修改" if kept else "") + "）。")
+
+
 def run_book(port: Any, month: str | None = None, history: Path | None = None, *,
              overwrite_text: bool = False) -> Outcome:
-    """The whole job into the book itself: computed columns, statuses (and changes), problems, text."""
+    """The whole job into the book itself: computed columns, statuses (and changes), problems, text —
+    from one read and one analysis of the book."""
     outcome = recalculate_book(port, month, history)
     if outcome.analysis is not None:
-        text = narrate_book(port, month, history, overwrite_text=overwrite_text)
-        outcome.text_rows, outcome.notes = text.text_rows, outcome.notes + text.notes
+        _write_text(port, outcome, overwrite_text)
+        port.set_status("生成问题文本", _summary(outcome.data))
     return outcome
 
 
 def close_month_book(port: Any, month: str | None = None, history: Path | None = None) -> Outcome:
-    data, _ = _book_month(port, month)
+    data = _book_month(port, month)
     outcome = Outcome(data)
     if not _refuse_on_errors(port, data, outcome, "结转"):
         if not data.month:

@@ -13,6 +13,7 @@ from .intake import AnnexInput, Grid, IntakeContext, address, read_annex
 from .numbers import BadNumber, clean_text, is_blank, parse_number
 from .problems import Messages, Problem, has_errors
 from .recompute import AnnexResult, _present, recompute
+from .registry import Registry
 from .validate import validate
 
 _MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
@@ -41,6 +42,7 @@ class MonthData:
     problems: list[Problem] = field(default_factory=list)
     texts: dict[str, list[str]] = field(default_factory=dict)  # 文字素材: item -> paragraphs
     params: dict[str, Any] = field(default_factory=dict)  # 参数 sheet: name -> value as entered
+    registry: Registry | None = None  # the registry the month was read with (the workbook's 部门 sheet or the CSV)
 
     @property
     def has_errors(self) -> bool:
@@ -153,7 +155,7 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
                              total_tolerance=total_tolerance)
         inputs[spec.sheet], results[spec.sheet] = data, result
     return MonthData(scalars.get("月份"), scalars, inputs, results, problems, texts,
-                     read_params(grids.get(PARAM_SHEET)))
+                     read_params(grids.get(PARAM_SHEET)), ctx.registry)
 
 
 def _jsonable(v: Any, col_type: str | None = None) -> Any:

@@ -70,6 +70,11 @@ class RuleSet:
     def for_sheet(self, sheet: str) -> list[Rule]:
         return [r for r in self.rules if r.sheet == sheet]
 
+    @property
+    def names(self) -> dict[str, str]:
+        """rule id -> its short Chinese wording (the 触发规则 column)."""
+        return {r.id: r.name for r in self.rules}
+
     def get(self, rule_id: str) -> Rule:
         for r in self.rules:
             if r.id == rule_id:
