@@ -10,14 +10,8 @@ from pathlib import Path
 from typing import Sequence
 
 from . import actions
-from .adapters.xlsx_files import WorkbookError
-from .adapters.history_sqlite import HistoryError
-from .adapters.xlsx_output import OutputError
-from .narrative import TemplateError
-from .engine import ParamError
+from .errors import UserError
 from .core.problems import SEVERITY_ZH, Problem
-from .core.document import DocumentError
-from .adapters.pdf_libreoffice import PdfError
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -124,10 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             action = {"compare": actions.compare_cmd, "narrate": actions.narrate, "close-month": actions.close_month,
                       "import-month": actions.import_month}[args.command]
             outcome = action(args.workbook, args.month, args.history)
-    except (actions.UsageError, WorkbookError, OutputError, HistoryError, TemplateError, ParamError,
-            DocumentError, PdfError) as exc:
+    except UserError as exc:
         print(f"错误：{exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except Exception as exc:  # never a traceback for the user: log it and say where
         print(f"程序内部错误（{type(exc).__name__}），详细信息已写入 {_log_crash(exc)}", file=sys.stderr)
         return EXIT_INTERNAL

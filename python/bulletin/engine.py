@@ -1,6 +1,8 @@
 """Wires the core to the packaged configuration: the one place that builds an IntakeContext."""
 from __future__ import annotations
 
+from .errors import UserError
+
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from .spec import DEPT_SHEET
 RATIO_UNIT_PARAM = "环比单位"  # 参数 sheet: overrides settings.yaml ratio_change_unit
 
 
-class ParamError(ValueError):
+class ParamError(UserError, ValueError):
     """A value in the workbook's 参数 or 部门 sheet the engine cannot use (message in Chinese)."""
 
 

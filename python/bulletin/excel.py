@@ -17,12 +17,9 @@ from typing import Any, Callable
 
 from . import actions
 from .actions import month as month_actions
-from .adapters.history_sqlite import HistoryError
-from .adapters.xlsx_files import WorkbookError
-from .engine import ParamError
+from .errors import UserError
 from .ports.xlwings_port import XlwingsPort
 
-KNOWN_ERRORS = (actions.UsageError, WorkbookError, HistoryError, ParamError)
 NOT_INSTALLED = "尚未安装此功能：{what}（需要 bulletin.actions.{module}.{function}）。请联系信息科更新程序。"
 
 
@@ -46,7 +43,7 @@ def _run(book: Any, title: str, step: Callable[[XlwingsPort], Any]) -> Any:
     port = XlwingsPort(_book(book))
     try:
         outcome = step(port)
-    except KNOWN_ERRORS as exc:
+    except UserError as exc:
         port.set_status(title, f"未完成：{exc}")
         port.message(f"{title}未完成：{exc}")
         return None

@@ -6,6 +6,8 @@ template that uses a fact the engine does not supply fails loudly, naming it (St
 """
 from __future__ import annotations
 
+from .errors import UserError
+
 import getpass
 import re
 import tempfile
@@ -21,7 +23,7 @@ SECTIONS = ("总体情况", "存在问题", "下步工作要求")
 _HEADING = re.compile(r"^（[一二三四五六七八九十]+）")
 
 
-class TemplateError(Exception):
+class TemplateError(UserError):
     """A template problem (Chinese message naming the template and what is wrong)."""
 
 

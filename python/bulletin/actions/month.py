@@ -16,12 +16,9 @@ from ..core.month import MonthData, month_json, parse_month, previous_month
 from ..engine import Analysis, analyse, compute
 from ..narrative import merge_edits, sections_from_rows
 from ..spec import ANNEXES
+from ..errors import UsageError
 
 HISTORY_NAME = "history.sqlite"
-
-
-class UsageError(Exception):
-    """Wrong arguments or a missing prerequisite (message in Chinese)."""
 
 
 @dataclass

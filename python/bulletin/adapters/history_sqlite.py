@@ -26,6 +26,8 @@ by the next connection that opens the file (the "hot journal" is rolled back).
 """
 from __future__ import annotations
 
+from ..errors import UserError
+
 import datetime as dt
 import json
 import math
@@ -101,7 +103,7 @@ _SCHEMA = (
 _MONTH_TABLES = ("result_rows", "input_rows", "annexes", "scalars", "months")
 
 
-class HistoryError(Exception):
+class HistoryError(UserError):
     """A history problem the user must see (message in Chinese)."""
 
 

@@ -7,6 +7,8 @@ fonts .ci/install-system-packages installs. A run that takes too long is killed 
 """
 from __future__ import annotations
 
+from ..errors import UserError
+
 import os
 import shutil
 import signal
@@ -20,7 +22,7 @@ FONTS_CONF = Path(__file__).resolve().with_name("fonts.conf")
 TIMEOUT = 180  # seconds; the June bulletin takes about 10 s on the 2-core CI machine
 
 
-class PdfError(Exception):
+class PdfError(UserError):
     """LibreOffice is missing or the conversion failed (Chinese message, for the user)."""
 
 

@@ -6,6 +6,8 @@ render with has a glyph for every character drawn, so no picture gets tofu boxes
 """
 from __future__ import annotations
 
+from ..errors import UserError
+
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +27,7 @@ from .files import write_atomically
 DPI = 150
 
 
-class ChartFontError(Exception):
+class ChartFontError(UserError):
     """No installed font can draw the charts' Chinese text (message in Chinese)."""
 
 

@@ -1,6 +1,8 @@
 """openpyxl adapter: workbook files in and out. Translates only; all logic lives in the core."""
 from __future__ import annotations
 
+from ..errors import UserError
+
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, SCALAR_SHEET, TEXT_SHEET
 READ_SHEETS = (SCALAR_SHEET, TEXT_SHEET, PARAM_SHEET, DEPT_SHEET, *(a.sheet for a in ANNEXES))
 
 
-class WorkbookError(Exception):
+class WorkbookError(UserError):
     """A workbook that cannot be opened at all (message in Chinese, for the user)."""
 
 

@@ -6,6 +6,8 @@ problems with links to their cells. Saving goes through a temp file and an atomi
 """
 from __future__ import annotations
 
+from ..errors import UserError
+
 from copy import copy
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -52,7 +54,7 @@ def style(cell: Any, **attrs: Any) -> None:
         cell._style = copy(cached)
 
 
-class OutputError(Exception):
+class OutputError(UserError):
     """A refused write (message in Chinese, for the user)."""
 
 

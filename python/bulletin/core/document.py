@@ -6,6 +6,8 @@ strings out (the context of templates/通报.docx). Nothing here knows about Wor
 """
 from __future__ import annotations
 
+from ..errors import UserError
+
 import calendar
 import datetime as dt
 import re
@@ -28,7 +30,7 @@ _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*�
 NO_FILL = "auto"  # w:shd fill of an unshaded cell
 
 
-class DocumentError(Exception):
+class DocumentError(UserError):
     """A problem with the document's settings, parameters or template (Chinese message, for the user)."""
 
 

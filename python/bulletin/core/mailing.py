@@ -4,6 +4,8 @@ no network (the adapters write the extract, the message and talk to the server).
 """
 from __future__ import annotations
 
+from ..errors import UserError
+
 import hashlib
 import json
 import re
@@ -27,7 +29,7 @@ _ADDRESS = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _SENTENCE = re.compile(r"[^。；！？]+[。；！？]?")
 
 
-class MailSettingsError(ValueError):
+class MailSettingsError(UserError, ValueError):
     """A mistake in mail.yaml, the 参数 sheet or the command line (Chinese message)."""
 
 

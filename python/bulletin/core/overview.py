@@ -7,6 +7,8 @@ recomputed ratios in the annex's printed order, trend values the recomputed dist
 """
 from __future__ import annotations
 
+from ..errors import UserError
+
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -19,7 +21,7 @@ _HEX = re.compile(r"^[0-9A-Fa-f]{6}$")
 STATUS_COLOURS = ("红", "黄")
 
 
-class ChartSettingsError(ValueError):
+class ChartSettingsError(UserError, ValueError):
     """A mistake in charts.yaml (shown to whoever edited it)."""
 
 

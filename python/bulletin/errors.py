@@ -1,0 +1,29 @@
+"""The errors a user can cause and fix, shared by every layer and front end.
+
+Every error a clerk or IT can act on is a `UserError` with a Chinese message; each front end shows it
+its own way (the CLI prints it and exits with `exit_code`, a button shows a message box, the console a
+banner or a JSON body). Anything else is a program fault: logged, never shown as a traceback.
+"""
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem the user can fix (Chinese message). Exit code 2 for the CLI unless a subclass says else."""
+
+    exit_code = 2
+
+
+class UsageError(UserError):
+    """Wrong arguments or a missing prerequisite (e.g. last month not in the history)."""
+
+
+class ConfigError(UserError):
+    """A mistake in a staff-editable file (data/*.yaml, departments.csv, templates): names file and key."""
+
+    def __init__(self, file: str, key: str, message: str) -> None:
+        self.file, self.key = file, key
+        super().__init__(f"配置文件 {file} 中“{key}”有误：{message}" if key else f"配置文件 {file} 有误：{message}")
+
+
+class WorkbookLocked(UserError):
+    """The workbook is open in Excel or WPS, so it cannot be replaced."""
