@@ -95,6 +95,7 @@ class Analysis:
     streaks: dict[tuple[str, str, str], int]
     facts: Facts
     paragraphs: list[Paragraph]
+    past: Mapping[str, MonthData] = dataclasses.field(default_factory=dict)  # the history it was made with
 
 
 def _consecutive_before(month: str, past: Mapping[str, MonthData]) -> list[MonthData]:
@@ -121,4 +122,5 @@ def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None,
     facts = build_facts(data, assessment, rules, registry, comparison=comparison, streak_months=streak_months,
                         district=settings.district, city=settings.city, province=settings.province,
                         ratio_unit=ratio_unit_for(data.params), texts=data.texts)
-    return Analysis(data, previous, comparison, assessment, streak_months, facts, render(facts.as_dict()))
+    return Analysis(data, previous, comparison, assessment, streak_months, facts, render(facts.as_dict()),
+                    dict(past or {}))

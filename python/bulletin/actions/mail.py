@@ -17,13 +17,14 @@ from ..adapters.mail_ledger import MailLedger
 from ..adapters.mail_message import build_message, message_bytes, write_bytes
 from ..adapters.mail_smtp import PasswordMissing, SmtpError, SmtpSender, password_for
 from ..adapters.xlsx_extract import extract_name, write_extract
-from ..adapters.xlsx_output import read_text_sheet
 from ..config import TEMPLATES_DIR, load_mail_settings, load_registry, load_rules_file, load_settings
 from ..core.mailing import (SEND, SKIP_PENDING, VISIBILITIES, DepartmentPart, MailSettings, MailSettingsError,
                             build_parts, content_hash, decide, refusals)
 from ..core.registry import Registry, UnknownDepartment
-from ..narrative import TemplateError, merge_edits
-from .month import Outcome, UsageError, default_output, history_path, narrate
+from ..errors import UsageError
+from ..narrative import TemplateError
+from .common import Outcome, history_path, output_dir, printed_text
+from .month import narrate
 
 SUBJECT_TEMPLATE, BODY_TEMPLATE = "mail/主题.j2", "mail/正文.j2"
 
@@ -110,9 +111,9 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
         settings = (settings or load_mail_settings()).with_params(data.params).with_overrides(**overrides)
     except MailSettingsError as exc:
         raise UsageError(str(exc)) from exc
-    out_dir = Path(out_dir) if out_dir else Path("out")
     # the adopted text: paragraphs staff edited in the result workbook's 问题文本 sheet are kept
-    text_rows = merge_edits(outcome.analysis.paragraphs, read_text_sheet(default_output(workbook, data, out_dir)))
+    text_rows = printed_text(outcome, workbook, out_dir)
+    out_dir = output_dir(workbook, out_dir)
     registry, district = data.registry or load_registry(), load_settings().district  # the 部门 sheet if any
     parts = build_parts(data, outcome.analysis, text_rows, registry, visibility=settings.visibility,
                         rule_names=load_rules_file().names, district=district)

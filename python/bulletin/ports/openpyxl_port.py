@@ -1,23 +1,31 @@
-"""The workbook port over a file, with openpyxl: for the CLI's --in-place, for WPS users and for CI."""
+"""The workbook port over a file, with openpyxl: the CLI (result files and --in-place), the console, CI."""
 from __future__ import annotations
 
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 import openpyxl
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
+from ..adapters.files import write_atomically
 from ..adapters.xlsx_files import open_workbook
-from ..adapters.xlsx_output import save_new
-from . import WorkbookPort
+from ..adapters.xlsx_output import COLOURS, save_new, style
+from . import Formula, WorkbookPort
 
 
 class OpenpyxlPort(WorkbookPort):
-    def __init__(self, path: Path, wb: openpyxl.Workbook | None = None) -> None:
+    draws_charts = True
+
+    def __init__(self, path: Path, *, keep_vba: bool | None = None) -> None:
         self.path = Path(path)
-        # keep_vba: an .xlsm keeps its VBA project byte for byte and its buttons (legacy VML shapes)
-        self.wb = wb or open_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        # keep_vba: an .xlsm written back keeps its VBA project byte for byte and its buttons (legacy VML
+        # shapes); a result saved as .xlsx must not carry it (Excel refuses an .xlsx with macros)
+        self.wb = open_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm" if keep_vba is None
+                                else keep_vba)
         self._cached: openpyxl.Workbook | None = None
         self._written: set[tuple[str, int, int]] = set()  # our own cells: their value is what we wrote
         self.messages, self.progress_log = [], []
@@ -51,16 +59,49 @@ class OpenpyxlPort(WorkbookPort):
         ws = self.wb[sheet]
         for i, line in enumerate(block):
             for j, value in enumerate(line):
-                ws.cell(row + i, col + j).value = value
+                cell = ws.cell(row + i, col + j)
+                cell.value = value
+                if isinstance(value, str) and not isinstance(value, Formula) and cell.data_type == "f":
+                    cell.data_type = "s"  # text that merely starts with "=" stays text
                 self._written.add((sheet, row + i, col + j))
+
+    def _cells(self, sheet: str, row: int, col: int, rows: int, cols: int) -> Iterable[Any]:
+        ws = self.wb[sheet]
+        return (ws.cell(r, c) for r in range(row, row + rows) for c in range(col, col + cols))
+
+    def format(self, sheet: str, row: int, col: int, rows: int, cols: int, *, number_format: str | None = None,
+               fill: str | None = None, bold: bool | None = None) -> None:
+        attrs: dict[str, Any] = {}
+        if number_format is not None:
+            attrs["number_format"] = number_format
+        if fill is not None:
+            attrs["fill"] = _fill(fill)
+        if bold is not None:
+            attrs["font"] = _font(bold)
+        for cell in self._cells(sheet, row, col, rows, cols):
+            style(cell, **attrs)
+
+    def merge(self, sheet: str, row: int, col: int, last_row: int, last_col: int) -> None:
+        ws = self.wb[sheet]
+        area = f"{get_column_letter(col)}{row}:{get_column_letter(last_col)}{last_row}"
+        if area not in {str(m) for m in ws.merged_cells.ranges}:
+            ws.merge_cells(area)
+
+    def colour_rows_by_status(self, sheet: str, first_row: int, last_row: int, last_col: int,
+                              status_col: int) -> None:
+        area = f"A{first_row}:{get_column_letter(last_col)}{last_row}"
+        letter = get_column_letter(status_col)
+        for status in ("红", "黄"):
+            self.wb[sheet].conditional_formatting.add(
+                area, FormulaRule(formula=[f'${letter}{first_row}="{status}"'], fill=_fill(COLOURS[status])))
 
     def add_sheet(self, name: str) -> None:
         self.wb.create_sheet(name)
 
-    def write_overview(self, analysis: Any, past: Mapping[str, Any]) -> bool:
-        from ..actions.charts import add_overview  # charts imports the actions, which import this port
+    def write_overview(self, overview: Any) -> bool:
+        from ..adapters.xlsx_charts import write_overview  # openpyxl charts: loaded only when drawn
 
-        add_overview(self.wb, analysis, past)
+        write_overview(self.wb, overview)
         return True
 
     def progress(self, text: str) -> None:
@@ -69,9 +110,25 @@ class OpenpyxlPort(WorkbookPort):
     def message(self, text: str) -> None:
         self.messages.append(text)
 
+    def save_as(self, path: Path, *, protect: Iterable[Path] = ()) -> Path:
+        """A new file through a temp file and an atomic rename; never over a protected (input) file."""
+        return save_new(self.wb, Path(path), protect=protect)
+
     def save_in_place(self) -> Path:
         """Write back into the same file: a timestamped backup first, then temp file + atomic rename."""
         backup = self.path.with_name(f"{self.path.stem}.备份-{dt.datetime.now():%Y%m%d-%H%M%S-%f}{self.path.suffix}")
-        shutil.copy2(self.path, backup)
+        write_atomically(backup, lambda tmp: shutil.copy2(self.path, tmp))  # a killed copy leaves no half backup
         save_new(self.wb, self.path)
         return backup
+
+
+_FILLS: dict[str, PatternFill] = {}
+_FONTS: dict[bool, Font] = {}
+
+
+def _fill(rgb: str) -> PatternFill:
+    return _FILLS.setdefault(rgb, PatternFill("solid", fgColor=rgb))
+
+
+def _font(bold: bool) -> Font:
+    return _FONTS.setdefault(bold, Font(bold=bold))
