@@ -17,8 +17,8 @@ from typing import Any, Mapping, Sequence
 
 from ..spec import ANNEXES, AnnexSpec, Column
 from .month import MonthData
-from .numbers import clean_text, is_blank
-from .recompute import AnnexResult, _present
+from .numbers import clean_text, is_blank, present
+from .recompute import AnnexResult
 
 # Rows of the workbook's 参数 sheet that the document reads (the defaults are in data/document.yaml).
 PARAM_KEYS = ("发文机关标志", "发文字号", "标题", "主送", "印发机关", "印发日期")
@@ -123,7 +123,7 @@ def cutoff_date(data: MonthData) -> dt.date:
 
 def cell_text(col: Column, value: Any) -> str:
     """A figure as printed in the annex tables: ratios with two decimals and %, counts as integers."""
-    if not _present(value):
+    if not present(value):
         return ""
     if col.type == "ratio":
         return f"{float(value):.2f}%"

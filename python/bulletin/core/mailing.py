@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..spec import AnnexSpec, Column
 from .compare import DISTRICT
 from .month import MonthData
-from .recompute import _present
+from .numbers import present
 from .registry import Department, Registry
 
 VISIBILITIES = {"own": "本单位数据和全区合计", "all": "全部单位数据"}
@@ -219,7 +219,7 @@ def named_in(text: str, spelled: Sequence[tuple[str, str]]) -> set[str]:
 
 
 def _clean(v: Any) -> Any:
-    if not _present(v):
+    if not present(v):
         return None
     if isinstance(v, float) and v == int(v):
         return int(v)
