@@ -5,12 +5,9 @@ from .errors import UserError
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
 
-import pandas as pd
-
-from .config import load_messages, load_registry, load_rules_file, load_settings
+from .config import load_all, load_messages, load_registry, load_rules_file, load_settings
 from .core.compare import Comparison, compare
 from .core.facts import Facts, build_facts
 from .core.intake import Grid, IntakeContext
@@ -29,16 +26,17 @@ class ParamError(UserError, ValueError):
 
 
 def registry_for(grids: Mapping[str, Grid]) -> Registry:
-    """The workbook's 部门 sheet when it has one (header row + rows), else data/departments.csv."""
+    """The workbook's 部门 sheet when it has department rows (header row + rows), else data/departments.csv."""
     settings = load_settings()
     grid = grids.get(DEPT_SHEET)
-    if grid is None or not grid.rows:
+    rows = [r for r in grid.rows[1:] if any(not is_blank(v) for v in r)] if grid is not None and grid.rows else []
+    if not rows:
         return load_registry(settings=settings)
     header = [str(h).strip() if h is not None else "" for h in grid.rows[0]]
-    rows = [["" if v is None else str(v) for v in r] + [""] * (len(header) - len(r)) for r in grid.rows[1:]]
+    records = [{h: ("" if v is None else str(v)) for h, v in zip(header, list(r) + [None] * len(header)) if h}
+               for r in rows]
     try:
-        return Registry.from_frame(pd.DataFrame([r[:len(header)] for r in rows], columns=header),
-                                   prefixes=settings.name_prefixes)
+        return Registry.from_rows(records, prefixes=settings.name_prefixes)
     except ValueError as exc:
         raise ParamError(f"“{DEPT_SHEET}”表有误：{exc}") from exc
 
@@ -78,7 +76,9 @@ def context(registry: Registry | None = None) -> IntakeContext:
 
 
 def compute(grids: Mapping[str, Grid], month: str | None = None, registry: Registry | None = None) -> MonthData:
-    """One month from its sheets; the registry is the workbook's 部门 sheet when it has one."""
+    """One month from its sheets; the registry is the workbook's 部门 sheet when it has one. Every staff
+    file is checked first (cached), so a typo in any of them stops every step with its message."""
+    load_all()
     settings = load_settings()
     return build_month(grids, context(registry or registry_for(grids)), month=month,
                        ratio_tolerance_pp=settings.ratio_tolerance_pp, total_tolerance=settings.total_tolerance)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .month import (HISTORY_NAME, HistoryError, Outcome, UsageError, check, check_book, close_month,
+from ..errors import UsageError
+from .month import (HISTORY_NAME, Outcome, check, check_book, close_month,
                     close_month_book, compare_book, compare_cmd, history_path, import_month, narrate, narrate_book,
                     recalc, recalc_in_place, recalculate_book, run, run_book, template)
 from .charts import charts  # eager: the function must win over the submodule of the same name
@@ -31,7 +32,7 @@ def __getattr__(name: str) -> Any:
     return module if attribute is None else getattr(module, attribute)
 
 
-__all__ = ["HISTORY_NAME", "HistoryError", "Outcome", "UsageError", "check", "check_book", "close_month",
+__all__ = ["HISTORY_NAME", "Outcome", "UsageError", "check", "check_book", "close_month",
            "close_month_book", "compare_book", "compare_cmd", "history_path", "import_month", "narrate",
            "narrate_book", "recalc", "recalc_in_place", "recalculate_book", "run", "run_book", "template",
            "charts", *_LAZY]

@@ -3,31 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
 import openpyxl
-import yaml
 
 from ..adapters.xlsx_files import read_grids
-from ..config import DATA_DIR, load_registry, load_settings
+from ..config import load_chart_settings, load_registry, load_settings
 from ..core.month import MonthData
-from ..core.overview import ChartSettings, ChartSettingsError, Overview, build_overview, month_label
+from ..core.overview import Overview, build_overview, month_label
 from ..engine import Analysis, analyse, compute
 from .month import Outcome, UsageError, _month, _past, history_path
 
 DEFAULT_OUT = Path("out") / "charts"
-
-
-@lru_cache(maxsize=None)
-def load_chart_settings(path: Path = DATA_DIR / "charts.yaml") -> ChartSettings:
-    """charts.yaml, checked; a mistake in it is a usage error with its Chinese message."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return ChartSettings.from_dict(yaml.safe_load(f) or {})
-    except (OSError, yaml.YAMLError, ChartSettingsError) as exc:
-        raise UsageError(f"图表设置文件 {path} 有误：{exc}") from None
 
 
 def overview_of(analysis: Analysis, past: Mapping[str, MonthData]) -> Overview:

@@ -7,25 +7,16 @@ output's 问题文本 sheet is printed as edited.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from pathlib import Path
 
 from ..adapters.docx_output import TEMPLATE, render_docx
 from ..adapters.pdf_libreoffice import to_pdf
 from ..adapters.xlsx_output import read_text_sheet
-from ..config import DATA_DIR, _yaml, load_settings
-from ..core.document import PARAM_KEYS, DocumentError, DocumentSettings, build_context
+from ..config import load_document_settings, load_settings
+from ..core.document import PARAM_KEYS, DocumentError, build_context
 from ..core.month import MonthData, previous_month
 from ..narrative import merge_edits
 from .month import Outcome, _backup, default_output, narrate
-
-DOCUMENT_SETTINGS = DATA_DIR / "document.yaml"
-
-
-@lru_cache(maxsize=None)
-def load_document_settings(path: Path = DOCUMENT_SETTINGS) -> DocumentSettings:
-    return DocumentSettings.from_dict(_yaml(path), where=Path(path).name)
-
 
 def document_path(workbook: Path, data: MonthData, out_dir: Path | None) -> Path:
     out_dir = Path(out_dir) if out_dir else Path("out")

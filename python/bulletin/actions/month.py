@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..adapters.history_sqlite import History, HistoryError
+from ..adapters.history_sqlite import History
 from ..adapters.xlsx_files import grids_for, open_workbook, read_grids
 from ..adapters.xlsx_output import (fill_analysis, fill_results, new_input_workbook, read_text_sheet, save_new,
                                    text_sheet_rows, write_problem_sheet, write_text_sheet)

@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
 from ..core.recompute import _present
-from ..spec import ANNEXES, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Column
+from ..spec import PROBLEM_SHEET, SCALARS, TEXT_ITEMS, AnnexSpec, Column
 from .files import write_atomically
 from .xlsx_files import open_workbook
 

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import pandas as pd
 
 from ..spec import ANNEXES, PARAM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Scalar
 from .intake import AnnexInput, Grid, IntakeContext, address, read_annex
