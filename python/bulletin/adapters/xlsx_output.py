@@ -77,30 +77,17 @@ def cell_value(col: Column, value: Any) -> Any:
 
 def write_header(ws: Worksheet, spec: AnnexSpec, title: str, columns: Sequence[Column]) -> int:
     """Title row, then the (multi-row) header with merged cells as printed. Returns the first data row."""
+    from ..core.tables import header_layout  # the one place header merges are computed
+
     depth = spec.header_rows
     ws.cell(TITLE_ROW, 1, title).font = Font(bold=True, size=14)
     ws.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=len(columns))
     ws.cell(TITLE_ROW, 1).alignment = CENTER
-    paths = [col.header for col in columns]
-    for level in range(depth):
-        r = FIRST_HEADER_ROW + level
-        c = 0
-        while c < len(columns):
-            path = paths[c]
-            if level >= len(path):
-                c += 1
-                continue
-            text = path[level]
-            end = c
-            if level < len(path) - 1:  # a group label spans every column sharing this prefix
-                while end + 1 < len(columns) and paths[end + 1][: level + 1] == path[: level + 1]:
-                    end += 1
-            last_level = level if level < len(path) - 1 else depth - 1
-            ws.cell(r, c + 1, text)
-            if end > c or last_level > level:
-                ws.merge_cells(start_row=r, start_column=c + 1, end_row=FIRST_HEADER_ROW + last_level,
-                               end_column=end + 1)
-            c = end + 1
+    for h in header_layout([col.header for col in columns], depth):
+        ws.cell(FIRST_HEADER_ROW + h.row, h.col + 1, h.text)
+        if h.merged:
+            ws.merge_cells(start_row=FIRST_HEADER_ROW + h.row, start_column=h.col + 1,
+                           end_row=FIRST_HEADER_ROW + h.last_row, end_column=h.last_col + 1)
     for r in range(FIRST_HEADER_ROW, FIRST_HEADER_ROW + depth):
         for c, col in enumerate(columns, start=1):
             cell = ws.cell(r, c)
