@@ -11,10 +11,10 @@ import yaml
 
 from .core.problems import Messages
 from .core.registry import Registry
+from .resources import TEMPLATES_DIR  # noqa: F401  (the source tree's templates/, or an install's copy)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REPO_DIR = Path(__file__).resolve().parents[2]
-TEMPLATES_DIR = REPO_DIR / "templates"
 SETTINGS_KEYS = {"district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance",
                  "ratio_change_unit"}
 
