@@ -1,7 +1,11 @@
-"""Shared helpers: real workbook files, edited cell by cell with openpyxl, read back by the engine."""
+"""Shared helpers: real workbook files, edited cell by cell with openpyxl, read back by the engine; a process
+whose matplotlib sees no installed font."""
 from __future__ import annotations
 
+import copy
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,3 +52,41 @@ def problems_at(data) -> dict[str, list[str]]:
     for p in data.problems:
         out.setdefault(p.where, []).append(p.rule)
     return out
+
+
+def _matplotlib_without_system_fonts(folder: Path) -> Path:
+    """A matplotlib config folder whose font list holds only matplotlib's own fonts (DejaVu, STIX...): what a
+    machine without any installed font looks like to it. Nothing is uninstalled."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    own = Path(matplotlib.get_data_path())
+    manager = copy.copy(font_manager.fontManager)
+    manager.ttflist = [f for f in manager.ttflist if Path(f.fname).is_relative_to(own)]
+    manager.afmlist = [f for f in manager.afmlist if Path(f.fname).is_relative_to(own)]
+    assert manager.ttflist
+    folder.mkdir()
+    font_manager.json_dump(manager, folder / f"fontlist-v{font_manager.FontManager.__version__}.json")
+    return folder
+
+
+NO_SYSTEM_FONTS = """
+import sys
+from pathlib import Path
+import matplotlib
+from matplotlib import font_manager
+own = Path(matplotlib.get_data_path())
+assert all(Path(f.fname).is_relative_to(own) for f in font_manager.fontManager.ttflist), "system fonts visible"
+from bulletin.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def charts_without_system_fonts(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`bulletin charts` on the June sample (into tmp_path/png) in a process whose matplotlib sees no installed
+    font, as on a machine without CJK fonts."""
+    mplconfig = _matplotlib_without_system_fonts(tmp_path / "mplconfig")
+    env = {**os.environ, **(env or {}), "MPLCONFIGDIR": str(mplconfig)}
+    return subprocess.run([sys.executable, "-c", NO_SYSTEM_FONTS, "charts", str(SAMPLE), "--out", str(tmp_path / "png"),
+                           "--history", str(tmp_path / "none.sqlite"), *args], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
