@@ -1,5 +1,5 @@
-"""Shared helpers: real workbook files, edited cell by cell with openpyxl, read back by the engine; a process
-whose matplotlib sees no installed font."""
+"""Shared helpers: real workbook files, edited cell by cell with openpyxl, read back by the engine; tests that
+need a system tool (require_tool); a process whose matplotlib sees no installed font."""
 from __future__ import annotations
 
 import copy
@@ -15,6 +15,34 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "2023-06" / "通报数据-2023-06.xlsx"
 REFERENCE = ROOT / "examples" / "2023-06" / "reference"
+STRICT = os.environ.get("CI", "").lower() == "true"  # CI installs every tool: a missing one is a failure there
+
+
+def require_tool(name: str, found: object, install: str) -> pytest.MarkDecorator:
+    """Mark for a test, or a module (`pytestmark = require_tool(...)`), that needs a program the repo cannot
+    pip-install, e.g. `require_tool("LibreOffice", soffice(), "apt-get install libreoffice-writer")` or
+    `require_tool("Chromium", shutil.which("chromium"), "apt-get install chromium chromium-driver")`.
+
+    `found` is whatever says the tool is there (its path, or None/False). Where it is missing the test is
+    skipped with a reason naming the tool and `install` (how to get it) -- on a newcomer's machine that is
+    right -- except with env CI=true, where the test fails instead: .ci/install-system-packages installs every
+    tool in CI, so there a skip would only hide a broken path."""
+    if found:
+        return pytest.mark.requires_tool(name)
+    reason = f"{name} is not installed ({install})"
+    return pytest.mark.requires_tool(name, missing=reason) if STRICT else pytest.mark.skip(reason=reason)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "requires_tool(name, missing=None): set by conftest.require_tool")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("requires_tool"):
+        if mark.kwargs.get("missing"):
+            pytest.fail(f"CI=true and {mark.kwargs['missing']}: a test that needs it must run in CI "
+                        f"(.ci/install-system-packages installs it).", pytrace=False)
 
 
 def find_cell(ws, label: str, header: str) -> str:
