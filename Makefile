@@ -31,7 +31,7 @@ demo: setup
 	$(BULLETIN) import-month $(MAY) --history out/history.sqlite
 	$(BULLETIN) run $(SAMPLE) --history out/history.sqlite --out out; test $$? -le 1
 	@# the 通报 as Word, and as PDF with PNGs of page 1 and of 附件5 where LibreOffice (and poppler) is installed
-	if command -v soffice >/dev/null || command -v libreoffice >/dev/null; then \
+	@if command -v soffice >/dev/null || command -v libreoffice >/dev/null; then \
 	  $(BULLETIN) render $(SAMPLE) --history out/history.sqlite --out out --pdf || exit 1; \
 	  if command -v pdftoppm >/dev/null; then $(PY) tools/pdf_snapshots.py out/通报-2023-06.pdf out || exit 1; \
 	  else echo "未找到 pdftoppm，跳过 PDF 页面截图（sudo apt-get install poppler-utils）。"; fi; \
