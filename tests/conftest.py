@@ -29,7 +29,7 @@ def require_tool(name: str, found: object, install: str) -> pytest.MarkDecorator
     tool in CI, so there a skip would only hide a broken path."""
     if found:
         return pytest.mark.requires_tool(name)
-    reason = f"{name} is not installed ({install})"
+    reason = f"{name}: not installed ({install})"
     return pytest.mark.requires_tool(name, missing=reason) if STRICT else pytest.mark.skip(reason=reason)
 
 
@@ -41,7 +41,7 @@ def pytest_configure(config):
 def pytest_runtest_setup(item):
     for mark in item.iter_markers("requires_tool"):
         if mark.kwargs.get("missing"):
-            pytest.fail(f"CI=true and {mark.kwargs['missing']}: a test that needs it must run in CI "
+            pytest.fail(f"CI=true, {mark.kwargs['missing']}: a test that needs it must run in CI "
                         f"(.ci/install-system-packages installs it).", pytrace=False)
 
 

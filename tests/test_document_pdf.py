@@ -63,7 +63,8 @@ def cjk_capable_fonts() -> set[str]:
     return {line.split("=", 1)[1].strip() for line in out.splitlines() if "=" in line}
 
 
-@require_tool("poppler-utils (pdffonts)", shutil.which("pdffonts"), "apt-get install poppler-utils")
+@require_tool("LibreOffice and poppler-utils (pdffonts)", soffice() and shutil.which("pdffonts"),
+              "apt-get install libreoffice-writer poppler-utils")
 def test_every_cjk_character_is_drawn_with_a_cjk_font(pdf):
     reader, path = pdf
     capable = cjk_capable_fonts()
