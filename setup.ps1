@@ -14,7 +14,7 @@ $Venv = Join-Path $Root ".venv"
 
 Write-Host "1/4 创建虚拟环境 $Venv"
 if ($Python -eq "py") { & py -3 -m venv $Venv } else { & $Python -m venv $Venv }
-if ($LASTEXITCODE -ne 0) { throw "无法创建虚拟环境：请先安装 64 位 Python 3.10 或更新版本" }
+if ($LASTEXITCODE -ne 0) { throw "无法创建虚拟环境：请先安装 64 位 Python 3.11 或更新版本" }
 $Py = Join-Path $Venv "Scripts\python.exe"
 $Pyw = Join-Path $Venv "Scripts\pythonw.exe"
 

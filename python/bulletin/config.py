@@ -20,10 +20,9 @@ import yaml
 from .core.problems import Messages
 from .core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
 from .errors import ConfigError, UserError, check_keys
+from .resources import DATA_DIR, PACKAGE_DIR, SOURCE_ROOT, TEMPLATES_DIR  # noqa: F401  (TEMPLATES_DIR: for the renderers)
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-REPO_DIR = Path(__file__).resolve().parents[2]
-TEMPLATES_DIR = REPO_DIR / "templates"
+REPO_DIR = SOURCE_ROOT or PACKAGE_DIR.parent  # the install folder: relative paths in settings start here
 CONFIG_DIR_ENV = "BULLETIN_CONFIG_DIR"
 SETTINGS_KEYS = ("district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance",
                  "ratio_change_unit", "history_file")
