@@ -166,3 +166,19 @@ def test_windows_wrappers_only_pick_an_interpreter():
     for text in (bat_text, ps1.decode("utf-8-sig")):
         assert "tools\\windows_setup.py" in text and "-3.11" in text and "-3.12" in text
         assert "pip" not in text and "xlwings.conf\"" not in text  # the logic lives in the Python script
+
+
+def test_check_environment_names_the_user_config_a_copy_elsewhere_uses(tmp_path, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bulletin import excel
+    from test_ports_contract import paste_june
+    from xlwings_engine import open_book
+
+    home, copy = tmp_path / "home", tmp_path / "邮件附件" / "2023年6月通报.xlsm"
+    copy.parent.mkdir()
+    book = open_book(paste_june(copy))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    assert excel.environment(book)[4] == "配置来源：未找到 xlwings.conf（工作簿旁和用户目录 .xlwings 下都没有），请运行 setup.bat"
+    code, _ = run(tmp_path / "bulletin", home, user_only=True)
+    assert code == 3  # the user config is written, the venv is not there in this test
+    assert excel.environment(book)[4] == f"配置来源：用户配置文件 {home / '.xlwings' / 'xlwings.conf'}"
