@@ -46,7 +46,8 @@ def test_bundle_satisfies_windows_markers_and_names_what_is_missing(bundle, tmp_
     assert windows_bundle.check_complete(bundle / "wheels", requirements) == []
     partial = tmp_path / "wheels"
     shutil.copytree(bundle / "wheels", partial, ignore=shutil.ignore_patterns("pywin32-*"))
-    linux = next((bundle / "wheels").glob("jeepney-*.whl")).name.replace("py3-none-any", "cp311-cp311-manylinux_2_17_x86_64")
+    jeepney = next((bundle / "wheels").glob("jeepney-*.whl")).name
+    linux = jeepney.replace("py3-none-any", "cp311-cp311-manylinux_2_17_x86_64")
     (partial / linux).write_bytes(b"")  # only its name is read: a wheel Windows cannot install
     assert sorted(windows_bundle.check_complete(partial, requirements)) == [
         f"{linux} 不能安装在 64 位 Windows 的 Python 3.11 上",
