@@ -61,3 +61,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) out
+
+.PHONY: windows-bundle
+windows-bundle: setup  # the offline bundle for office IT: dist/windows/ (wheels, program, bulletin.xlsm, setup.bat)
+	$(PY) tools/windows_bundle.py
