@@ -10,6 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import frames
+
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.engine import compute
 
@@ -109,7 +111,7 @@ def test_template_prefills_departments_and_reads_back(tmp_path):
     assert res.returncode == 0 and out.exists()
     data = compute(read_grids(out))
     assert data.month == "2023-07"
-    assert len(data.result(1).rows) == 31 and len(data.result(8).rows) == 29
+    assert len(frames.rows(data.result(1))) == 31 and len(frames.rows(data.result(8))) == 29
     assert data.result(5).references["city"]["_label"] == "安阳市"
     rules = {p.rule for p in data.problems}
     assert rules <= {"value.missing", "scalar.missing"}  # empty, but every name and header is understood

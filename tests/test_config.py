@@ -53,10 +53,16 @@ def bulletin(env_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProces
                           env=env)
 
 
+# the steps that read each file besides `check` (the June sample has its own 部门 sheet, so `run` does not
+# read departments.csv; document, mail and charts files are read by their own steps)
+READERS = {"rules.yaml": ["run"], "settings.yaml": ["run"], "messages.yaml": ["run"], "charts.yaml": ["run"],
+           "departments.csv": [], "document.yaml": [], "mail.yaml": []}
+
+
 @pytest.mark.parametrize("file,old,new,words", TYPOS, ids=[f"{t[0]}-{t[3][-1]}" for t in TYPOS])
 def test_a_typo_in_a_staff_file_is_exit_2_naming_file_and_key(tmp_path, file, old, new, words):
     folder = office_copy(tmp_path, file, old, new)
-    for command in ("check", "run"):
+    for command in ("check", *READERS[file]):
         res = bulletin(folder, command, str(SAMPLE), "--out", str(tmp_path / "out"), cwd=tmp_path) \
             if command == "run" else bulletin(folder, command, str(SAMPLE), cwd=tmp_path)
         assert res.returncode == 2, (command, res.stdout, res.stderr)

@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .config import load_all, load_messages, load_registry, load_rules_file, load_settings
+from .config import load_messages, load_registry, load_rules_file, load_settings
 from .core.compare import Comparison, compare
 from .core.facts import Facts, build_facts
 from .core.intake import Grid, IntakeContext
@@ -76,9 +76,7 @@ def context(registry: Registry | None = None) -> IntakeContext:
 
 
 def compute(grids: Mapping[str, Grid], month: str | None = None, registry: Registry | None = None) -> MonthData:
-    """One month from its sheets; the registry is the workbook's 部门 sheet when it has one. Every staff
-    file is checked first (cached), so a typo in any of them stops every step with its message."""
-    load_all()
+    """One month from its sheets; the registry is the workbook's 部门 sheet when it has one."""
     settings = load_settings()
     return build_month(grids, context(registry or registry_for(grids)), month=month,
                        ratio_tolerance_pp=settings.ratio_tolerance_pp, total_tolerance=settings.total_tolerance)

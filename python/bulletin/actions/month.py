@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 
 from ..adapters.history_sqlite import History
 from ..adapters.xlsx_output import new_input_workbook, save_new
-from ..config import load_registry, load_rules_file, load_settings
+from ..config import load_all, load_registry, load_rules_file, load_settings
 from ..core.month import MonthData, previous_month
 from ..engine import analyse, compute
 from ..errors import UsageError
@@ -47,6 +47,7 @@ def _refuse_on_errors(data: MonthData, outcome: Outcome, step: str) -> bool:
 
 
 def check_book(port: Any, month: str | None = None) -> Outcome:
+    load_all()  # 校验数据 checks every staff file too; the other steps load the files they use
     data = _book_month(port, month)
     outcome = Outcome(data)
     outcome.notes.append(f"校验完成：{summary(data)}。" if data.problems else "校验通过，未发现问题。")

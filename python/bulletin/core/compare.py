@@ -8,11 +8,9 @@ share of it (an exact shift-share decomposition).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 
 from ..spec import AnnexSpec, Column
 from .month import MonthData
@@ -62,10 +60,6 @@ class Comparison:
     new_departments: dict[str, list[str]] = field(default_factory=dict)
     missing_departments: dict[str, list[str]] = field(default_factory=dict)
     drivers: dict[str, dict[str, list[Driver]]] = field(default_factory=dict)  # sheet -> column -> drivers
-
-    @cached_property
-    def changes(self) -> pd.DataFrame:
-        return pd.DataFrame(self.records, columns=list(CHANGE_COLUMNS))
 
     def total_change(self, sheet: str, column: str) -> dict[str, Any] | None:
         return next((r for r in self.records if r["sheet"] == sheet and r["scope"] == "total"

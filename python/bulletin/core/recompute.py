@@ -11,10 +11,9 @@ from functools import cached_property
 from decimal import Decimal
 from typing import Any, Mapping
 
-import pandas as pd
 
 from ..spec import AnnexSpec, Column, Formula
-from .intake import META_COLUMNS, AnnexInput
+from .intake import AnnexInput
 from .numbers import present, round_half_up, to_decimal
 
 _present = present  # old name, still imported by adapters/xlsx_output.py and core/rules.py
@@ -93,14 +92,6 @@ class AnnexResult:
     subtotals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @cached_property
-    def rows(self) -> pd.DataFrame:
-        rows = pd.DataFrame(self.records, columns=[*META_COLUMNS, *(c.name for c in self.spec.value_columns)])
-        for col in self.spec.value_columns:  # numbers stay numbers (NaN for blank), texts stay objects
-            if col.is_numeric:
-                rows[col.name] = pd.to_numeric(rows[col.name], errors="coerce")
-        return rows
-
-    @cached_property
     def ordered(self) -> list[dict[str, Any]]:
         """Department rows in the printed order: the spec's sort (stable, blanks last) within each section."""
         rows = [r for r in self.records if r["_kind"] == "department"]
@@ -110,11 +101,6 @@ class AnnexResult:
             rows = sorted(given, key=lambda r: r[name], reverse=direction == "desc") + blank
         order = {s: i for i, s in enumerate(self.spec.sections)}
         return sorted(rows, key=lambda r: order.get(r["_section"], 0))
-
-    @cached_property
-    def departments(self) -> pd.DataFrame:
-        """Department rows in the printed order, as a DataFrame."""
-        return pd.DataFrame(self.ordered, columns=list(self.rows.columns))
 
     @property
     def references(self) -> dict[str, dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any, Iterable, Sequence
 import openpyxl
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
+from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
 from openpyxl.utils import get_column_letter
 
 from ..adapters.files import write_atomically
@@ -28,6 +29,7 @@ class OpenpyxlPort(WorkbookPort):
                                 else keep_vba)
         self._cached: openpyxl.Workbook | None = None
         self._written: set[tuple[str, int, int]] = set()  # our own cells: their value is what we wrote
+        self._percent: dict[str, frozenset] = {}  # noted by values(), for extra()
         self.messages, self.progress_log = [], []
 
     def sheet_names(self) -> list[str]:
@@ -40,20 +42,36 @@ class OpenpyxlPort(WorkbookPort):
         return self._cached
 
     def values(self, sheet: str) -> list[list[Any]]:
-        ws = self.wb[sheet]
-        rows = []
+        """The cells as values (formulas as Excel last computed them); the percent-formatted cells are
+        noted in the same pass for `extra`."""
+        ws, cached = self.wb[sheet], None
+        rows, percent = [], set()
+        percent_ids = self._percent_format_ids()
         for row in ws.iter_rows():
-            rows.append([self._cached_values()[sheet][c.coordinate].value
-                         if c.data_type == "f" and (sheet, c.row, c.column) not in self._written
-                         and sheet in self._cached_values().sheetnames else c.value for c in row])
+            line = []
+            for c in row:
+                value = c.value
+                if c.data_type == "f" and (sheet, c.row, c.column) not in self._written:
+                    cached = cached or self._cached_values()
+                    value = cached[sheet][c.coordinate].value if sheet in cached.sheetnames else None
+                if value is not None and c._style is not None and c._style.numFmtId in percent_ids:
+                    percent.add((c.row, c.column))
+                line.append(value)
+            rows.append(line)
+        self._percent[sheet] = frozenset(percent)
         return rows
 
+    def _percent_format_ids(self) -> frozenset[int]:
+        """Ids of the number formats with a "%" (built-in 9 and 10, and the book's own): comparing a cell's
+        format id is far cheaper than resolving its format text, cell by cell."""
+        own = {i + BUILTIN_FORMATS_MAX_SIZE for i, f in enumerate(self.wb._number_formats) if "%" in f}
+        return frozenset({i for i, f in BUILTIN_FORMATS.items() if "%" in f} | own)
+
     def extra(self, sheet: str, rows: list[list[Any]]) -> tuple[frozenset, tuple]:
-        ws = self.wb[sheet]
-        percent = frozenset((c.row, c.column) for row in ws.iter_rows() for c in row
-                            if c.value is not None and "%" in (c.number_format or ""))
-        merged = tuple((m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges)
-        return percent, merged
+        if sheet not in self._percent:
+            self.values(sheet)
+        merged = tuple((m.min_row, m.min_col, m.max_row, m.max_col) for m in self.wb[sheet].merged_cells.ranges)
+        return self._percent[sheet], merged
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
         ws = self.wb[sheet]
