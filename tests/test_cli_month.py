@@ -94,3 +94,18 @@ def test_close_month_stores_and_replaces(tmp_path):
     from bulletin.adapters.history_sqlite import History
     with History(db) as h:
         assert h.months() == ["2023-06"]
+
+
+def test_month_option_never_hides_a_problem_whose_wording_names_a_month(tmp_path):
+    """--month replaces the 月份 cell only: 差评件数 = "5月份2件" is still refused at its cell."""
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["总体情况"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "差评件数")
+    ws.cell(row, 2).value = "5月份2件"
+    path = tmp_path / "june.xlsx"
+    wb.save(path)
+    res = bulletin("check", path, "--month", "2023-06", "--json")
+    problems = json.loads(res.stdout)["problems"]
+    assert res.returncode == 1
+    assert any(p["rule"] == "scalar.invalid" and p["cell"] == f"B{row}" and "差评件数" in p["message"]
+               for p in problems)

@@ -77,8 +77,11 @@ def _parse_scalar(s: Scalar, raw: Any) -> tuple[Any, str | None]:
     return (int(v) if s.type == "count" else v), None
 
 
-def read_scalars(grid: Grid | None, msg: Messages) -> tuple[dict[str, Any], list[Problem]]:
-    """The 总体情况 sheet: 项目 in column A, 数值 in column B."""
+def read_scalars(grid: Grid | None, msg: Messages, given: Mapping[str, Any] | None = None
+                 ) -> tuple[dict[str, Any], list[Problem]]:
+    """The 总体情况 sheet: 项目 in column A, 数值 in column B. A figure `given` (the --month option) is taken
+    as it is and its cell is not read."""
+    given = given or {}
     problems: list[Problem] = []
     found: dict[str, tuple[Any, int]] = {}
     if grid is not None:
@@ -88,6 +91,9 @@ def read_scalars(grid: Grid | None, msg: Messages) -> tuple[dict[str, Any], list
                 found[name] = (row[1] if len(row) > 1 else None, r)
     values: dict[str, Any] = {}
     for s in SCALARS:
+        if s.name in given:
+            values[s.name] = given[s.name]
+            continue
         raw, r = found.get(clean_text(s.name), (None, 0))
         value, expected = _parse_scalar(s, raw)
         cell = address(r, 2) if r else ""
@@ -135,12 +141,9 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
                 annexes: tuple[AnnexSpec, ...] = ANNEXES) -> MonthData:
     """Intake, recompute and validate every annex; problems of all sheets in one list."""
     msg = ctx.messages
-    scalars, problems = read_scalars(grids.get(SCALAR_SHEET), msg)
+    scalars, problems = read_scalars(grids.get(SCALAR_SHEET), msg, {"月份": month} if month else None)
     texts, text_problems = read_texts(grids.get(TEXT_SHEET), msg)
     problems += text_problems
-    if month:
-        scalars["月份"] = month
-        problems = [p for p in problems if not (p.rule.startswith("scalar.") and "月份" in p.message)]
     inputs, results = {}, {}
     for spec in annexes:
         grid = grids.get(spec.sheet)
