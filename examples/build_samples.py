@@ -21,7 +21,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))
 
 from bulletin.adapters.tsv_files import read_tsv_folder  # noqa: E402
-from bulletin.adapters.xlsx_output import new_input_workbook, save_new  # noqa: E402
+from bulletin.actions.month import layout_options  # noqa: E402
+from bulletin.adapters.workbook_layout import lay_out  # noqa: E402
+from bulletin.adapters.xlsx_output import save_new  # noqa: E402
 from bulletin.config import load_settings  # noqa: E402
 from bulletin.core.intake import read_annex  # noqa: E402
 from bulletin.core.recompute import compute_row, total_of  # noqa: E402
@@ -186,8 +188,8 @@ def may_tables(june_folder: Path):
 
 def write(tables, scalars: dict, out: Path, texts: dict | None = None, params: dict | None = None) -> Path:
     rows, totals, subtotals, refs = tables
-    wb = new_input_workbook(load_settings().district, rows, scalars, totals=totals, subtotals=subtotals,
-                            references=refs, texts=texts)
+    wb = lay_out(load_settings().district, rows, scalars, totals=totals, subtotals=subtotals, references=refs,
+                 texts=texts, **layout_options())
     for row in wb["参数"].iter_rows(min_row=2):  # this month's document lines, as staff fill them
         if row[0].value in (params or {}):
             row[1].value = params[row[0].value]

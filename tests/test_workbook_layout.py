@@ -46,18 +46,34 @@ def test_template_reads_back_without_layout_problems(blank):
     assert {p.rule for p in data.problems} <= {"value.missing", "scalar.missing"}
 
 
-def test_department_sheet_mirrors_the_csv(blank):
+def test_department_sheet_has_the_csv_columns_and_no_copy_of_its_rows(blank):
     with open(DATA_DIR / "departments.csv", encoding="utf-8-sig") as f:
-        expected = [[v or None for v in row] for row in csv.reader(f)]
+        header = next(csv.reader(f))
     rows = [list(r) for r in openpyxl.load_workbook(blank)["部门"].iter_rows(values_only=True)]
-    assert rows == expected
+    assert rows[0][:len(header)] == header and "departments.csv" in rows[0][len(header) + 1]
+    assert all(v is None for r in rows[1:] for v in r)  # departments.csv stays the one source
 
 
-def test_param_sheet_lists_thresholds_unit_and_document_lines(blank):
-    rows = {r[0]: r[1] for r in openpyxl.load_workbook(blank)["参数"].iter_rows(min_row=2, values_only=True)}
-    assert rows["压缩比例红线"] == 65 and rows["环比单位"] == "%"
-    assert rows["发文字号"] is None and rows["印发日期"] is None  # a new month's number and date: staff fill them
-    assert {"发文机关标志", "标题", "主送", "印发机关"} <= set(rows)
+def test_param_sheet_leaves_every_value_to_the_staff_files(blank):
+    rows = {r[0]: r[1:] for r in openpyxl.load_workbook(blank)["参数"].iter_rows(min_row=2, values_only=True)}
+    assert {"压缩比例红线", "环比单位", "发文字号", "印发日期", "发文机关标志", "标题", "主送", "印发机关"} <= set(rows)
+    assert all(value is None for value, _ in rows.values())  # an empty cell: the file decides
+    assert "rules.yaml 中为“65”" in rows["压缩比例红线"][1] and "settings.yaml 中为“%”" in rows["环比单位"][1]
+
+
+def test_editing_a_staff_file_changes_a_workbook_made_before(tmp_path, monkeypatch, blank):
+    """A threshold changed in rules.yaml after the workbook was made takes effect (nothing copied it)."""
+    from bulletin import config
+
+    folder = tmp_path / "office"
+    folder.mkdir()
+    text = (DATA_DIR / "rules.yaml").read_text(encoding="utf-8").replace("压缩比例红线:     {value: 65,",
+                                                                         "压缩比例红线:     {value: 99,")
+    (folder / "rules.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(folder))
+    from bulletin.engine import rules_for
+
+    assert rules_for(compute(read_grids(SAMPLE)).params).params["压缩比例红线"].value == 99
 
 
 def _with_sheet(tmp_path, name, rows):
@@ -121,3 +137,16 @@ def test_department_sheet_short_names_reach_the_text_and_the_charts(tmp_path):
     assert "金融办" not in outcome.analysis.facts.laggards["a5.main_zero"]
     bar = next(b for b in overview_of(outcome.analysis, {}).bars if b.number == 5)
     assert "区金融工作局" in bar.labels and "金融办" not in bar.labels
+
+
+def test_check_says_where_each_setting_comes_from(tmp_path):
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["参数"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "压缩比例红线")
+    ws.cell(row, 2).value = 70
+    wb.save(tmp_path / "june.xlsx")
+    from bulletin.actions import check
+
+    settings = {s["name"]: s for s in check(tmp_path / "june.xlsx").json()["settings"]}
+    assert settings["压缩比例红线"] == {"name": "压缩比例红线", "value": 70, "source": f"工作簿“参数”表 B{row}"}
+    assert settings["压缩比例黄线"]["source"] == "rules.yaml" and settings["环比单位"]["source"] == "settings.yaml"

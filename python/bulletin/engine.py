@@ -16,9 +16,8 @@ from .core.numbers import BadNumber, is_blank, parse_number
 from .core.registry import Registry
 from .core.rules import Assessment, RuleSet, assess, streaks
 from .narrative import Paragraph, render
-from .spec import DEPT_SHEET
+from .spec import DEPT_SHEET, RATIO_UNIT_PARAM
 
-RATIO_UNIT_PARAM = "环比单位"  # 参数 sheet: overrides settings.yaml ratio_change_unit
 
 
 class ParamError(UserError, ValueError):
@@ -67,6 +66,23 @@ def ratio_unit_for(params: Mapping[str, Any]) -> str:
     if unit not in ("%", "个百分点"):
         raise ParamError(f"“参数”表中 {RATIO_UNIT_PARAM} 应为“%”或“个百分点”，现为“{unit}”")
     return unit
+
+
+def setting_sources(data: MonthData) -> list[tuple[str, Any, str]]:
+    """(name, value in force, where it comes from) of every rule threshold and of 环比单位: the workbook's
+    参数 cell when staff filled it, else the staff file."""
+    rules, unit = rules_for(data.params), ratio_unit_for(data.params)
+    out = []
+    for name, param in rules.params.items():
+        value = int(param.value) if param.value == int(param.value) else param.value
+        out.append((name, value, _source(data, name, "rules.yaml")))
+    out.append((RATIO_UNIT_PARAM, unit, _source(data, RATIO_UNIT_PARAM, "settings.yaml")))
+    return out
+
+
+def _source(data: MonthData, name: str, file: str) -> str:
+    cell = data.param_cells.get(name)
+    return f"工作簿“参数”表 {cell}" if cell else file
 
 
 def context(registry: Registry | None = None) -> IntakeContext:

@@ -419,6 +419,7 @@ SCALAR_SHEET = "总体情况"
 # Parameters staff set in the workbook (sheet 参数: 参数 | 值 | 说明): rule thresholds, phrasing settings,
 # the document's 发文字号/主送/印发 lines… Each consumer defines the keys it reads and their defaults.
 PARAM_SHEET = "参数"
+RATIO_UNIT_PARAM = "环比单位"  # 参数 row: overrides settings.yaml ratio_change_unit
 # The department registry as a sheet (same columns as data/departments.csv); when present it replaces the file.
 DEPT_SHEET = "部门"
 # Free-text items placed by the narrative templates (sheet 文字素材: 栏目 | 内容), one paragraph per row.

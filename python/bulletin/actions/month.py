@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..adapters.history_sqlite import History
-from ..adapters.xlsx_output import new_input_workbook, save_new
-from ..config import load_all, load_registry, load_rules_file, load_settings
+from ..adapters.workbook_layout import PARAM_NOTES, ParamRow, lay_out
+from ..adapters.xlsx_output import save_new
+from ..config import load_all, load_document_settings, load_registry, load_rules_file, load_settings
+from ..core.document import PARAM_KEYS as DOCUMENT_PARAM_KEYS
+from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL
 from ..core.month import MonthData, previous_month
-from ..engine import analyse, compute
+from ..engine import analyse, compute, setting_sources
 from ..errors import UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
-from ..spec import ANNEXES
+from ..spec import ANNEXES, RATIO_UNIT_PARAM
 from .common import (HISTORY_NAME, Outcome, adopted_text, backup_outputs, earlier_result_text, history_path,
                      kept_note, month_arg, output_dir, overview_of, past_months, result_path, summary)
 
@@ -51,6 +54,9 @@ def check_book(port: Any, month: str | None = None) -> Outcome:
     data = _book_month(port, month)
     outcome = Outcome(data)
     outcome.notes.append(f"校验完成：{summary(data)}。" if data.problems else "校验通过，未发现问题。")
+    sources = setting_sources(data)
+    outcome.report.append("参数取值及来源：" + "；".join(f"{name} = {value}（{where}）" for name, value, where in sources))
+    outcome.extra["settings"] = [{"name": n, "value": v, "source": w} for n, v, w in sources]
     port.set_status("校验数据", summary(data))
     return outcome
 
@@ -209,13 +215,23 @@ def import_month(workbook: Path, month: str | None = None, history: Path | None 
     return close_month(workbook, month, history)
 
 
+def layout_options() -> dict[str, Any]:
+    """What a new workbook's 参数 and 部门 sheets show of the staff files: each 参数 row with the value its
+    file holds (the cell itself stays empty), and the registry's columns (the rows stay in departments.csv)."""
+    rules, settings, document = load_rules_file(), load_settings(), load_document_settings()
+    params = [ParamRow(p.name, "rules.yaml", p.value, p.explain) for p in rules.params.values()]
+    params.append(ParamRow(RATIO_UNIT_PARAM, "settings.yaml", settings.ratio_change_unit, PARAM_NOTES[RATIO_UNIT_PARAM]))
+    params += [ParamRow(k, "document.yaml", document.defaults[k], PARAM_NOTES[k]) for k in DOCUMENT_PARAM_KEYS]
+    return {"params": params, "department_columns": (*REGISTRY_COLUMNS, *REGISTRY_OPTIONAL)}
+
+
 def template(month: str, out: Path) -> Outcome:
     """An empty input workbook for a month, each annex prefilled with its usual departments."""
     month = month_arg(month)
     if not month:
         raise UsageError("请用 --month 指定月份，如 --month 2023-07")
     rows, references = prefilled_rows()
-    wb = new_input_workbook(load_settings().district, rows, {"月份": month}, references=references)
+    wb = lay_out(load_settings().district, rows, {"月份": month}, references=references, **layout_options())
     return Outcome(None, save_new(wb, Path(out)))
 
 

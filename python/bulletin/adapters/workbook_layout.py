@@ -2,16 +2,15 @@
 部门, 参数, 文字素材, 问题文本, 校验结果. Wording staff see lives here as data, not in code paths."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import openpyxl
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..config import load_rules_file, load_settings, read_registry_rows, staff_file
-from ..core.registry import REGISTRY_COLUMNS
-from ..engine import RATIO_UNIT_PARAM
-from ..spec import ANNEXES, CONSOLE_SHEET, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_SHEET
+from ..spec import (ANNEXES, CONSOLE_SHEET, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, RATIO_UNIT_PARAM, SCALAR_SHEET,
+                    SCALARS, TEXT_SHEET)
 from .xlsx_output import (BORDER, HEADER_FILL, TEXT_HEADERS, TEXT_SHEET_OUT, write_annex_sheet,
                           write_scalar_sheet, write_texts_input_sheet)
 
@@ -37,14 +36,26 @@ CONSOLE_STEPS = (
     "5. 点“生成通报文档”“邮件预览”；核对无误后点“结转下月”，把本月数据存入历史库（history.sqlite）。",
     "出现问题时点“检查环境”，把弹出的信息发给信息科。",
 )
-DOCUMENT_PARAMS = (  # read by the 通报 document; 发文字号 and 印发日期 change every month: staff fill them
-    ("发文机关标志", "殷都区人民政府推进政府职能转变和“放管服”改革协调小组办公室文件", "文件首页红头"),
-    ("发文字号", None, "如 殷放管服办〔2023〕18号；留空则只印年份，序号待填"),
-    ("标题", None, "通报标题；留空则按月份自动生成"),
-    ("主送", "各区直有关部门、放管服改革成员单位", "主送机关"),
-    ("印发机关", "殷都区人民政府推进政府职能转变和“放管服”改革协调小组办公室", "版记中的印发机关"),
-    ("印发日期", None, "版记中的印发日期，如 2023-07-10；留空则取生成当天"),
-)
+# 参数 rows besides the rule thresholds (whose wording is rules.yaml's explain): what each one is for.
+PARAM_NOTES = {
+    RATIO_UNIT_PARAM: "比例环比变化的说法：“%”（较5月份降低2.51%）或“个百分点”（降低2.51个百分点）",
+    "发文机关标志": "文件首页红头",
+    "发文字号": "如 殷放管服办〔2023〕18号；每期不同，请填写",
+    "标题": "通报标题",
+    "主送": "主送机关",
+    "印发机关": "版记中的印发机关",
+    "印发日期": "版记中的印发日期，如 2023-07-10；留空则取生成当天",
+}
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """A row of the 参数 sheet: the staff file that holds the value, and that value (shown in 说明)."""
+
+    name: str
+    file: str
+    file_value: Any
+    explain: str
 
 
 def _header(ws: Worksheet, values: Sequence[str], widths: Sequence[int]) -> None:
@@ -74,30 +85,35 @@ def write_console_sheet(ws: Worksheet, district: str) -> None:
         ws.column_dimensions[letter].width = 12
 
 
-def write_department_sheet(ws: Worksheet, rows: Sequence[Mapping[str, str]]) -> None:
-    """部门: the registry as data/departments.csv holds it; every cell text (附件 "1,2,3" is not a number)."""
-    columns = list(rows[0]) if rows else list(REGISTRY_COLUMNS)
-    _header(ws, columns, [14, 14, 34, 30, 12, 18, 30, 24][:len(columns)] or [14])
-    for row in rows:
-        ws.append([row.get(c) or None for c in columns])
-        for c in ws[ws.max_row]:
-            c.number_format, c.border = "@", BORDER
+DEPT_NOTE = "本表留空时使用 departments.csv 的部门名录；在此填写则本工作簿以此表为准（列同 departments.csv）。"
 
 
-def write_param_sheet(ws: Worksheet) -> None:
-    """参数: rule thresholds (rules.yaml), 环比单位 (settings.yaml), the document's lines; 参数 | 值 | 说明."""
+def write_department_sheet(ws: Worksheet, columns: Sequence[str]) -> None:
+    """部门: the registry's columns, no rows: departments.csv stays the one source until staff fill this in."""
+    _header(ws, list(columns), [14, 14, 34, 30, 12, 18, 30, 24][:len(columns)] or [14])
+    note = ws.cell(1, len(columns) + 2, DEPT_NOTE)
+    note.font = Font(color="595959")
+    for c in range(1, len(columns) + 1):
+        ws.cell(2, c).number_format = "@"  # 附件 "1,2,3" is text, not a number
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
+    return "空" if value in (None, "") else str(value)
+
+
+def write_param_sheet(ws: Worksheet, rows: Sequence[ParamRow]) -> None:
+    """参数: every value cell empty, so the staff files stay the one source; 说明 says what the file holds
+    and that a value filled in here wins for this workbook."""
     _header(ws, ("参数", "值", "说明"), (16, 60, 70))
-    for p in load_rules_file().params.values():
-        value = int(p.value) if p.value == int(p.value) else p.value
-        ws.append([p.name, value, p.explain])
-    ws.append([RATIO_UNIT_PARAM, load_settings().ratio_change_unit,
-               "比例环比变化的说法：“%”（较5月份降低2.51%）或“个百分点”（降低2.51个百分点）"])
-    for name, value, explain in DOCUMENT_PARAMS:
-        ws.append([name, value, explain])
+    for row in rows:
+        ws.append([row.name, None, f"{row.explain}。{row.file} 中为“{_shown(row.file_value)}”；留空即用此值，"
+                                   f"填写则本工作簿以所填为准"])
     for row in ws.iter_rows(min_row=2):
         for c in row:
             c.border = BORDER
-        row[1].number_format = "@" if isinstance(row[1].value, str) or row[1].value is None else "General"
+        row[1].number_format = "@"
 
 
 def write_empty_output_sheets(wb: openpyxl.Workbook) -> None:
@@ -111,6 +127,7 @@ def write_empty_output_sheets(wb: openpyxl.Workbook) -> None:
 
 
 def lay_out(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]], scalars: Mapping[str, Any], *,
+            params: Sequence[ParamRow] = (), department_columns: Sequence[str] = (),
             totals: Mapping[str, Mapping[str, Any]] | None = None,
             subtotals: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
             references: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
@@ -126,8 +143,8 @@ def lay_out(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]]
                           (references or {}).get(spec.sheet, ()))
         if spec.landscape:
             ws.page_setup.orientation = "landscape"
-    write_department_sheet(wb.create_sheet(DEPT_SHEET), read_registry_rows(staff_file("departments.csv")))
-    write_param_sheet(wb.create_sheet(PARAM_SHEET))
+    write_department_sheet(wb.create_sheet(DEPT_SHEET), department_columns)
+    write_param_sheet(wb.create_sheet(PARAM_SHEET), params)
     write_texts_input_sheet(wb.create_sheet(TEXT_SHEET), texts or {})
     write_empty_output_sheets(wb)
     wb.active = 0

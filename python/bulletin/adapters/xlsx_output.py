@@ -18,7 +18,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..core.recompute import _present
+from ..core.numbers import present
 from ..spec import SCALARS, TEXT_ITEMS, AnnexSpec, Column
 from .files import write_atomically
 from .xlsx_files import open_workbook
@@ -64,7 +64,7 @@ def number_format(col: Column) -> str:
 
 def cell_value(col: Column, value: Any) -> Any:
     """Engine value -> cell value (ratios are stored as fractions under a % format)."""
-    if not _present(value):
+    if not present(value):
         return None
     if col.type == "ratio":
         return round(float(value) / 100, 6)
@@ -221,21 +221,6 @@ def save_new(wb: openpyxl.Workbook, path: Path, *, protect: Iterable[Path] = ())
 
 def title_of(spec: AnnexSpec, district: str) -> str:
     return f"附件{spec.number}　{spec.title_for(district)}"
-
-
-def new_input_workbook(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]],
-                       scalars: Mapping[str, Any], *, totals: Mapping[str, Mapping[str, Any]] | None = None,
-                       subtotals: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
-                       references: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
-                       texts: Mapping[str, Sequence[str]] | None = None,
-                       wb: openpyxl.Workbook | None = None) -> openpyxl.Workbook:
-    """A workbook in the engine's input layout (the layout of bulletin.xlsm): 控制台, 总体情况, 附件1 … 附件8,
-    部门, 参数, 文字素材, 问题文本, 校验结果. Given `wb` (the xlwings template, VBA kept), its first sheet
-    becomes 控制台 and the other sheets are added after it."""
-    from .workbook_layout import lay_out
-
-    return lay_out(district, annex_rows, scalars, totals=totals, subtotals=subtotals, references=references,
-                   texts=texts, wb=wb)
 
 
 # -- part 2: comparison columns, statuses, 问题文本 ---------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import openpyxl
 
-from ..actions.month import prefilled_rows
+from ..actions.month import layout_options, prefilled_rows
 from ..adapters.workbook_layout import BUTTONS, lay_out
 from ..adapters.xlsx_output import save_new
 from ..config import REPO_DIR, load_settings
@@ -85,7 +85,7 @@ def lay_out_sheets(path: Path) -> openpyxl.Workbook:
     conf = wb[XLWINGS_CONF_SHEET]
     settings = load_settings()
     rows, references = prefilled_rows()
-    lay_out(settings.district, rows, {}, references=references, wb=wb)
+    lay_out(settings.district, rows, {}, references=references, wb=wb, **layout_options())
     wb.move_sheet(conf, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(XLWINGS_CONF_SHEET))
     conf.sheet_state = "hidden"
     return wb

@@ -41,6 +41,7 @@ class MonthData:
     problems: list[Problem] = field(default_factory=list)
     texts: dict[str, list[str]] = field(default_factory=dict)  # 文字素材: item -> paragraphs
     params: dict[str, Any] = field(default_factory=dict)  # 参数 sheet: name -> value as entered
+    param_cells: dict[str, str] = field(default_factory=dict)  # 参数 sheet: name -> cell of its value (B5)
     registry: Registry | None = None  # the registry the month was read with (the workbook's 部门 sheet or the CSV)
 
     @property
@@ -123,17 +124,20 @@ def read_texts(grid: Grid | None, msg: Messages) -> tuple[dict[str, list[str]], 
     return texts, problems
 
 
-def read_params(grid: Grid | None) -> dict[str, Any]:
+def read_params(grid: Grid | None) -> tuple[dict[str, Any], dict[str, str]]:
     """The 参数 sheet: 参数 in column A, 值 in column B, a header row first. Values as entered
-    (numbers stay numbers, dates stay dates); each consumer checks the keys it uses."""
+    (numbers stay numbers, dates stay dates; an empty value cell is left out: the staff file decides),
+    and the cell of each value. Each consumer checks the keys it uses."""
     params: dict[str, Any] = {}
+    cells: dict[str, str] = {}
     for r, row in enumerate(grid.rows if grid else [], start=1):
         name = clean_text(row[0]) if row else ""
-        if r == 1 or not name:
-            continue
         value = row[1] if len(row) > 1 else None
+        if r == 1 or not name or is_blank(value):
+            continue
         params[name] = value.strip() if isinstance(value, str) else value
-    return params
+        cells[name] = address(r, 2)
+    return params, cells
 
 
 def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | None = None,
@@ -156,8 +160,9 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
         problems += validate(data, result, msg, ratio_tolerance_pp=ratio_tolerance_pp,
                              total_tolerance=total_tolerance)
         inputs[spec.sheet], results[spec.sheet] = data, result
-    return MonthData(scalars.get("月份"), scalars, inputs, results, problems, texts,
-                     read_params(grids.get(PARAM_SHEET)), ctx.registry)
+    params, param_cells = read_params(grids.get(PARAM_SHEET))
+    return MonthData(scalars.get("月份"), scalars, inputs, results, problems, texts, params,
+                     param_cells=param_cells, registry=ctx.registry)
 
 
 def _jsonable(v: Any, col_type: str | None = None) -> Any:

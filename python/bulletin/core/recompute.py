@@ -16,7 +16,6 @@ from ..spec import AnnexSpec, Column, Formula
 from .intake import AnnexInput
 from .numbers import present, round_half_up, to_decimal
 
-_present = present  # old name, still imported by adapters/xlsx_output.py and core/rules.py
 
 
 def side_sum(terms: tuple[str, ...], values: Mapping[str, Any]) -> Decimal | None:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from ..spec import ANNEXES, AnnexSpec, annex
 from .month import MonthData
-from .recompute import _present
+from .numbers import present
 
 STATUSES = ("红", "黄", "绿")  # worst first
 RULE_KEYS = {"id", "sheet", "scope", "when", "status", "name", "explain", "list_order"}
@@ -161,7 +161,7 @@ class _Env:
 
 
 def _value(v: Any) -> Any:
-    return v if _present(v) else MISSING
+    return v if present(v) else MISSING
 
 
 def _eval(node: ast.AST, env: _Env, names: Mapping[str, str]) -> Any:
