@@ -8,8 +8,8 @@ from typing import Any, Mapping, Sequence
 
 import openpyxl
 
+from ..adapters.files import ensure_closed, write_atomically
 from ..adapters.xlsx_files import open_workbook
-from ..adapters.xlsx_output import save_new
 from . import WorkbookPort
 
 
@@ -70,8 +70,22 @@ class OpenpyxlPort(WorkbookPort):
         self.messages.append(text)
 
     def save_in_place(self) -> Path:
-        """Write back into the same file: a timestamped backup first, then temp file + atomic rename."""
-        backup = self.path.with_name(f"{self.path.stem}.备份-{dt.datetime.now():%Y%m%d-%H%M%S-%f}{self.path.suffix}")
+        """Write back into the same file: a timestamped backup first, then temp file + atomic rename.
+        Refused (WorkbookLocked, "请先关闭工作簿") while Excel, WPS or LibreOffice has the file open."""
+        ensure_closed(self.path)
+        backup = backup_name(self.path)
         shutil.copy2(self.path, backup)
-        save_new(self.wb, self.path)
+        write_atomically(self.path, self.wb.save, shared=True)
         return backup
+
+
+BACKUP_MARK = ".备份-"
+
+
+def backup_name(path: Path) -> Path:
+    return path.with_name(f"{path.stem}{BACKUP_MARK}{dt.datetime.now():%Y%m%d-%H%M%S-%f}{path.suffix}")
+
+
+def is_backup(path: Path) -> bool:
+    """A copy save_in_place kept (not a workbook of its own, e.g. when listing a folder)."""
+    return BACKUP_MARK in Path(path).stem
