@@ -50,6 +50,11 @@ def problem_rows(problems: Sequence[Problem], sheets: Iterable[str]) -> list[lis
     return rows or [["", "", "", "", "", "未发现问题。"]]
 
 
+def status_column_of(head: Sequence[Any]) -> int | None:
+    """1-based column of the 状态 header (followed by 触发规则) in an annex's first header row, if any."""
+    return next((i + 1 for i in range(len(head) - 1) if (head[i], head[i + 1]) == STATUS_HEADERS), None)
+
+
 class WorkbookPort:
     """Base of both implementations. Subclasses provide the primitives below; rows/columns are 1-based."""
 
@@ -137,8 +142,7 @@ class WorkbookPort:
                 continue
             spec, rows = inp.spec, self.values(sheet)
             head = rows[inp.header_start - 1] if len(rows) >= inp.header_start else []
-            status_col = next((i + 1 for i in range(len(head) - 1)
-                               if (head[i], head[i + 1]) == STATUS_HEADERS), None)
+            status_col = status_column_of(head)
             if status_col is None:
                 status_col = max(len(head), max(inp.columns.values())) + 1
                 self.write(sheet, inp.header_start, status_col, [list(STATUS_HEADERS)])
@@ -217,4 +221,4 @@ class WorkbookPort:
         return p.where
 
 
-__all__ = ["WorkbookPort", "READ_SHEETS", "problem_rows", "runs", "address", "column_letter"]
+__all__ = ["WorkbookPort", "READ_SHEETS", "problem_rows", "runs", "status_column_of", "address", "column_letter"]
