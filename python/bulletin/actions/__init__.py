@@ -21,7 +21,7 @@ _LAZY = {  # name -> (module, attribute or None for the module itself)
     "mail": ("mail", None),
     "mail_preview": ("mail", "preview"),
     "mail_send": ("mail", "send"),
-    "environment": ("environment", "report"),
+    "check_environment": ("environment", "report"),
     "edits": ("edits", None),
 }
 
