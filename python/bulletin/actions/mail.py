@@ -123,8 +123,10 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
     except MailSettingsError as exc:
         raise UsageError(str(exc)) from exc
     out_dir = Path(out_dir) if out_dir else Path("out")
-    # the adopted text: paragraphs staff edited in the result workbook's 问题文本 sheet are kept
-    text_rows = merge_edits(outcome.analysis.paragraphs, read_text_sheet(default_output(workbook, data, out_dir)))
+    # the adopted text, as for the document: paragraphs staff edited in the result workbook's 问题文本 sheet,
+    # else in the workbook's own (the buttons and the console write the text there) are kept
+    earlier = read_text_sheet(default_output(workbook, data, out_dir)) or read_text_sheet(workbook)
+    text_rows = merge_edits(outcome.analysis.paragraphs, earlier)
     registry, district = data.registry or load_registry(), load_settings().district  # the 部门 sheet if any
     parts = build_parts(data, outcome.analysis, text_rows, registry, visibility=settings.visibility,
                         rule_names=load_rules_file().names, district=district)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import openpyxl
 
@@ -14,8 +14,11 @@ from . import WorkbookPort
 
 
 class OpenpyxlPort(WorkbookPort):
-    def __init__(self, path: Path, wb: openpyxl.Workbook | None = None) -> None:
+    def __init__(self, path: Path, wb: openpyxl.Workbook | None = None, *,
+                 on_progress: Callable[[str], None] | None = None) -> None:
+        """`on_progress`: called with each progress line (the console shows them while a step runs)."""
         self.path = Path(path)
+        self.on_progress = on_progress
         # keep_vba: an .xlsm keeps its VBA project byte for byte and its buttons (legacy VML shapes)
         self.wb = wb or open_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
         self._cached: openpyxl.Workbook | None = None
@@ -65,6 +68,8 @@ class OpenpyxlPort(WorkbookPort):
 
     def progress(self, text: str) -> None:
         self.progress_log.append(text)
+        if self.on_progress is not None and text:
+            self.on_progress(text)
 
     def message(self, text: str) -> None:
         self.messages.append(text)
