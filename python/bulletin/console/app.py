@@ -171,6 +171,8 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
         """UserError -> its Chinese message; anything else -> a log file and a short message."""
         try:
             return work()
+        except HTTPException:
+            raise  # e.g. an upload over the limit: answered by the error handlers below
         except Exception as exc:
             return failure(exc)
 
@@ -213,6 +215,8 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
         overwrite = request.values.get("overwrite_text") in ("1", "true", "on") and step in ("narrate", "run")
         try:
             workbook, notes = chosen()
+        except HTTPException:
+            raise
         except Exception as exc:
             return reply(*failure(exc))
 

@@ -27,11 +27,12 @@ def safe_name(filename: str) -> str:
     characters or a leading dot/~$ (hidden and lock-file names). Chinese names are kept."""
     name = str(filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch not in FORBIDDEN and ord(ch) >= 32).strip()
-    while name[:1] in (".", "~", "$", " "):
-        name = name[1:]
-    stem, suffix = os.path.splitext(name)
-    return (stem[:NAME_LIMIT].strip() or "工作簿") + suffix.lower()
-
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    while stem[:1] in (".", "~", "$", " "):
+        stem = stem[1:]
+    return (stem[:NAME_LIMIT].strip() or "工作簿") + (f".{suffix.lower()}" if dot else "")
 
 class Workspace:
     def __init__(self, folder: Path) -> None:
