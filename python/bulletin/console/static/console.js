@@ -144,7 +144,9 @@ async function runStep(step) {
 }
 
 async function show(step, result) {
-  showNotes([...(result.notes || []), ...(step === "environment" ? [] : result.report || [])]);
+  // the CLI's printed tables are shown as tables here: only its summary lines join the notes
+  const summary = (result.report || []).filter((line) => /^(邮件预览|发送结果|拒绝|跳过|失败|未发送)/.test(line));
+  showNotes([...(result.notes || []), ...(step.startsWith("mail") ? summary : [])]);
   if (result.problems) { state.problems = result.problems; renderProblems(); }
   if (["check"].includes(step)) openTab("problems");
   if (["recalc", "compare", "run"].includes(step)) { await loadTables(); openTab("tables"); }
