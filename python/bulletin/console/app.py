@@ -247,17 +247,19 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
     def tables() -> Any:
         return reply(*guarded(lambda: ({"tables": steps.annex_tables(chosen()[0])}, 200)))
 
-    @app.post("/api/status")
-    def status() -> Any:
+    def edit(write: Callable[..., Any], *fields: str) -> Any:
+        """An edit of the workbook (JSON or form fields), after any step running on it, then saved."""
         def work() -> tuple[dict[str, Any], int]:
             data = request.get_json(silent=True) or request.form
             workbook = workspace.path(data.get("workbook"))
-            outcome = runner.run(workbook, lambda: steps.set_status(workbook, str(data.get("sheet", "")),
-                                                                     str(data.get("department", "")),
-                                                                     str(data.get("status", ""))))
+            outcome = runner.run(workbook, lambda: write(workbook, *(str(data.get(f, "")) for f in fields)))
             return {"notes": outcome.notes, "workbook": workbook.name}, 200
 
         return reply(*guarded(work))
+
+    @app.post("/api/status")
+    def status() -> Any:
+        return edit(steps.set_status, "sheet", "department", "status")
 
     @app.get("/api/text")
     def text() -> Any:
@@ -265,14 +267,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
 
     @app.post("/api/text")
     def write_text() -> Any:
-        def work() -> tuple[dict[str, Any], int]:
-            data = request.get_json(silent=True) or request.form
-            workbook = workspace.path(data.get("workbook"))
-            outcome = runner.run(workbook, lambda: steps.write_paragraph(workbook, str(data.get("paragraph", "")),
-                                                                          str(data.get("text", ""))))
-            return {"notes": outcome.notes, "workbook": workbook.name}, 200
-
-        return reply(*guarded(work))
+        return edit(steps.write_paragraph, "paragraph", "text")
 
     # -- files ------------------------------------------------------------------------------------------
     @app.get("/out/<path:relative>")
