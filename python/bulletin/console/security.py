@@ -68,11 +68,11 @@ class Guard:
 
     port: int
     remote: bool = False
-    token: str = field(default_factory=new_token)  # local: the launch token
-    _salt: bytes = b""
-    _hash: bytes = b""
-    _sessions: dict[str, float] = field(default_factory=dict)  # remote: session token -> expiry
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    token: str = field(default_factory=new_token, repr=False)  # local: the launch token (never in a repr/log)
+    _salt: bytes = field(default=b"", repr=False)
+    _hash: bytes = field(default=b"", repr=False)
+    _sessions: dict[str, float] = field(default_factory=dict, repr=False)  # remote: session token -> expiry
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def set_password(self, password: str) -> None:
         self._salt = secrets.token_bytes(16)
