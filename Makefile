@@ -8,11 +8,18 @@ MAY := examples/2023-05/通报数据-2023-05.xlsx
 
 .PHONY: demo test setup samples bench bench-console serve console-screenshots clean workbook docx-template
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml setup.py
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  found=$$($(PYTHON) --version 2>&1) || found="找不到 $(PYTHON) / $(PYTHON) not found"; \
+	  echo "错误：需要 Python 3.11 或更新版本（现有：$$found）。请安装 Python 3.11+，或指定解释器：make PYTHON=python3.11" >&2; \
+	  echo "Error: Python 3.11+ is required (found: $$found). Install it, or name it: make PYTHON=python3.11" >&2; \
+	  exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "错误：无法创建虚拟环境。Debian/Ubuntu 上请先安装 python3-venv（sudo apt-get install python3-venv）。" >&2; \
+	  echo "Error: could not create the venv; on Debian/Ubuntu install python3-venv first." >&2; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .  # setuptools is in requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed
@@ -23,11 +30,16 @@ demo: setup
 	for f in out/early-months/*.xlsx; do $(BULLETIN) import-month $$f --history out/history.sqlite || exit 1; done
 	$(BULLETIN) import-month $(MAY) --history out/history.sqlite
 	$(BULLETIN) run $(SAMPLE) --history out/history.sqlite --out out; test $$? -le 1
-	@# the 通报 as Word, and as PDF with PNGs of page 1 and of 附件5 where LibreOffice is installed
-	if command -v soffice >/dev/null; then \
-	  $(BULLETIN) render $(SAMPLE) --history out/history.sqlite --out out --pdf && \
-	  $(PY) tools/pdf_snapshots.py out/通报-2023-06.pdf out; \
-	else $(BULLETIN) render $(SAMPLE) --history out/history.sqlite --out out; fi
+	@# the 通报 as Word, and as PDF with PNGs of page 1 and of 附件5 where LibreOffice (and poppler) is installed
+	@if command -v soffice >/dev/null || command -v libreoffice >/dev/null; then \
+	  $(BULLETIN) render $(SAMPLE) --history out/history.sqlite --out out --pdf || exit 1; \
+	  if command -v pdftoppm >/dev/null; then $(PY) tools/pdf_snapshots.py out/通报-2023-06.pdf out || exit 1; \
+	  else echo "未找到 pdftoppm，跳过 PDF 页面截图（sudo apt-get install poppler-utils）。"; fi; \
+	else $(BULLETIN) render $(SAMPLE) --history out/history.sqlite --out out || exit 1; \
+	  echo "未找到 LibreOffice，已跳过 PDF（Word 文档已生成）。要生成 PDF：Debian/Ubuntu 运行" \
+	       "sudo apt-get install libreoffice-writer，Windows 安装 LibreOffice（https://www.libreoffice.org），再运行 make demo。"; \
+	  echo "LibreOffice not found: PDF skipped. For the PDF: sudo apt-get install libreoffice-writer" \
+	       "(Windows: install LibreOffice), then make demo again."; fi
 	$(BULLETIN) charts $(SAMPLE) --history out/history.sqlite --out out/charts
 	$(BULLETIN) mail $(SAMPLE) --month 2023-06 --history out/history.sqlite --out out
 	@echo "结果工作簿在 out/ 目录下；历史库为 out/history.sqlite。"
@@ -58,3 +70,7 @@ console-screenshots: setup  # the README's pictures of the console (docs/console
 
 clean:
 	rm -rf $(VENV) out
+
+.PHONY: windows-bundle
+windows-bundle: setup  # the offline bundle for office IT: dist/windows/ (wheels, program, bulletin.xlsm, setup.bat)
+	$(PY) tools/windows_bundle.py

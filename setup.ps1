@@ -1,41 +1,16 @@
-﻿# 通报工作簿：Windows 安装脚本（信息科使用）。
-# 在 bulletin.xlsm 所在目录建立 .venv、安装 requirements.txt，并写出 xlwings.conf（解释器与 PYTHONPATH），
-# 这样工作簿里的按钮就用这里的 Python 运行。
-#   联网安装：  .\setup.ps1
-#   离线安装：  .\setup.ps1 -WheelDir D:\wheels     （该目录由联网电脑上的 pip download 准备，见 README）
-#   指定 Python：.\setup.ps1 -Python "C:\Program Files\Python311\python.exe"
-param(
-    [string]$WheelDir = "",
-    [string]$Python = "py"
-)
-$ErrorActionPreference = "Stop"
-$Root = Split-Path -Parent $MyInvocation.MyCommand.Path
-$Venv = Join-Path $Root ".venv"
-
-Write-Host "1/4 创建虚拟环境 $Venv"
-if ($Python -eq "py") { & py -3 -m venv $Venv } else { & $Python -m venv $Venv }
-if ($LASTEXITCODE -ne 0) { throw "无法创建虚拟环境：请先安装 64 位 Python 3.10 或更新版本" }
-$Py = Join-Path $Venv "Scripts\python.exe"
-$Pyw = Join-Path $Venv "Scripts\pythonw.exe"
-
-Write-Host "2/4 安装依赖（requirements.txt）"
-$Req = Join-Path $Root "requirements.txt"
-if ($WheelDir) {
-    & $Py -m pip install --no-index --find-links $WheelDir -r $Req
-} else {
-    & $Py -m pip install -r $Req
+﻿# 通报工作簿 Windows 安装：找到 Python 3.11（或 3.12），用它运行 tools\windows_setup.py（全部步骤都在那里：
+# 检查 Python、写 xlwings.conf、建 .venv、装依赖、验证；失败时说明是哪一步、怎么办）。
+#   .\setup.ps1                 .\setup.ps1 --user-only
+# 指定解释器时直接运行：& "C:\Program Files\Python311\python.exe" tools\windows_setup.py
+$Script = Join-Path $PSScriptRoot "tools\windows_setup.py"
+foreach ($c in "py -3.11", "py -3.12", "python") {
+    $exe, $rest = $c -split " "
+    if (-not (Get-Command $exe -ErrorAction SilentlyContinue)) { continue }
+    & $exe @rest -c "pass" *> $null
+    if ($LASTEXITCODE -eq 0) {
+        & $exe @rest $Script @args
+        exit $LASTEXITCODE
+    }
 }
-if ($LASTEXITCODE -ne 0) { throw "依赖安装失败，请查看上面的 pip 输出" }
-
-Write-Host "3/4 安装 bulletin 程序"
-& $Py -m pip install --no-deps --no-build-isolation -e $Root
-if ($LASTEXITCODE -ne 0) { throw "bulletin 安装失败" }
-
-Write-Host "4/4 写出 xlwings.conf"
-$Conf = Join-Path $Root "xlwings.conf"
-$Lines = @(
-    '"INTERPRETER_WIN","' + $Pyw + '"',
-    '"PYTHONPATH","' + (Join-Path $Root "python") + '"'
-)
-Set-Content -Path $Conf -Value $Lines -Encoding Default
-Write-Host "完成。打开 bulletin.xlsm，点“检查环境”按钮核对 Python 路径和版本。"
+Write-Host "未找到 Python：请从 python.org 安装 64 位 Python 3.11（勾选 Add python.exe to PATH），再运行 setup.ps1。"
+exit 1

@@ -1,5 +1,5 @@
 """Benchmark: `bulletin run` on the June sample as a whole process, against a floor measured in the
-same run (a Python process that imports pandas and openpyxl and only loads and saves the workbook),
+same run (a Python process that imports openpyxl and only loads and saves the workbook),
 plus the in-process core computation (all annexes, no file I/O). Prints medians and the ratio."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "python"))
 SAMPLE = ROOT / "examples" / "2023-06" / "通报数据-2023-06.xlsx"
 MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 RUNS = 7
-FLOOR = ("import sys, pandas, openpyxl; wb = openpyxl.load_workbook(sys.argv[1]); wb.save(sys.argv[2])")
+FLOOR = ("import sys, openpyxl; wb = openpyxl.load_workbook(sys.argv[1]); wb.save(sys.argv[2])")
 
 
 def timed(cmd: list[str]) -> float:
@@ -47,7 +47,7 @@ def main() -> None:
             analyse(data, {"2023-05": may})
             full.append(time.perf_counter() - start)
     f, r, c, a = statistics.median(floor), statistics.median(run), statistics.median(core), statistics.median(full)
-    print(f"floor (import pandas+openpyxl, load+save): {f * 1000:7.0f} ms  (median of {RUNS})")
+    print(f"floor (import openpyxl, load+save)       : {f * 1000:7.0f} ms  (median of {RUNS})")
     print(f"bulletin run --history (June vs May)     : {r * 1000:7.0f} ms  (median of {RUNS})")
     print(f"ratio run / floor                        : {r / f:7.2f}   (target <= 1.5)")
     print(f"core computation, all annexes, in-process: {c * 1000:7.1f} ms  (median of {RUNS * 3}; target <= 50)")

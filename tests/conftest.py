@@ -1,7 +1,11 @@
-"""Shared helpers: real workbook files, edited cell by cell with openpyxl, read back by the engine."""
+"""Shared helpers: real workbook files, edited cell by cell with openpyxl, read back by the engine; tests that
+need a system tool (require_tool); a process whose matplotlib sees no installed font."""
 from __future__ import annotations
 
+import copy
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +15,34 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "2023-06" / "通报数据-2023-06.xlsx"
 REFERENCE = ROOT / "examples" / "2023-06" / "reference"
+STRICT = os.environ.get("CI", "").lower() == "true"  # CI installs every tool: a missing one is a failure there
+
+
+def require_tool(name: str, found: object, install: str) -> pytest.MarkDecorator:
+    """Mark for a test, or a module (`pytestmark = require_tool(...)`), that needs a program the repo cannot
+    pip-install, e.g. `require_tool("LibreOffice", soffice(), "apt-get install libreoffice-writer")` or
+    `require_tool("Chromium", shutil.which("chromium"), "apt-get install chromium chromium-driver")`.
+
+    `found` is whatever says the tool is there (its path, or None/False). Where it is missing the test is
+    skipped with a reason naming the tool and `install` (how to get it) -- on a newcomer's machine that is
+    right -- except with env CI=true, where the test fails instead: .ci/install-system-packages installs every
+    tool in CI, so there a skip would only hide a broken path."""
+    if found:
+        return pytest.mark.requires_tool(name)
+    reason = f"{name}: not installed ({install})"
+    return pytest.mark.requires_tool(name, missing=reason) if STRICT else pytest.mark.skip(reason=reason)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "requires_tool(name, missing=None): set by conftest.require_tool")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("requires_tool"):
+        if mark.kwargs.get("missing"):
+            pytest.fail(f"CI=true, {mark.kwargs['missing']}: a test that needs it must run in CI "
+                        f"(.ci/install-system-packages installs it).", pytrace=False)
 
 
 def find_cell(ws, label: str, header: str) -> str:
@@ -48,3 +80,41 @@ def problems_at(data) -> dict[str, list[str]]:
     for p in data.problems:
         out.setdefault(p.where, []).append(p.rule)
     return out
+
+
+def _matplotlib_without_system_fonts(folder: Path) -> Path:
+    """A matplotlib config folder whose font list holds only matplotlib's own fonts (DejaVu, STIX...): what a
+    machine without any installed font looks like to it. Nothing is uninstalled."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    own = Path(matplotlib.get_data_path())
+    manager = copy.copy(font_manager.fontManager)
+    manager.ttflist = [f for f in manager.ttflist if Path(f.fname).is_relative_to(own)]
+    manager.afmlist = [f for f in manager.afmlist if Path(f.fname).is_relative_to(own)]
+    assert manager.ttflist
+    folder.mkdir()
+    font_manager.json_dump(manager, folder / f"fontlist-v{font_manager.FontManager.__version__}.json")
+    return folder
+
+
+NO_SYSTEM_FONTS = """
+import sys
+from pathlib import Path
+import matplotlib
+from matplotlib import font_manager
+own = Path(matplotlib.get_data_path())
+assert all(Path(f.fname).is_relative_to(own) for f in font_manager.fontManager.ttflist), "system fonts visible"
+from bulletin.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def charts_without_system_fonts(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`bulletin charts` on the June sample (into tmp_path/png) in a process whose matplotlib sees no installed
+    font, as on a machine without CJK fonts."""
+    mplconfig = _matplotlib_without_system_fonts(tmp_path / "mplconfig")
+    env = {**os.environ, **(env or {}), "MPLCONFIGDIR": str(mplconfig)}
+    return subprocess.run([sys.executable, "-c", NO_SYSTEM_FONTS, "charts", str(SAMPLE), "--out", str(tmp_path / "png"),
+                           "--history", str(tmp_path / "none.sqlite"), *args], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)

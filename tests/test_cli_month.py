@@ -82,7 +82,7 @@ def test_a_month_with_errors_cannot_be_closed(tmp_path, history):
     assert bulletin("import-month", MAY, "--history", db).returncode == 0
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     res = bulletin("close-month", path, "--history", db)
-    assert res.returncode == 1 and "不能结转" in res.stdout
+    assert res.returncode == 1 and "未能结转" in res.stdout
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+import frames
+
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.core.compare import change_of, compare
 from bulletin.engine import compute
@@ -73,9 +75,9 @@ def test_new_and_missing_departments_are_reported_not_zero_filled(tmp_path):
     c = compare(compute(read_grids(path)), compute(read_grids(MAY)))
     assert c.new_departments["附件6"] == ["扶贫开发办公室"]
     assert c.missing_departments["附件6"] == ["统计局"]
-    gone = c.changes[(c.changes["department"] == "统计局") & (c.changes["sheet"] == "附件6")]
+    gone = frames.changes(c)[(frames.changes(c)["department"] == "统计局") & (frames.changes(c)["sheet"] == "附件6")]
     assert set(gone["direction"]) == {"缺报"} and gone["current"].isna().all()
-    new = c.changes[(c.changes["department"] == "扶贫开发办公室") & (c.changes["sheet"] == "附件6")]
+    new = frames.changes(c)[(frames.changes(c)["department"] == "扶贫开发办公室") & (frames.changes(c)["sheet"] == "附件6")]
     assert set(new["direction"]) == {"新增"} and new["previous"].isna().all()
 
 

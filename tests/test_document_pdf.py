@@ -1,9 +1,11 @@
 """The 通报 rendered to PDF by real LibreOffice with the repo's fontconfig file: A4 pages, landscape pages for
 annexes 5 and 8, the key lines, "— 1 —", and every CJK character drawn with a font that has CJK glyphs
-(a fallback font without them prints boxes). Skips only where LibreOffice is absent (CI installs it)."""
+(a fallback font without them prints boxes). Skips only where LibreOffice is absent, and fails there with CI=true
+(conftest.require_tool)."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -12,9 +14,10 @@ from pypdf import PdfReader
 from bulletin import actions
 from bulletin.adapters.pdf_libreoffice import FONTS_CONF, soffice
 from bulletin.spec import ANNEXES
+from conftest import require_tool
 from document_fixtures import history_with_may, june_with_params
 
-pytestmark = pytest.mark.skipif(soffice() is None, reason="LibreOffice is not installed")
+pytestmark = require_tool("LibreOffice", soffice(), "apt-get install libreoffice-writer")
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 A4 = (595.3, 841.9)
 
@@ -60,6 +63,8 @@ def cjk_capable_fonts() -> set[str]:
     return {line.split("=", 1)[1].strip() for line in out.splitlines() if "=" in line}
 
 
+@require_tool("LibreOffice and poppler-utils (pdffonts)", soffice() and shutil.which("pdffonts"),
+              "apt-get install libreoffice-writer poppler-utils")
 def test_every_cjk_character_is_drawn_with_a_cjk_font(pdf):
     reader, path = pdf
     capable = cjk_capable_fonts()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
+import frames
+
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.core.numbers import BadNumber, parse_number
 from bulletin.engine import compute
@@ -47,14 +49,14 @@ def test_blank_lines_inside_a_table_are_skipped(tmp_path):
     path = tmp_path / "blank.xlsx"
     wb.save(path)
     data = compute(read_grids(path))
-    assert len(data.result(7).departments) == 9
+    assert len(frames.departments(data.result(7))) == 9
     assert data.result(7).total["已完成事项"] == 11
     assert not data.has_errors
 
 
 def test_merged_department_cells_fill_down():
     data = compute(read_grids(SAMPLE))
-    three = data.result(3).departments
+    three = frames.departments(data.result(3))
     assert (three["部门"] == "卫健委").sum() == 10
     assert three["部门"].notna().all()
 

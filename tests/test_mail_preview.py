@@ -126,6 +126,18 @@ def test_extract_figures_match_the_printed_bulletin(drafted):
     assert quiet["C2"].value == "本月通报正文未点名本单位。"
 
 
+def test_extract_annex5_keeps_the_printed_three_row_header(drafted):
+    _, folder, _ = drafted
+    ws = openpyxl.load_workbook(folder / "通报数据-2023-06-人社局.xlsx")["附件5"]
+    merged = {str(m) for m in ws.merged_cells.ranges}
+    assert {"A2:A4", "E2:P2", "E3:G3", "N3:P3"} <= merged  # 单位; 子项数 over 4 × 3; 行政检查, 其他
+    assert (ws["E2"].value, ws["E3"].value, ws["E4"].value, ws["N3"].value) == ("子项数", "行政检查", "个数", "其他")
+    extra = [ws.cell(2, c).value for c in range(17, ws.max_column + 1)]
+    assert extra[-2:] == ["状态", "触发规则"] and all(f"{ws.cell(2, c).column_letter}2:{ws.cell(2, c).column_letter}4"
+                                                     in merged for c in range(17, ws.max_column + 1))
+    assert [ws.cell(r, 1).value for r in (5, 6, 7)] == ["安阳市", "殷都区", "区人社局"] and ws.freeze_panes == "B5"
+
+
 def test_visibility_all_shows_every_department(tmp_path):
     import dataclasses
 

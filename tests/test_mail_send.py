@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sqlite3
-from pathlib import Path
 
 import docx
 import openpyxl

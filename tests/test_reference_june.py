@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+import frames
+
 from bulletin.adapters.tsv_files import read_tsv_folder
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.engine import compute
@@ -42,8 +44,8 @@ def test_every_printed_figure_is_reproduced(june):
     compared = 0
     for sheet, inp in data.inputs.items():
         res = data.results[sheet]
-        recomputed = {r["_row"]: r for r in res.rows.to_dict("records")}
-        for r in inp.rows.to_dict("records"):
+        recomputed = {r["_row"]: r for r in frames.rows(res).to_dict("records")}
+        for r in frames.rows(inp).to_dict("records"):
             if r["_kind"] in ("department", "reference"):
                 target = recomputed[r["_row"]]
             elif r["_kind"] == "total":
@@ -76,11 +78,11 @@ def test_district_figures_quoted_in_the_text(june):
 
 def test_row_counts_match_the_document(june):
     _, data = june
-    counts = {s: len(r.departments) for s, r in data.results.items()}
+    counts = {s: len(frames.departments(r)) for s, r in data.results.items()}
     assert counts == {"附件1": 31, "附件2": 31, "附件3": 63, "附件4": 16, "附件5": 25, "附件6": 31,
                       "附件7": 9, "附件8": 29}
     # printed order is reproduced by the spec's sort
-    assert list(data.result(1).departments["_label"])[:2] == ["殷都区文广体旅局", "殷都区交通局"]
-    assert list(data.result(2).departments["_label"])[-1] == "公安分局"
-    eight = data.result(8).departments
+    assert list(frames.departments(data.result(1))["_label"])[:2] == ["殷都区文广体旅局", "殷都区交通局"]
+    assert list(frames.departments(data.result(2))["_label"])[-1] == "公安分局"
+    eight = frames.departments(data.result(8))
     assert list(eight["_section"]).count("公共服务单位") == 7

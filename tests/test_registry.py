@@ -1,5 +1,4 @@
 """The department registry: every spelling the June bulletin uses resolves to one department."""
-import pandas as pd
 import pytest
 
 from bulletin.config import load_registry
@@ -40,10 +39,10 @@ def test_unknown_name_is_not_guessed():
 
 
 def test_registry_refuses_an_alias_given_to_two_departments():
-    frame = pd.DataFrame([["甲局", "甲局", "", "乙", "区直部门"], ["丙局", "丙局", "", "乙", "区直部门"]],
-                         columns=["部门", "简称", "全称", "别名", "类别"])
+    columns = ["部门", "简称", "全称", "别名", "类别"]
+    rows = [dict(zip(columns, r)) for r in (["甲局", "甲局", "", "乙", "区直部门"], ["丙局", "丙局", "", "乙", "区直部门"])]
     with pytest.raises(ValueError, match="乙"):
-        Registry.from_frame(frame)
+        Registry.from_rows(rows)
 
 
 def test_stored_pinyin_matches_pypinyin():

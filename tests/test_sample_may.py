@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+import frames
+
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.engine import compute
 
@@ -36,7 +38,7 @@ def june():
 
 
 def figures(data) -> dict:
-    two = data.result(2).departments.set_index("部门")
+    two = frames.departments(data.result(2)).set_index("部门")
     return {"即办件占比": data.result(1).total["即办件事项占比"],
             "压缩比例": data.result(2).total["压缩比例"],
             "证照总量": data.result(3).total["证照总量"],
@@ -79,8 +81,8 @@ def test_yearly_bad_reviews_do_not_exceed_june(may, june):
 def test_gongan_moves_the_district_compression_by_far_the_most(may, june):
     """Swap one department's May time limits for its June ones: 公安分局 alone explains the change."""
     limit, promise = "法定时限（工作日）", "承诺时限（工作日）"
-    m = may.result(2).departments.set_index("部门")
-    j = june.result(2).departments.set_index("部门")
+    m = frames.departments(may.result(2)).set_index("部门")
+    j = frames.departments(june.result(2)).set_index("部门")
     total_limit, total_promise = m[limit].sum(), m[promise].sum()
     base = 1 - total_promise / total_limit
     effect = {}
@@ -98,27 +100,27 @@ def test_same_departments_in_every_annex(may, june):
     for sheet, res in june.results.items():
         spec = res.spec
         keys = ["部门", *(c.name for c in spec.key_columns)]
-        june_rows = {tuple(r) for r in res.departments[keys].itertuples(index=False)}
-        may_rows = {tuple(r) for r in may.results[sheet].departments[keys].itertuples(index=False)}
+        june_rows = {tuple(r) for r in frames.departments(res)[keys].itertuples(index=False)}
+        may_rows = {tuple(r) for r in frames.departments(may.results[sheet])[keys].itertuples(index=False)}
         assert may_rows == june_rows, sheet
-    assert "水利局" not in set(may.result(8).departments["部门"])  # "水利局连续 6 个月未派驻"
+    assert "水利局" not in set(frames.departments(may.result(8))["部门"])  # "水利局连续 6 个月未派驻"
 
 
 def test_annexes_1_and_2_agree_per_department_in_may(may):
-    one = may.result(1).departments.set_index("部门")[["事项总数", "即办件事项数"]]
-    two = may.result(2).departments.set_index("部门")[["事项总数", "即办件事项数"]]
+    one = frames.departments(may.result(1)).set_index("部门")[["事项总数", "即办件事项数"]]
+    two = frames.departments(may.result(2)).set_index("部门")[["事项总数", "即办件事项数"]]
     assert one.sort_index().equals(two.sort_index())
-    parts = may.result(2).departments[["即办件事项数", "一日办结事项数", "非一日办结事项数"]].sum(axis=1)
-    assert (parts == may.result(2).departments["事项总数"]).all()
+    parts = frames.departments(may.result(2))[["即办件事项数", "一日办结事项数", "非一日办结事项数"]].sum(axis=1)
+    assert (parts == frames.departments(may.result(2))["事项总数"]).all()
 
 
 def test_may_keeps_the_zero_progress_departments_at_zero(may):
     # "残联、公安分局、人社局、税务局、医保局第二批网办问题排查工作无进展"
-    seven = may.result(7).departments.set_index("部门")
+    seven = frames.departments(may.result(7)).set_index("部门")
     for dept in ("残联", "公安分局", "人社局", "税务局", "医保局"):
         assert seven.loc[dept, "已完成事项"] == 0, dept
     # the departments at 0% coverage in June's annex 5 were at 0% in May too
-    five = may.result(5).departments.set_index("部门")
+    five = frames.departments(may.result(5)).set_index("部门")
     for dept in ("文广体旅局", "新闻出版局", "住建局", "生态环境局", "教育局", "人社局", "公安分局",
                  "城市管理局", "民政局", "财政局", "金融局", "工信局"):
         assert five.loc[dept, "主项覆盖率"] == 0 and five.loc[dept, "子项覆盖率"] == 0, dept

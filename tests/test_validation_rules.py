@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import openpyxl
-import pytest
 
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.engine import compute

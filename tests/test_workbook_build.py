@@ -18,7 +18,7 @@ from oletools.olevba import VBA_Parser, VBA_Project
 from bulletin.adapters.workbook_layout import BUTTONS
 from bulletin.build.workbook import build, vba_sources
 from bulletin.cli import main
-from conftest import ROOT
+from conftest import ROOT, require_tool
 
 MASTER = ROOT / "bulletin.xlsm"
 VML = re.compile(r"<v:shape .*?</v:shape>", re.S)
@@ -147,7 +147,7 @@ def test_not_stale_against_its_sources(tmp_path):
         assert dict(a[name].tables.items()) == dict(b[name].tables.items())
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@require_tool("LibreOffice", shutil.which("soffice"), "apt-get install libreoffice-calc")
 def test_libreoffice_opens_and_converts_it(tmp_path):
     res = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to",
                           "pdf", "--outdir", str(tmp_path), str(MASTER)], capture_output=True, text=True, timeout=180)

@@ -10,6 +10,8 @@ from typing import Any
 
 import openpyxl
 import xlwings as xw
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 
 ENGINE_NAME = "openpyxl-test"
@@ -156,7 +158,10 @@ class Range:
         self.row2, self.col2 = last
         self.options = None  # set by xlwings.Range
 
-    api = True  # xlwings' writer only checks that a native object exists
+    @property
+    def api(self) -> "RangeApi":
+        """The few COM members the port uses (FormatConditions), over openpyxl."""
+        return RangeApi(self)
     max_cells_per_read = None  # no chunking: one read per block, as the port intends
     max_cells_per_write = None
 
@@ -204,13 +209,43 @@ class Range:
         ws = self.sheet.ws
         for i, line in enumerate(rows):
             for j, v in enumerate(line):
-                ws.cell(self.row1 + i, self.col1 + j).value = v
+                cell = ws.cell(self.row1 + i, self.col1 + j)
+                if isinstance(v, str) and v.startswith("'"):  # Excel's text prefix: stored as text, without it
+                    cell.value = v[1:]
+                    cell.data_type = "s"
+                else:
+                    cell.value = v
                 self.sheet.book.written.add((self.sheet.name, self.row1 + i, self.col1 + j))
 
     @property
     def number_format(self) -> str | None:
         formats = {c.number_format for row in self._cells() for c in row}
         return formats.pop() if len(formats) == 1 else None  # Excel answers Null for a mixed range
+
+    @number_format.setter
+    def number_format(self, value: str) -> None:
+        for row in self._cells():
+            for c in row:
+                c.number_format = value
+
+    @property
+    def color(self) -> Any:
+        return None
+
+    @color.setter
+    def color(self, rgb: tuple[int, int, int]) -> None:
+        fill = PatternFill("solid", fgColor="%02X%02X%02X" % tuple(rgb))
+        for row in self._cells():
+            for c in row:
+                c.fill = fill
+
+    @property
+    def font(self) -> "RangeFont":
+        return RangeFont(self)
+
+    def merge(self, across: bool = False) -> None:
+        self.sheet.ws.merge_cells(start_row=self.row1, start_column=self.col1, end_row=self.row2,
+                                  end_column=self.col2)
 
     @property
     def merge_area(self) -> "Range":
@@ -230,6 +265,46 @@ class Range:
 
     def get_address(self, *args: Any) -> str:
         return self.address
+
+
+class RangeFont:
+    def __init__(self, rng: Range) -> None:
+        self.rng = rng
+
+    @property
+    def bold(self) -> Any:
+        return None
+
+    @bold.setter
+    def bold(self, value: bool) -> None:
+        for row in self.rng._cells():
+            for c in row:
+                c.font = Font(bold=value)
+
+
+class RangeApi:
+    """Range.api.FormatConditions.Add(Type, Formula1=…).Interior.Color = BGR, as Excel's COM object model."""
+
+    def __init__(self, rng: Range) -> None:
+        self.rng = rng
+        self.FormatConditions = self
+
+    def Add(self, kind: int, Formula1: str) -> Any:
+        rng = self.rng
+
+        class Interior:
+            def __setattr__(self, name: str, bgr: int) -> None:
+                rgb = "%02X%02X%02X" % (bgr & 255, (bgr >> 8) & 255, (bgr >> 16) & 255)
+                rng.sheet.ws.conditional_formatting.add(
+                    f"{get_column_letter(rng.col1)}{rng.row1}:{get_column_letter(rng.col2)}{rng.row2}",
+                    FormulaRule(formula=[Formula1.lstrip("=")], fill=PatternFill("solid", fgColor=rgb)))
+
+        class Rule:
+            pass
+
+        rule = Rule()
+        rule.Interior = Interior()
+        return rule
 
 
 ENGINE = Engine()

@@ -28,6 +28,7 @@ from docx.shared import Emu, Mm, Pt, RGBColor
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
+from bulletin.core.tables import printed_columns, table_header  # noqa: E402
 from bulletin.spec import ANNEXES, AnnexSpec, Column  # noqa: E402
 
 OUT = ROOT / "templates" / "通报.docx"
@@ -331,27 +332,6 @@ def table_look(table, widths: list[int]) -> None:
             cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
 
-def header_spans(spec: AnnexSpec, cols: list[Column]) -> list[tuple[int, int, int, int, str]]:
-    """(first row, first col, last row, last col, text) of every header cell, merged as printed: a
-    group label spans the columns sharing it; a leaf reaches down to the last header row."""
-    depth, paths, spans = spec.header_rows, [c.header for c in cols], []
-    for level in range(depth):
-        c = 0
-        while c < len(cols):
-            path = paths[c]
-            if level >= len(path):
-                c += 1
-                continue
-            end = c
-            if level < len(path) - 1:
-                while end + 1 < len(cols) and paths[end + 1][: level + 1] == path[: level + 1]:
-                    end += 1
-            last = level if level < len(path) - 1 else depth - 1
-            spans.append((level, c, last, end, path[level]))
-            c = end + 1
-    return spans
-
-
 def write_cell(cell, text: str, style, bold: bool = False, align=None) -> None:
     p = cell.paragraphs[0]
     p.style = style
@@ -363,7 +343,7 @@ def write_cell(cell, text: str, style, bold: bool = False, align=None) -> None:
 
 
 def annex_table(doc, spec: AnnexSpec, i: int, width: int) -> None:
-    cols = [c for c in spec.columns if c.printed]
+    cols = list(printed_columns(spec))
     small = spec.landscape
     head, text = doc.styles["表头（小）" if small else "表头"], doc.styles["表格文字（小）" if small else "表格文字"]
     depth = spec.header_rows
@@ -380,11 +360,11 @@ def annex_table(doc, spec: AnnexSpec, i: int, width: int) -> None:
     table_look(table, widths)
     for r in range(depth):
         table.rows[r]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
-    for r0, c0, r1, c1, label in header_spans(spec, cols):
-        cell = table.cell(r0, c0)
-        if (r1, c1) != (r0, c0):
-            cell = cell.merge(table.cell(r1, c1))
-        write_cell(cell, label, head)
+    for h in table_header(spec):
+        cell = table.cell(h.row, h.col)
+        if h.merged:
+            cell = cell.merge(table.cell(h.last_row, h.last_col))
+        write_cell(cell, h.text, head)
     for k, kind in enumerate(layout):
         row = table.rows[depth + k]
         if kind == "section":

@@ -1,22 +1,75 @@
-"""Loads the data files staff may edit (settings, registry, messages) from python/bulletin/data/."""
+"""The one configuration module: every file staff may edit is found, read and key-checked here.
+
+Staff files live in python/bulletin/data/ (and the templates in templates/). An office keeps its own
+copies elsewhere by setting BULLETIN_CONFIG_DIR to a folder: a file found there replaces the packaged file
+of the same name, file by file. Every loader checks the keys it knows and refuses the rest; any mistake
+(a typo'd key, a bad value, broken YAML, an unknown CSV column) is one `ConfigError` naming the file and
+the key, which the CLI prints with exit 2 and a button shows in a message box.
+"""
 from __future__ import annotations
 
+import csv
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-import pandas as pd
 import yaml
 
 from .core.problems import Messages
-from .core.registry import Registry
+from .core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
+from .errors import ConfigError, UserError, check_keys
+from .resources import DATA_DIR, PACKAGE_DIR, SOURCE_ROOT, TEMPLATES_DIR  # noqa: F401  (TEMPLATES_DIR: for the renderers)
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-REPO_DIR = Path(__file__).resolve().parents[2]
-TEMPLATES_DIR = REPO_DIR / "templates"
-SETTINGS_KEYS = {"district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance",
-                 "ratio_change_unit"}
+REPO_DIR = SOURCE_ROOT or PACKAGE_DIR.parent  # the install folder: relative paths in settings start here
+CONFIG_DIR_ENV = "BULLETIN_CONFIG_DIR"
+SETTINGS_KEYS = ("district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance",
+                 "ratio_change_unit", "history_file")
+RATIO_UNITS = ("%", "个百分点")
+T = TypeVar("T")
+
+
+def staff_file(name: str) -> Path:
+    """The staff file `name`: the office's copy in BULLETIN_CONFIG_DIR when it has one, else the packaged one."""
+    folder = os.environ.get(CONFIG_DIR_ENV)
+    if folder and (Path(folder) / name).is_file():
+        return Path(folder) / name
+    return DATA_DIR / name
+
+
+def read_yaml(path: Path) -> Any:
+    """A staff YAML file; unreadable or broken YAML is a ConfigError naming the file and the line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
+    except OSError as exc:
+        raise ConfigError(Path(path).name, "", f"无法读取（{exc.strerror or exc}）") from None
+    except UnicodeDecodeError:
+        raise ConfigError(Path(path).name, "", "不是 UTF-8 编码的文本，请用记事本“另存为 UTF-8”") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else ""
+        raise ConfigError(Path(path).name, "", f"YAML 格式错误{where}：{getattr(exc, 'problem', '') or exc}"
+                                              f"（冒号后要有空格，缩进用空格，含冒号的文字加引号）") from None
+
+
+def _mapping(path: Path, data: Any) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(path.name, "", "应是“名称: 值”的列表")
+    return data
+
+
+def _checked(path: Path, parse: Callable[[], T]) -> T:
+    """Run a domain parser; its own Chinese complaint becomes a ConfigError naming the file."""
+    try:
+        return parse()
+    except ConfigError:
+        raise
+    except (UserError, ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(path.name, "", str(exc).strip("'\"")) from None
 
 
 @dataclass(frozen=True)
@@ -28,46 +81,136 @@ class Settings:
     ratio_tolerance_pp: float
     total_tolerance: float
     ratio_change_unit: str
-
-    @staticmethod
-    def from_dict(d: dict[str, Any]) -> "Settings":
-        unknown = set(d) - SETTINGS_KEYS
-        if unknown:
-            raise ValueError(f"settings.yaml: unknown key(s) {sorted(unknown)}")
-        unit = str(d.get("ratio_change_unit", "%"))
-        if unit not in ("%", "个百分点"):
-            raise ValueError("settings.yaml: ratio_change_unit 应为 \"%\" 或 \"个百分点\"")
-        return Settings(str(d["district"]), str(d["city"]), str(d.get("province", "")),
-                        tuple(d.get("name_prefixes", ())), float(d.get("ratio_tolerance_pp", 0.005)),
-                        float(d.get("total_tolerance", 1e-6)), unit)
+    history_file: str = ""  # the office's one history (absolute, or relative to the install folder)
 
     def reference_name(self, key: str) -> str:
         return {"city": self.city, "district": self.district}[key]
 
 
-def _yaml(path: Path) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
+def _number(file: str, d: dict[str, Any], key: str, default: float) -> float:
+    try:
+        return float(d.get(key, default))
+    except (TypeError, ValueError):
+        raise ConfigError(file, key, f"应为数字，现为“{d[key]}”") from None
+
+
+def settings_from_dict(d: dict[str, Any], file: str = "settings.yaml") -> Settings:
+    check_keys(file, d, SETTINGS_KEYS, required=("district", "city"))
+    unit = str(d.get("ratio_change_unit", "%"))
+    if unit not in RATIO_UNITS:
+        raise ConfigError(file, "ratio_change_unit", f"应为 \"%\" 或 \"个百分点\"，现为“{unit}”")
+    prefixes = d.get("name_prefixes") or ()
+    if not isinstance(prefixes, (list, tuple)):
+        raise ConfigError(file, "name_prefixes", "应写成列表，如 [殷都区, 区]")
+    return Settings(str(d["district"]), str(d["city"]), str(d.get("province", "")), tuple(map(str, prefixes)),
+                    _number(file, d, "ratio_tolerance_pp", 0.005), _number(file, d, "total_tolerance", 1e-6),
+                    unit, str(d.get("history_file") or ""))
 
 
 @lru_cache(maxsize=None)
-def load_settings(path: Path = DATA_DIR / "settings.yaml") -> Settings:
-    return Settings.from_dict(_yaml(path))
+def _settings(path: Path) -> Settings:
+    return settings_from_dict(_mapping(path, read_yaml(path)), path.name)
+
+
+def load_settings() -> Settings:
+    return _settings(staff_file("settings.yaml"))
 
 
 @lru_cache(maxsize=None)
-def load_rules_file(path: Path = DATA_DIR / "rules.yaml"):
+def _rules(path: Path):
     from .core.rules import load_rules
 
-    return load_rules(_yaml(path))
+    data = _mapping(path, read_yaml(path))
+    return _checked(path, lambda: load_rules(data))
+
+
+def load_rules_file():
+    """data/rules.yaml as a checked RuleSet (the condition language is compiled here)."""
+    return _rules(staff_file("rules.yaml"))
 
 
 @lru_cache(maxsize=None)
-def load_messages(path: Path = DATA_DIR / "messages.yaml") -> Messages:
-    return Messages(_yaml(path))
+def _messages(path: Path) -> Messages:
+    data = _mapping(path, read_yaml(path))
+    return _checked(path, lambda: Messages(data, file=path.name))
 
 
-def load_registry(path: Path = DATA_DIR / "departments.csv", settings: Settings | None = None) -> Registry:
-    settings = settings or load_settings()
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    return Registry.from_frame(frame, prefixes=settings.name_prefixes)
+def load_messages() -> Messages:
+    return _messages(staff_file("messages.yaml"))
+
+
+def read_registry_rows(path: Path) -> list[dict[str, str]]:
+    """departments.csv as rows of text; a missing or unknown column is a ConfigError naming it."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            header = [h.strip() for h in next(reader, [])]
+            rows = [r for r in reader if any(v.strip() for v in r)]
+    except OSError as exc:
+        raise ConfigError(path.name, "", f"无法读取（{exc.strerror or exc}）") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path.name, "", "不是 UTF-8 编码，请在 Excel 中“另存为 CSV UTF-8”") from None
+    check_columns(path.name, header)
+    return [dict(zip(header, [v.strip() for v in r] + [""] * (len(header) - len(r)))) for r in rows]
+
+
+def check_columns(file: str, header: list[str]) -> None:
+    known = (*REGISTRY_COLUMNS, *REGISTRY_OPTIONAL)
+    for h in header:
+        if h and h not in known:
+            raise ConfigError(file, h, f"不认识的列；可用的列：{'、'.join(known)}")
+    missing = [c for c in REGISTRY_COLUMNS if c not in header]
+    if missing:
+        raise ConfigError(file, missing[0], f"缺少此列（必需的列：{'、'.join(REGISTRY_COLUMNS)}）")
+
+
+@lru_cache(maxsize=None)
+def _registry(path: Path, prefixes: tuple[str, ...]) -> Registry:
+    rows = read_registry_rows(path)
+    return _checked(path, lambda: Registry.from_rows(rows, prefixes=prefixes))
+
+
+def load_registry(settings: Settings | None = None) -> Registry:
+    return _registry(staff_file("departments.csv"), (settings or load_settings()).name_prefixes)
+
+
+@lru_cache(maxsize=None)
+def _document_settings(path: Path):
+    from .core.document import DocumentSettings
+
+    data = _mapping(path, read_yaml(path))
+    return _checked(path, lambda: DocumentSettings.from_dict(data, where=path.name))
+
+
+def load_document_settings():
+    return _document_settings(staff_file("document.yaml"))
+
+
+@lru_cache(maxsize=None)
+def _mail_settings(path: Path):
+    from .core.mailing import MailSettings
+
+    data = _mapping(path, read_yaml(path))
+    return _checked(path, lambda: MailSettings.from_dict(data, where=path.name))
+
+
+def load_mail_settings():
+    return _mail_settings(staff_file("mail.yaml"))
+
+
+@lru_cache(maxsize=None)
+def _chart_settings(path: Path):
+    from .core.overview import ChartSettings
+
+    data = _mapping(path, read_yaml(path))
+    return _checked(path, lambda: ChartSettings.from_dict(data))
+
+
+def load_chart_settings():
+    return _chart_settings(staff_file("charts.yaml"))
+
+
+def load_all() -> None:
+    """Load and check every staff file (the console and `bulletin check` call this first)."""
+    load_settings(), load_rules_file(), load_messages(), load_registry(), load_document_settings()
+    load_mail_settings(), load_chart_settings()

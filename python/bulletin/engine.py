@@ -5,10 +5,7 @@ from .errors import UserError
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
-
-import pandas as pd
 
 from .config import load_messages, load_registry, load_rules_file, load_settings
 from .core.compare import Comparison, compare
@@ -29,16 +26,17 @@ class ParamError(UserError, ValueError):
 
 
 def registry_for(grids: Mapping[str, Grid]) -> Registry:
-    """The workbook's 部门 sheet when it has one (header row + rows), else data/departments.csv."""
+    """The workbook's 部门 sheet when it has department rows (header row + rows), else data/departments.csv."""
     settings = load_settings()
     grid = grids.get(DEPT_SHEET)
-    if grid is None or not grid.rows:
+    rows = [r for r in grid.rows[1:] if any(not is_blank(v) for v in r)] if grid is not None and grid.rows else []
+    if not rows:
         return load_registry(settings=settings)
     header = [str(h).strip() if h is not None else "" for h in grid.rows[0]]
-    rows = [["" if v is None else str(v) for v in r] + [""] * (len(header) - len(r)) for r in grid.rows[1:]]
+    records = [{h: ("" if v is None else str(v)) for h, v in zip(header, list(r) + [None] * len(header)) if h}
+               for r in rows]
     try:
-        return Registry.from_frame(pd.DataFrame([r[:len(header)] for r in rows], columns=header),
-                                   prefixes=settings.name_prefixes)
+        return Registry.from_rows(records, prefixes=settings.name_prefixes)
     except ValueError as exc:
         raise ParamError(f"“{DEPT_SHEET}”表有误：{exc}") from exc
 
@@ -95,6 +93,7 @@ class Analysis:
     streaks: dict[tuple[str, str, str], int]
     facts: Facts
     paragraphs: list[Paragraph]
+    past: Mapping[str, MonthData] = dataclasses.field(default_factory=dict)  # the history it was made with
 
 
 def _consecutive_before(month: str, past: Mapping[str, MonthData]) -> list[MonthData]:
@@ -121,4 +120,5 @@ def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None,
     facts = build_facts(data, assessment, rules, registry, comparison=comparison, streak_months=streak_months,
                         district=settings.district, city=settings.city, province=settings.province,
                         ratio_unit=ratio_unit_for(data.params), texts=data.texts)
-    return Analysis(data, previous, comparison, assessment, streak_months, facts, render(facts.as_dict()))
+    return Analysis(data, previous, comparison, assessment, streak_months, facts, render(facts.as_dict()),
+                    dict(past or {}))

@@ -27,3 +27,18 @@ class ConfigError(UserError):
 
 class WorkbookLocked(UserError):
     """The workbook is open in Excel or WPS, so it cannot be replaced."""
+
+
+def check_keys(file: str, given: object, allowed: "tuple[str, ...] | list[str] | set[str]",
+               required: "tuple[str, ...]" = (), where: str = "") -> None:
+    """The one key check of staff files (the XlsxWriter way): every key known, every required key given.
+    `where` names the part of the file (e.g. "规则 a1.instant_zero") in front of the key."""
+    if not isinstance(given, dict):
+        raise ConfigError(file, where, "应是“名称: 值”的列表")
+    prefix = f"{where} 的 " if where else ""
+    for key in given:
+        if key not in allowed:
+            raise ConfigError(file, f"{prefix}{key}", f"不认识的项；可用的项：{'、'.join(map(str, allowed))}")
+    for key in required:
+        if key not in given:
+            raise ConfigError(file, f"{prefix}{key}", "缺少此项")

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from . import actions
 from .actions import month as month_actions
+from .adapters import xlwings_conf
 from .errors import UserError
 from .ports.xlwings_port import XlwingsPort
 
@@ -114,14 +115,16 @@ def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
     import xlwings
 
     port = XlwingsPort(_book(book))
-    folder = port.path.parent if port.path else None
-    conf_file = folder / "xlwings.conf" if folder else None
-    if "xlwings.conf" in port.sheet_names():
-        source = "工作簿内的 xlwings.conf 工作表"
+    conf_file = xlwings_conf.directory_path(port.path.parent) if port.path else None
+    user_conf = xlwings_conf.user_path()
+    if xlwings_conf.SHEET_NAME in port.sheet_names():  # xlwings reads the sheet first, then these files
+        source = "工作簿内的 xlwings.conf 工作表（优先于配置文件）"
     elif conf_file is not None and conf_file.exists():
         source = f"工作簿旁的配置文件 {conf_file}"
+    elif user_conf.exists():
+        source = f"用户配置文件 {user_conf}"
     else:
-        source = "未找到 xlwings.conf（使用用户目录或默认设置）"
+        source = "未找到 xlwings.conf（工作簿旁和用户目录 .xlwings 下都没有），请运行 setup.bat"
     history = month_actions.history_path(port.path, None) if port.path else None
     match = "一致" if vba_version == xlwings.__version__ else "不一致，请运行 make workbook 或重新安装"
     return [

@@ -16,7 +16,7 @@ Vocabulary
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 COLUMN_TYPES = ("count", "number", "ratio", "text")

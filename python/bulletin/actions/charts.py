@@ -1,64 +1,15 @@
 """Chart actions: the 总览 sheet of the output workbook, and the same charts as PNG pictures."""
 from __future__ import annotations
 
-import datetime as dt
-import shutil
-from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
-import openpyxl
-import yaml
+from ..config import load_chart_settings
+from ..core.overview import month_label
+from ..errors import UsageError
+from .common import Outcome, backup_outputs, output_dir, overview_of
+from .month import narrate
 
-from ..adapters.xlsx_files import read_grids
-from ..config import DATA_DIR, load_registry, load_settings
-from ..core.month import MonthData
-from ..core.overview import ChartSettings, ChartSettingsError, Overview, build_overview, month_label
-from ..engine import Analysis, analyse, compute
-from .month import Outcome, UsageError, _month, _past, history_path
-
-DEFAULT_OUT = Path("out") / "charts"
-
-
-@lru_cache(maxsize=None)
-def load_chart_settings(path: Path = DATA_DIR / "charts.yaml") -> ChartSettings:
-    """charts.yaml, checked; a mistake in it is a usage error with its Chinese message."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return ChartSettings.from_dict(yaml.safe_load(f) or {})
-    except (OSError, yaml.YAMLError, ChartSettingsError) as exc:
-        raise UsageError(f"图表设置文件 {path} 有误：{exc}") from None
-
-
-def overview_of(analysis: Analysis, past: Mapping[str, MonthData]) -> Overview:
-    settings = load_settings()
-    registry = analysis.data.registry or load_registry()  # the workbook's 部门 sheet when it has one
-
-    def short(name: str) -> str:
-        try:
-            return registry.short(name)
-        except KeyError:  # a department the registry does not know keeps its own spelling
-            return name
-
-    return build_overview(analysis, past, load_chart_settings(), short=short, district=settings.district,
-                          reference_names={"city": settings.city, "district": settings.district})
-
-
-def add_overview(wb: openpyxl.Workbook, analysis: Analysis, past: Mapping[str, MonthData]) -> None:
-    """The 总览 sheet (native charts of this month and the history's trends) into a loaded workbook."""
-    from ..adapters.xlsx_charts import write_overview
-
-    write_overview(wb, overview_of(analysis, past))
-
-
-def _backup(paths: list[Path]) -> None:
-    """Pictures about to be replaced are kept in .backup/ beside them first (nothing lost)."""
-    stamp = f"{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
-    for path in paths:
-        if path.exists():
-            folder = path.parent / ".backup"
-            folder.mkdir(exist_ok=True)
-            shutil.copy2(path, folder / f"{path.stem}.{stamp}{path.suffix}")
+CHARTS_FOLDER = "charts"  # inside the out folder
 
 
 def charts(workbook: Path, history: Path | None = None, out_dir: Path | None = None,
@@ -67,18 +18,14 @@ def charts(workbook: Path, history: Path | None = None, out_dir: Path | None = N
     from ..adapters.png_charts import ChartFontError, render_pngs
 
     workbook = Path(workbook)
-    data = compute(read_grids(workbook), month=_month(month))
-    outcome = Outcome(data)
-    if data.has_errors:
+    outcome = narrate(workbook, month, history)
+    if outcome.analysis is None:
         outcome.notes.append("输入数据有错误，不生成图表；请先改正（bulletin check 列出全部问题）。")
         return outcome
-    past = _past(data, history_path(workbook, history), required=False)
-    analysis = analyse(data, past)
-    outcome.analysis = analysis
-    overview = overview_of(analysis, past)
-    out = Path(out_dir) if out_dir else DEFAULT_OUT
+    overview = overview_of(outcome.analysis, outcome.analysis.past)
+    out = Path(out_dir) if out_dir else output_dir(workbook, None) / CHARTS_FOLDER
     settings = load_chart_settings()
-    _backup([out / f"{c.file}.png" for c in (*settings.bars, *settings.trends)])
+    backup_outputs([out / f"{c.file}.png" for c in (*settings.bars, *settings.trends)])
     try:
         paths, font = render_pngs(overview, out, settings.fonts)
     except ChartFontError as exc:

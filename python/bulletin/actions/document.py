@@ -7,30 +7,19 @@ output's 问题文本 sheet is printed as edited.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from pathlib import Path
 
 from ..adapters import pdf_pages
 from ..adapters.docx_output import TEMPLATE, render_docx
 from ..adapters.pdf_libreoffice import to_pdf
-from ..adapters.xlsx_output import read_text_sheet
-from ..config import DATA_DIR, _yaml, load_settings
-from ..core.document import PARAM_KEYS, DocumentError, DocumentSettings, build_context
+from ..config import load_document_settings, load_settings
+from ..core.document import PARAM_KEYS, DocumentError, build_context
 from ..core.month import MonthData, previous_month
-from ..narrative import merge_edits
-from .month import Outcome, _backup, default_output, narrate
-
-DOCUMENT_SETTINGS = DATA_DIR / "document.yaml"
-
-
-@lru_cache(maxsize=None)
-def load_document_settings(path: Path = DOCUMENT_SETTINGS) -> DocumentSettings:
-    return DocumentSettings.from_dict(_yaml(path), where=Path(path).name)
-
+from .common import Outcome, backup_outputs, kept_note, output_dir, printed_text
+from .month import narrate
 
 def document_path(workbook: Path, data: MonthData, out_dir: Path | None) -> Path:
-    out_dir = Path(out_dir) if out_dir else Path("out")
-    return out_dir / f"通报-{data.month or Path(workbook).stem}.docx"
+    return output_dir(workbook, out_dir) / f"通报-{data.month or Path(workbook).stem}.docx"
 
 
 PICTURE_DPI = 60  # page pictures for a quick look (the console), not for print
@@ -49,13 +38,10 @@ def render(workbook: Path, out_dir: Path | None = None, month: str | None = None
         return outcome
     if analysis.previous is None and data.month:
         outcome.notes.append(f"历史库中没有上月（{previous_month(data.month)}）的数据，通报中不含环比。")
-    # the adopted text: an earlier run's output in the same folder, else the input's own 问题文本 sheet
-    earlier = read_text_sheet(default_output(workbook, data, out_dir)) or read_text_sheet(workbook)
-    if earlier:
-        outcome.text_rows = merge_edits(analysis.paragraphs, earlier)
-        kept = sum("保留" in r["note"] for r in outcome.text_rows)
-        if kept:
-            outcome.notes.append(f"{kept} 段文字采用工作人员在“问题文本”表中修改后的文本。")
+    outcome.text_rows = printed_text(outcome, workbook, out_dir)
+    kept = kept_note(outcome.text_rows)
+    if kept:
+        outcome.notes.append(f"{kept} 段文字采用工作人员在“问题文本”表中修改后的文本。")
     settings = load_document_settings()
     context = build_context(data, analysis.assessment.statuses, outcome.text_rows, settings,
                             district=load_settings().district, today=today or dt.date.today())
@@ -63,11 +49,11 @@ def render(workbook: Path, out_dir: Path | None = None, month: str | None = None
     if unset:
         outcome.notes.append(f"“参数”表未填写{'、'.join(unset)}，已用默认值（{'；'.join(context[_KEY[k]] for k in unset)}）。")
     docx = document_path(workbook, data, out_dir)
-    _backup(docx)
+    backup_outputs([docx])
     outcome.output = render_docx(context, docx, Path(template) if template else TEMPLATE)
     if pdf:
         target = docx.with_suffix(".pdf")
-        _backup(target)
+        backup_outputs([target])
         outcome.extra["pdf"] = str(to_pdf(outcome.output, target))
         outcome.report.append(f"PDF 文件：{outcome.extra['pdf']}")
         if pictures and pdf_pages.available():

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..adapters import pdf_pages
 from ..adapters.history_sqlite import History
 from ..adapters.pdf_libreoffice import soffice
-from .month import Outcome, history_path
+from .common import Outcome, history_path
 
 
 def _chart_font() -> str:

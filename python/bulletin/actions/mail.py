@@ -12,21 +12,20 @@ from pathlib import Path
 from typing import Any, Callable
 
 import jinja2
-import yaml
 
 from ..adapters.mail_ledger import MailLedger
 from ..adapters.mail_message import build_message, message_bytes, write_bytes
 from ..adapters.mail_smtp import PasswordMissing, SmtpError, SmtpSender, password_for
 from ..adapters.xlsx_extract import extract_name, write_extract
-from ..adapters.xlsx_output import read_text_sheet
-from ..config import DATA_DIR, TEMPLATES_DIR, load_registry, load_rules_file, load_settings
+from ..config import TEMPLATES_DIR, load_mail_settings, load_registry, load_rules_file, load_settings
 from ..core.mailing import (SEND, SKIP_PENDING, VISIBILITIES, DepartmentPart, MailSettings, MailSettingsError,
                             build_parts, content_hash, decide, refusals)
 from ..core.registry import Registry, UnknownDepartment
-from ..narrative import TemplateError, merge_edits
-from .month import Outcome, UsageError, default_output, history_path, narrate
+from ..errors import UsageError
+from ..narrative import TemplateError
+from .common import Outcome, history_path, output_dir, printed_text
+from .month import narrate
 
-MAIL_SETTINGS = DATA_DIR / "mail.yaml"
 SUBJECT_TEMPLATE, BODY_TEMPLATE = "mail/主题.j2", "mail/正文.j2"
 
 
@@ -47,16 +46,6 @@ class Package:
     @property
     def size(self) -> int:
         return sum(len(data) for _, data in self.attachments)
-
-
-def load_mail_settings(path: Path = MAIL_SETTINGS) -> MailSettings:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return MailSettings.from_dict(yaml.safe_load(f) or {}, where=Path(path).name)
-    except OSError as exc:
-        raise UsageError(f"无法读取邮件设置 {path}：{exc.strerror or exc}") from exc
-    except MailSettingsError as exc:
-        raise UsageError(str(exc)) from exc
 
 
 def _environment() -> jinja2.Environment:
@@ -122,11 +111,9 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
         settings = (settings or load_mail_settings()).with_params(data.params).with_overrides(**overrides)
     except MailSettingsError as exc:
         raise UsageError(str(exc)) from exc
-    out_dir = Path(out_dir) if out_dir else Path("out")
-    # the adopted text, as for the document: paragraphs staff edited in the result workbook's 问题文本 sheet,
-    # else in the workbook's own (the buttons and the console write the text there) are kept
-    earlier = read_text_sheet(default_output(workbook, data, out_dir)) or read_text_sheet(workbook)
-    text_rows = merge_edits(outcome.analysis.paragraphs, earlier)
+    # the adopted text: paragraphs staff edited in the result workbook's 问题文本 sheet are kept
+    text_rows = printed_text(outcome, workbook, out_dir)
+    out_dir = output_dir(workbook, out_dir)
     registry, district = data.registry or load_registry(), load_settings().district  # the 部门 sheet if any
     parts = build_parts(data, outcome.analysis, text_rows, registry, visibility=settings.visibility,
                         rule_names=load_rules_file().names, district=district)

@@ -16,9 +16,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..resources import FONTS_CONF
 from .files import write_atomically
 
-FONTS_CONF = Path(__file__).resolve().with_name("fonts.conf")
 TIMEOUT = 180  # seconds; the June bulletin takes about 10 s on the 2-core CI machine
 
 

@@ -1,8 +1,9 @@
 """The overview charts as PNG pictures (matplotlib, Agg), for the 通报 document's 图表 annex and README.
 
-Chinese text needs a CJK font: the font is resolved from the installed fonts (the preferred families of
-charts.yaml first, then any installed font) and accepted only when the face matplotlib will actually
-render with has a glyph for every character drawn, so no picture gets tofu boxes.
+Chinese text needs a CJK font: the preferred families of charts.yaml that are installed come first, then the
+font shipped with the package (a subset of Noto Sans CJK SC, so a machine without CJK fonts draws the charts
+too), then any installed font; a font is accepted only when the face matplotlib will actually render with
+has a glyph for every character drawn, so no picture gets tofu boxes.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ..core.overview import BarChartData, Overview, TrendChartData, month_label
+from ..resources import BUNDLED_FONT, BUNDLED_FONT_FAMILY
 from .files import write_atomically
 
 DPI = 150
@@ -58,10 +60,18 @@ def _resolve(family: str) -> ResolvedFont | None:
     return ResolvedFont(family, str(getattr(found, "path", found)), int(getattr(found, "face_index", 0)))
 
 
+def _add_bundled_font() -> None:
+    """Makes the shipped font known to matplotlib (for this process only: nothing is installed)."""
+    if not any(f.fname == str(BUNDLED_FONT) for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(BUNDLED_FONT))
+
+
 def resolve_font(preferred: Iterable[str], text: str) -> ResolvedFont:
-    """The first preferred family that resolves to a face covering `text`, else any installed font that does."""
+    """The first preferred family that resolves to a face covering `text`, else the bundled font if it does,
+    else any installed font that does."""
+    _add_bundled_font()
     seen = set()
-    candidates = list(preferred) + sorted({f.name for f in font_manager.fontManager.ttflist})
+    candidates = [*preferred, BUNDLED_FONT_FAMILY, *sorted({f.name for f in font_manager.fontManager.ttflist})]
     for family in candidates:
         if family in seen:
             continue
@@ -69,8 +79,10 @@ def resolve_font(preferred: Iterable[str], text: str) -> ResolvedFont:
         font = _resolve(family)
         if font is not None and covers(font, text):
             return font
-    raise ChartFontError("找不到能显示中文的字体，无法生成图表图片；请安装中文字体（如 fonts-noto-cjk 或 "
-                         "fonts-wqy-zenhei）后重试。")
+    bundled = _charmap(str(BUNDLED_FONT), 0)
+    missing = "".join(sorted({c for c in text if not c.isspace() and ord(c) not in bundled}))
+    raise ChartFontError(f"找不到能显示图表全部文字的字体（随程序提供的字体缺少“{missing}”），无法生成图表图片；"
+                         "请安装含这些字的中文字体（如 fonts-noto-cjk 或 fonts-wqy-zenhei）后重试。")
 
 
 def _save(fig: Figure, path: Path) -> Path:

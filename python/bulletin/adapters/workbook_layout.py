@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 import openpyxl
-import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..config import DATA_DIR, load_rules_file, load_settings
+from ..config import load_rules_file, load_settings, read_registry_rows, staff_file
+from ..core.registry import REGISTRY_COLUMNS
 from ..engine import RATIO_UNIT_PARAM
 from ..spec import ANNEXES, CONSOLE_SHEET, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_SHEET
 from .xlsx_output import (BORDER, HEADER_FILL, TEXT_HEADERS, TEXT_SHEET_OUT, write_annex_sheet,
@@ -74,15 +74,12 @@ def write_console_sheet(ws: Worksheet, district: str) -> None:
         ws.column_dimensions[letter].width = 12
 
 
-def department_frame() -> pd.DataFrame:
-    return pd.read_csv(DATA_DIR / "departments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-
-
-def write_department_sheet(ws: Worksheet, frame: pd.DataFrame) -> None:
+def write_department_sheet(ws: Worksheet, rows: Sequence[Mapping[str, str]]) -> None:
     """部门: the registry as data/departments.csv holds it; every cell text (附件 "1,2,3" is not a number)."""
-    _header(ws, list(frame.columns), [14, 14, 34, 30, 12, 18, 30, 24][:len(frame.columns)] or [14])
-    for row in frame.itertuples(index=False):
-        ws.append([v if v != "" else None for v in row])
+    columns = list(rows[0]) if rows else list(REGISTRY_COLUMNS)
+    _header(ws, columns, [14, 14, 34, 30, 12, 18, 30, 24][:len(columns)] or [14])
+    for row in rows:
+        ws.append([row.get(c) or None for c in columns])
         for c in ws[ws.max_row]:
             c.number_format, c.border = "@", BORDER
 
@@ -129,7 +126,7 @@ def lay_out(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]]
                           (references or {}).get(spec.sheet, ()))
         if spec.landscape:
             ws.page_setup.orientation = "landscape"
-    write_department_sheet(wb.create_sheet(DEPT_SHEET), department_frame())
+    write_department_sheet(wb.create_sheet(DEPT_SHEET), read_registry_rows(staff_file("departments.csv")))
     write_param_sheet(wb.create_sheet(PARAM_SHEET))
     write_texts_input_sheet(wb.create_sheet(TEXT_SHEET), texts or {})
     write_empty_output_sheets(wb)

@@ -13,7 +13,8 @@ import openpyxl
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from ..core.mailing import VISIBILITIES, DepartmentPart, Row, SheetPart
+from ..core.mailing import VISIBILITIES, DepartmentPart, SheetPart
+from ..core.tables import RowKind, TableRow, header_layout
 from .xlsx_output import (BORDER, CENTER, COMPUTED_FILL, EXTRA_FILL, HEADER_FILL, STATUS_FILLS, cell_value,
                           number_format, save_new, style)
 
@@ -31,31 +32,44 @@ def _header(ws: Any, r: int, texts: list[str], fills: list[Any]) -> None:
         style(ws.cell(r, c, text), fill=fill, border=BORDER, alignment=CENTER, font=BOLD)
 
 
-def _annex_sheet(ws: Any, part: SheetPart) -> None:
-    cols = list(part.columns)
-    heads = ["单位"] + [c.name for c in cols]
-    fills = [HEADER_FILL] * len(heads)
+def _annex_header(ws: Any, first: int, part: SheetPart) -> int:
+    """The annex's header rows (annex 5's three, merged as printed), then 上月/变化, 状态 and 触发规则
+    spanning them. Returns the first data row."""
+    paths = [("单位",), *(c.header for c in part.columns)]
     for col in part.compared:
         unit = "（百分点）" if col.type == "ratio" else ""
-        heads += [f"上月{col.name}", f"{col.name}变化{unit}"]
-        fills += [EXTRA_FILL, EXTRA_FILL]
-    heads += ["状态", "触发规则"]
-    fills += [EXTRA_FILL, EXTRA_FILL]
+        paths += [(f"上月{col.name}",), (f"{col.name}变化{unit}",)]
+    paths += [("状态",), ("触发规则",)]
+    depth = part.spec.header_rows
+    extra = 1 + len(part.columns)  # columns from here on are the extract's own, not the annex's
+    for r in range(first, first + depth):
+        for c in range(1, len(paths) + 1):
+            style(ws.cell(r, c), fill=HEADER_FILL if c <= extra else EXTRA_FILL, border=BORDER, alignment=CENTER,
+                  font=BOLD)
+    for h in header_layout(paths, depth):
+        ws.cell(first + h.row, h.col + 1, h.text)
+        if h.merged:
+            ws.merge_cells(start_row=first + h.row, start_column=h.col + 1, end_row=first + h.last_row,
+                           end_column=h.last_col + 1)
+    return first + depth
+
+
+def _annex_sheet(ws: Any, part: SheetPart) -> None:
     ws.cell(1, 1, f"附件{part.spec.number}　{part.title}").font = Font(bold=True, size=14)
-    _header(ws, 2, heads, fills)
-    r = 3
+    r = first = _annex_header(ws, 2, part)
     for row in [*part.totals, *part.rows]:
         _row(ws, r, part, row)
         r += 1
+    width = 1 + len(part.columns) + 2 * len(part.compared) + 2
     ws.column_dimensions["A"].width = 18
-    for c in range(2, len(heads) + 1):
-        ws.column_dimensions[get_column_letter(c)].width = 24 if c == len(heads) else 13
-    ws.freeze_panes = "B3"
+    for c in range(2, width + 1):
+        ws.column_dimensions[get_column_letter(c)].width = 24 if c == width else 13
+    ws.freeze_panes = f"B{first}"
 
 
-def _row(ws: Any, r: int, part: SheetPart, row: Row) -> None:
-    bold = row.kind != "department"
-    style(ws.cell(r, 1, row.label), border=BORDER, **({"font": BOLD} if bold else {}))
+def _row(ws: Any, r: int, part: SheetPart, row: TableRow) -> None:
+    bold = row.kind is not RowKind.DEPARTMENT
+    style(ws.cell(r, 1, row.standalone_label), border=BORDER, **({"font": BOLD} if bold else {}))
     c = 2
     for col in part.columns:
         attrs: dict[str, Any] = {"number_format": number_format(col), "border": BORDER}
@@ -72,8 +86,8 @@ def _row(ws: Any, r: int, part: SheetPart, row: Row) -> None:
         style(ws.cell(r, c + 1, None if change is None else (float(change) if col.type == "ratio" else change)),
               number_format="+0.00;-0.00;0.00" if col.type == "ratio" else "+0;-0;0", border=BORDER)
         c += 2
-    status = ws.cell(r, c, row.status or None)
-    style(status, border=BORDER, **({"fill": STATUS_FILLS[row.status]} if row.status in STATUS_FILLS else {}))
+    status = row.status.label if row.status else None
+    style(ws.cell(r, c, status), border=BORDER, **({"fill": STATUS_FILLS[status]} if status in STATUS_FILLS else {}))
     style(ws.cell(r, c + 1, "、".join(row.rules) or None), border=BORDER)
 
 
@@ -91,11 +105,9 @@ def _intro(ws: Any, part: DepartmentPart, district: str) -> None:
     for cell in ws[ws.max_row]:
         style(cell, fill=HEADER_FILL, border=BORDER, font=BOLD)
     for s in part.sheets:
-        own = [r for r in s.rows if r.department == d.name]
-        statuses = [r.status for r in own if r.status]
-        status = "红" if "红" in statuses else "黄" if "黄" in statuses else ("绿" if statuses else "")
-        rules = "、".join(dict.fromkeys(x for r in own for x in r.rules))
-        ws.append([s.spec.sheet, s.title, status or None, rules or None])
+        worst, fired = s.summary(d.name)
+        status = worst.label if worst else None
+        ws.append([s.spec.sheet, s.title, status, "、".join(fired) or None])
         for cell in ws[ws.max_row]:
             style(cell, border=BORDER, **({"fill": STATUS_FILLS[status]} if cell.column == 3 and status in STATUS_FILLS
                                           else {}))

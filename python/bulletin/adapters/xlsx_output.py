@@ -16,20 +16,20 @@ import openpyxl
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..core.month import MonthData
-from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
 from ..core.recompute import _present
-from ..spec import ANNEXES, PROBLEM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Column
+from ..spec import SCALARS, TEXT_ITEMS, AnnexSpec, Column
 from .files import write_atomically
 from .xlsx_files import open_workbook
 
+# The colours of every workbook the program writes (layout, result workbook, live book): RGB hex.
+COLOURS = {"header": "DDEBF7", "computed": "F2F2F2", "extra": "E2EFDA", "红": "F8CBAD", "黄": "FFE699"}
+CHANGE_FORMATS = {True: "+0.00;-0.00;0.00", False: "+0;-0;0"}  # 变化 of a ratio (True) or a count
 THIN = Side(style="thin", color="999999")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-COMPUTED_FILL = PatternFill("solid", fgColor="F2F2F2")
+HEADER_FILL = PatternFill("solid", fgColor=COLOURS["header"])
+COMPUTED_FILL = PatternFill("solid", fgColor=COLOURS["computed"])
 TOTAL_FONT = Font(bold=True)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 TITLE_ROW = 1
@@ -77,30 +77,17 @@ def cell_value(col: Column, value: Any) -> Any:
 
 def write_header(ws: Worksheet, spec: AnnexSpec, title: str, columns: Sequence[Column]) -> int:
     """Title row, then the (multi-row) header with merged cells as printed. Returns the first data row."""
+    from ..core.tables import header_layout  # the one place header merges are computed
+
     depth = spec.header_rows
     ws.cell(TITLE_ROW, 1, title).font = Font(bold=True, size=14)
     ws.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=len(columns))
     ws.cell(TITLE_ROW, 1).alignment = CENTER
-    paths = [col.header for col in columns]
-    for level in range(depth):
-        r = FIRST_HEADER_ROW + level
-        c = 0
-        while c < len(columns):
-            path = paths[c]
-            if level >= len(path):
-                c += 1
-                continue
-            text = path[level]
-            end = c
-            if level < len(path) - 1:  # a group label spans every column sharing this prefix
-                while end + 1 < len(columns) and paths[end + 1][: level + 1] == path[: level + 1]:
-                    end += 1
-            last_level = level if level < len(path) - 1 else depth - 1
-            ws.cell(r, c + 1, text)
-            if end > c or last_level > level:
-                ws.merge_cells(start_row=r, start_column=c + 1, end_row=FIRST_HEADER_ROW + last_level,
-                               end_column=end + 1)
-            c = end + 1
+    for h in header_layout([col.header for col in columns], depth):
+        ws.cell(FIRST_HEADER_ROW + h.row, h.col + 1, h.text)
+        if h.merged:
+            ws.merge_cells(start_row=FIRST_HEADER_ROW + h.row, start_column=h.col + 1,
+                           end_row=FIRST_HEADER_ROW + h.last_row, end_column=h.last_col + 1)
     for r in range(FIRST_HEADER_ROW, FIRST_HEADER_ROW + depth):
         for c, col in enumerate(columns, start=1):
             cell = ws.cell(r, c)
@@ -236,76 +223,6 @@ def title_of(spec: AnnexSpec, district: str) -> str:
     return f"附件{spec.number}　{spec.title_for(district)}"
 
 
-# -- the output workbook ---------------------------------------------------------------------------
-
-def _ensure_column(ws: Worksheet, spec: AnnexSpec, columns: dict[str, int], col: Column, header_start: int) -> int:
-    """Column of a computed value; a column the input lacks is added after the last one."""
-    if col.name in columns:
-        return columns[col.name]
-    c = ws.max_column + 1
-    for level in range(spec.header_rows):
-        cell = ws.cell(header_start + level, c, col.name if level == 0 else None)
-        style(cell, fill=HEADER_FILL, border=BORDER, alignment=CENTER, font=HEADER_FONT)
-    if spec.header_rows > 1:
-        ws.merge_cells(start_row=header_start, start_column=c, end_row=header_start + spec.header_rows - 1,
-                       end_column=c)
-    columns[col.name] = c
-    return c
-
-
-def _put(ws: Worksheet, r: int, c: int, col: Column, value: Any, computed: bool) -> None:
-    cell = ws.cell(r, c)
-    cell.value = cell_value(col, value)
-    style(cell, number_format=number_format(col), **({"fill": COMPUTED_FILL} if computed else {}))
-
-
-def fill_results(wb: openpyxl.Workbook, data: MonthData) -> None:
-    """Write recomputed columns and total rows into the loaded input workbook (in memory)."""
-    for sheet, inp in data.inputs.items():
-        if sheet not in wb.sheetnames or not inp.columns:
-            continue
-        ws, spec, res = wb[sheet], inp.spec, data.results[sheet]
-        columns = dict(inp.columns)
-        recomputed = {r["_row"]: r for r in res.records}
-        for col in spec.computed_columns:
-            _ensure_column(ws, spec, columns, col, inp.header_start)
-        for r in inp.records:
-            row = r["_row"]
-            if r["_kind"] in ("department", "reference"):
-                for col in spec.computed_columns:
-                    _put(ws, row, columns[col.name], col, recomputed[row][col.name], True)
-            else:  # total rows are the engine's: every figure recomputed
-                values = res.total if r["_kind"] == "total" else res.subtotals.get(r["_section"], {})
-                for col in spec.value_columns:
-                    if col.is_numeric and col.name in columns and values is not None:
-                        _put(ws, row, columns[col.name], col, values.get(col.name), col.role == "computed")
-
-
-def write_problem_sheet(wb: openpyxl.Workbook, problems: Sequence[Problem]) -> Worksheet:
-    if PROBLEM_SHEET in wb.sheetnames:
-        del wb[PROBLEM_SHEET]
-    ws = wb.create_sheet(PROBLEM_SHEET)
-    order = ("severity", "sheet", "cell", "department", "rule", "message")
-    ws.append([PROBLEM_HEADERS[f] for f in order])
-    for c in ws[1]:
-        c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
-    for p in sorted(problems, key=lambda p: (p.severity != "error",)):
-        ws.append([SEVERITY_ZH[p.severity], p.sheet, p.cell, p.department, p.rule, p.message])
-        r = ws.max_row
-        if p.cell and p.sheet in wb.sheetnames and p.cell[0].isalpha():
-            link = ws.cell(r, 3)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{p.sheet}'!{p.cell}")
-            link.font = Font(color="0563C1", underline="single")
-        if p.severity == "error":
-            ws.cell(r, 1).font = Font(color="C00000", bold=True)
-    if not problems:
-        ws.append(["", "", "", "", "", "未发现问题。"])
-    for letter, width in zip("ABCDEF", (10, 10, 10, 16, 24, 90)):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    return ws
-
-
 def new_input_workbook(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]],
                        scalars: Mapping[str, Any], *, totals: Mapping[str, Mapping[str, Any]] | None = None,
                        subtotals: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
@@ -325,8 +242,8 @@ def new_input_workbook(district: str, annex_rows: Mapping[str, Iterable[Mapping[
 
 TEXT_SHEET_OUT = "问题文本"
 TEXT_HEADERS = ("段落编号", "部分", "标题", "文本（可修改，通报采用此列）", "本次生成的文本", "上次生成的文本", "说明")
-STATUS_FILLS = {"红": PatternFill("solid", fgColor="F8CBAD"), "黄": PatternFill("solid", fgColor="FFE699")}
-EXTRA_FILL = PatternFill("solid", fgColor="E2EFDA")
+STATUS_FILLS = {k: PatternFill("solid", fgColor=COLOURS[k]) for k in ("红", "黄")}
+EXTRA_FILL = PatternFill("solid", fgColor=COLOURS["extra"])
 
 
 def _header_cell(ws: Worksheet, spec: AnnexSpec, start: int, c: int, text: str) -> None:
@@ -336,86 +253,6 @@ def _header_cell(ws: Worksheet, spec: AnnexSpec, start: int, c: int, text: str) 
     if spec.header_rows > 1:
         ws.merge_cells(start_row=start, start_column=c, end_row=start + spec.header_rows - 1, end_column=c)
     ws.column_dimensions[get_column_letter(c)].width = 12
-
-
-def fill_analysis(wb: openpyxl.Workbook, analysis: Any, rule_names: Mapping[str, str]) -> None:
-    """上月/变化 beside the table for every computed column, then 状态 and 触发规则; rows are coloured by
-    conditional formatting keyed to the 状态 cell, so colours follow the status when staff edit it."""
-    from ..core.compare import DISTRICT
-    from openpyxl.formatting.rule import FormulaRule
-
-    data, comparison = analysis.data, analysis.comparison
-    by_sheet: dict[str, list[dict[str, Any]]] = {}
-    for rec in comparison.records if comparison is not None else []:
-        by_sheet.setdefault(rec["sheet"], []).append(rec)
-    for sheet, inp in data.inputs.items():
-        if sheet not in wb.sheetnames or not inp.columns:
-            continue
-        ws, spec = wb[sheet], inp.spec
-        first_row = inp.header_end + 1
-        last_row = max([r["_row"] for r in inp.records], default=first_row)
-        c = ws.max_column + 1
-        blocks: list[tuple[int, Column, str]] = []
-        if comparison is not None:
-            for col in spec.computed_columns:
-                unit = "（百分点）" if col.type == "ratio" else ""
-                _header_cell(ws, spec, inp.header_start, c, f"上月{col.name}")
-                _header_cell(ws, spec, inp.header_start, c + 1, f"{col.name}变化{unit}")
-                blocks.append((c, col, "previous"))
-                blocks.append((c + 1, col, "change"))
-                c += 2
-        existing = status_column(ws, inp.header_start)
-        if existing:  # the template's own 状态/触发规则 columns (and their colouring) are reused
-            status_col, rules_col = existing, existing + 1
-        else:
-            status_col, rules_col = c, c + 1
-            _header_cell(ws, spec, inp.header_start, status_col, "状态")
-            _header_cell(ws, spec, inp.header_start, rules_col, "触发规则")
-            ws.column_dimensions[get_column_letter(rules_col)].width = 30
-        changes = {(rec["department"] if rec["scope"] != "total" else DISTRICT, rec["key"], rec["column"]): rec
-                   for rec in by_sheet.get(sheet, [])}
-        statuses = analysis.assessment.statuses.get(sheet, {})
-        for r in inp.records:
-            row = r["_row"]
-            if r["_kind"] == "department":
-                who = r["部门"]
-            elif r["_kind"] == "total":
-                who = DISTRICT
-            else:
-                continue
-            key = "|".join(str(r.get(k.name)) for k in spec.key_columns) if who != DISTRICT else ""
-            for col_no, col, what in blocks:
-                rec = changes.get((who, key, col.name))
-                if rec is None:
-                    continue
-                cell = ws.cell(row, col_no)
-                if what == "previous":
-                    cell.value = cell_value(col, rec["previous"])
-                    style(cell, number_format=number_format(col), border=BORDER)
-                else:
-                    v = rec["change"]
-                    cell.value = None if v is None or v != v else (float(v) if col.type == "ratio" else v)
-                    style(cell, number_format="+0.00;-0.00;0.00" if col.type == "ratio" else "+0;-0;0",
-                          border=BORDER)
-            entry = statuses.get(who)
-            if entry is not None:
-                style(ws.cell(row, status_col, entry["status"]), border=BORDER)
-                style(ws.cell(row, rules_col, "、".join(rule_names.get(i, i) for i in entry["rules"])), border=BORDER)
-        if existing:
-            continue
-        letter = get_column_letter(status_col)
-        area = f"A{first_row}:{get_column_letter(rules_col)}{last_row}"
-        for status, fill in STATUS_FILLS.items():
-            ws.conditional_formatting.add(area, FormulaRule(formula=[f'${letter}{first_row}="{status}"'], fill=fill))
-
-
-def status_column(ws: Worksheet, header_start: int) -> int | None:
-    """Column of an existing 状态 header (followed by 触发规则) in the annex's first header row."""
-    for c in range(1, ws.max_column):
-        if ws.cell(header_start, c).value == STATUS_HEADERS[0] and ws.cell(header_start, c + 1).value == \
-                STATUS_HEADERS[1]:
-            return c
-    return None
 
 
 def read_text_sheet(path: Path) -> dict[str, dict[str, str]]:
@@ -433,26 +270,14 @@ def read_text_sheet(path: Path) -> dict[str, dict[str, str]]:
 def text_sheet_rows(wb: openpyxl.Workbook) -> dict[str, dict[str, str]]:
     if TEXT_SHEET_OUT not in wb.sheetnames:
         return {}
+    return text_rows([list(r) for r in wb[TEXT_SHEET_OUT].iter_rows(values_only=True)])
+
+
+def text_rows(rows: Sequence[Sequence[Any]]) -> dict[str, dict[str, str]]:
+    """The 问题文本 sheet's cells (header first) -> id -> {text (column D, staff may edit), generated}."""
     out = {}
-    for row in wb[TEXT_SHEET_OUT].iter_rows(min_row=2, values_only=True):
-        if row and row[0]:
+    for row in rows[1:]:
+        row = list(row) + [None] * (7 - len(row))
+        if row[0]:
             out[str(row[0])] = {"text": str(row[3] or ""), "generated": str(row[5] or "")}
     return out
-
-
-def write_text_sheet(wb: openpyxl.Workbook, rows: Sequence[Mapping[str, str]]) -> Worksheet:
-    if TEXT_SHEET_OUT in wb.sheetnames:
-        del wb[TEXT_SHEET_OUT]
-    ws = wb.create_sheet(TEXT_SHEET_OUT)
-    ws.append(list(TEXT_HEADERS))
-    for c in ws[1]:
-        c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
-    for r in rows:
-        ws.append([r["id"], r["section"], r["heading"], r["text"], r["generated_now"], r["generated"], r["note"]])
-        for cell in ws[ws.max_row]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for letter, width in zip("ABCDEFG", (18, 10, 30, 80, 60, 20, 24)):
-        ws.column_dimensions[letter].width = width
-    ws.column_dimensions["F"].hidden = True  # kept only to recognise staff edits on the next run
-    ws.freeze_panes = "A2"
-    return ws

@@ -8,16 +8,14 @@ share of it (an exact shift-share decomposition).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 
 from ..spec import AnnexSpec, Column
 from .month import MonthData
-from .numbers import round_half_up
-from .recompute import _present, _side
+from .numbers import present, round_half_up
+from .recompute import side_sum
 
 DISTRICT = "全区"
 CHANGE_COLUMNS = ("sheet", "scope", "department", "key", "column", "type", "current", "previous", "change",
@@ -27,7 +25,7 @@ UP, DOWN, SAME, NEW, MISSING, NO_DATA = "上升", "下降", "无变化", "新增
 
 def change_of(col_type: str, current: Any, previous: Any) -> dict[str, Any]:
     """The change of one figure: pp for ratios (from the 2 dp figures), absolute and % for counts."""
-    if not _present(current) or not _present(previous):
+    if not present(current) or not present(previous):
         return {"change": None, "change_pct": None, "direction": NO_DATA, "from_zero": False, "to_zero": False}
     cur, prev = float(current), float(previous)
     if col_type == "ratio":
@@ -63,10 +61,6 @@ class Comparison:
     missing_departments: dict[str, list[str]] = field(default_factory=dict)
     drivers: dict[str, dict[str, list[Driver]]] = field(default_factory=dict)  # sheet -> column -> drivers
 
-    @cached_property
-    def changes(self) -> pd.DataFrame:
-        return pd.DataFrame(self.records, columns=list(CHANGE_COLUMNS))
-
     def total_change(self, sheet: str, column: str) -> dict[str, Any] | None:
         return next((r for r in self.records if r["sheet"] == sheet and r["scope"] == "total"
                      and r["column"] == column), None)
@@ -86,19 +80,19 @@ def drivers_of(spec: AnnexSpec, col: Column, current: list[dict], previous: list
     f = col.formula
     if not f or not f.den or not prev_total:
         return []
-    den_prev = _side(f.den, prev_total)
-    num_prev = _side(f.num, prev_total)
+    den_prev = side_sum(f.den, prev_total)
+    num_prev = side_sum(f.num, prev_total)
     cur_by = {r["部门"]: r for r in current}
     prev_by = {r["部门"]: r for r in previous}
-    den_cur = sum((_side(f.den, r) or Decimal(0) for r in current), Decimal(0))
+    den_cur = sum((side_sum(f.den, r) or Decimal(0) for r in current), Decimal(0))
     if not den_prev or den_cur == 0 or num_prev is None:
         return []
     ratio_prev = num_prev / den_prev
     out = []
     for dept in dict.fromkeys([*cur_by, *prev_by]):
         c, p = cur_by.get(dept, {}), prev_by.get(dept, {})
-        dn = (_side(f.num, c) or Decimal(0)) - (_side(f.num, p) or Decimal(0))
-        dd = (_side(f.den, c) or Decimal(0)) - (_side(f.den, p) or Decimal(0))
+        dn = (side_sum(f.num, c) or Decimal(0)) - (side_sum(f.num, p) or Decimal(0))
+        dd = (side_sum(f.den, c) or Decimal(0)) - (side_sum(f.den, p) or Decimal(0))
         effect = (dn - ratio_prev * dd) / den_cur * 100
         out.append(Driver(dept, float(round_half_up(effect)), p.get(col.name), c.get(col.name)))
     return sorted(out, key=lambda d: abs(d.effect), reverse=True)

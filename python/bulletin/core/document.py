@@ -1,5 +1,5 @@
 """The 通报 document's content, ready for the Word template: parameters resolved, the adopted paragraphs,
-and each annex table as the printed strings, in printed order, with total rows where the spec puts them.
+and each annex table's printed strings, drawn from the printed-table model (core/tables.py).
 
 Pure: month data, statuses, the adopted 问题文本 rows and the document settings in, plain dicts and
 strings out (the context of templates/通报.docx). Nothing here knows about Word.
@@ -12,13 +12,12 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
-from ..spec import ANNEXES, AnnexSpec, Column
+from ..spec import ANNEXES, AnnexSpec
 from .month import MonthData
 from .numbers import clean_text, is_blank
-from .recompute import AnnexResult, _present
+from .tables import PrintedTable, RowKind, build_tables
 
 # Rows of the workbook's 参数 sheet that the document reads (the defaults are in data/document.yaml).
 PARAM_KEYS = ("发文机关标志", "发文字号", "标题", "主送", "印发机关", "印发日期")
@@ -121,70 +120,12 @@ def cutoff_date(data: MonthData) -> dt.date:
     return dt.date(year, mon, calendar.monthrange(year, mon)[1])
 
 
-def cell_text(col: Column, value: Any) -> str:
-    """A figure as printed in the annex tables: ratios with two decimals and %, counts as integers."""
-    if not _present(value):
-        return ""
-    if col.type == "ratio":
-        return f"{float(value):.2f}%"
-    if col.type == "count":
-        return str(int(value))
-    if col.type == "number":
-        text = format(Decimal(str(round(float(value), 6))).normalize(), "f")
-        return text
-    return str(value).strip()  # as entered: full-width brackets stay
-
-
-def printed_columns(spec: AnnexSpec) -> list[Column]:
-    return [c for c in spec.columns if c.printed]
-
-
-def annex_rows(result: AnnexResult, statuses: Mapping[str, Mapping[str, Any]], fills: Mapping[str, str],
-               district: str) -> list[dict[str, Any]]:
-    """The table body as printed: reference and total rows where the spec puts them, department rows in
-    printed order (numbered 1…n), section lines and subtotals (annex 8). Each row: kind, bold, cells
-    (strings, one per printed column), fill (status colour or "auto") and merge (annex 3's name cells)."""
-    spec = result.spec
-    cols = printed_columns(spec)
-
-    def row(kind: str, label: str, values: Mapping[str, Any], index: str = "", fill: str = NO_FILL) -> dict:
-        cells = [index if c.role == "index" else label if c.role == "name" else cell_text(c, values.get(c.name))
-                 for c in cols]
-        return {"kind": kind, "bold": kind in ("total", "subtotal"), "cells": cells, "fill": fill,
-                "label": label, "merge": ""}
-
-    top, bottom = [], []
-    total_label = spec.total.label.format(district=district) if spec.total else ""
-    if spec.total and result.total is not None:
-        (top if spec.total.position == "top" else bottom).append(row("total", total_label, result.total))
-    references = [row("reference", r["_label"], r) for r in result.references.values()]
-    body: list[dict[str, Any]] = []
-    departments = result.ordered
-    section = spec.sections[0] if spec.sections else ""
-    number = 0
-    for i, r in enumerate(departments):
-        if spec.sections and r["_section"] != section:
-            if spec.subtotal_label and section in result.subtotals:
-                body.append(row("subtotal", spec.subtotal_label, result.subtotals[section]))
-            section = r["_section"]
-            body.append({**row("section", section, {}), "cells": [section] + [""] * (len(cols) - 1)})
-        number += 1
-        status = statuses.get(r["部门"], {}).get("status")
-        body.append(row("department", r["_label"], r, str(number), fills.get(status, NO_FILL)))
-        if i == len(departments) - 1 and spec.subtotal_label and section in result.subtotals:
-            body.append(row("subtotal", spec.subtotal_label, result.subtotals[section]))
-    if spec.fill_down_name:  # one name per department group, its cells merged down (as printed)
-        name_at = next(i for i, c in enumerate(cols) if c.role == "name")
-        for prev, cur, nxt in zip([None, *body[:-1]], body, [*body[1:], None]):
-            same_prev = prev is not None and prev["kind"] == "department" and prev["label"] == cur["label"]
-            same_next = nxt is not None and nxt["kind"] == "department" and nxt["label"] == cur["label"]
-            if cur["kind"] != "department":
-                continue
-            if same_prev:
-                cur["merge"], cur["cells"][name_at] = "continue", ""
-            elif same_next:
-                cur["merge"] = "restart"
-    return [*references, *top, *body, *bottom]
+def annex_rows(table: PrintedTable, fills: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The table body for the template, in printed order. Each row: kind, bold, cells (the printed
+    strings), fill (a department row's status colour, else "auto"), label and merge (annex 3's names)."""
+    return [{"kind": r.kind.value, "bold": r.bold, "cells": list(r.cells), "label": r.label, "merge": r.merge.value,
+             "fill": fills.get(r.status, NO_FILL) if r.kind is RowKind.DEPARTMENT else NO_FILL}
+            for r in table.rows]
 
 
 def narrative(text_rows: Sequence[Mapping[str, str]]) -> dict[str, list[dict[str, Any]]]:
@@ -206,13 +147,13 @@ def build_context(data: MonthData, statuses: Mapping[str, Mapping[str, Mapping[s
         raise DocumentError("无法确定月份：请在“总体情况”表填写月份，或用 --month 指定")
     params = resolve_params(settings, data.params, month=data.month, district=district, today=today)
     year, mon = (int(x) for x in data.month.split("-"))
+    built = build_tables(data, district, statuses=statuses)
     tables = []
     for spec in annexes:
-        result = data.result(spec.sheet)
-        tables.append({"number": spec.number, "sheet": spec.sheet, "title": spec.title_for(district),
-                       "landscape": spec.landscape, "columns": [c.name for c in printed_columns(spec)],
-                       "name_at": next(i for i, c in enumerate(printed_columns(spec)) if c.role == "name"),
-                       "rows": annex_rows(result, statuses.get(spec.sheet, {}), settings.fills, district)})
+        table = built[spec.sheet]
+        tables.append({"number": spec.number, "sheet": spec.sheet, "title": table.title,
+                       "landscape": spec.landscape, "columns": [c.name for c in table.columns],
+                       "name_at": table.name_at, "rows": annex_rows(table, settings.fills)})
     return {
         "district": district, "year": year, "month": mon, "cutoff": date_zh(cutoff_date(data)),
         "issuer_mark": params["发文机关标志"], "doc_number": params["发文字号"], "title": params["标题"],

@@ -13,7 +13,6 @@ from typing import Any, Mapping
 
 from .compare import DISTRICT, Comparison
 from .month import MonthData
-from .recompute import _present
 from .registry import Registry, UnknownDepartment
 from .rules import Assessment, RuleSet
 

@@ -7,10 +7,8 @@ and section lines (annex 8's 公共服务单位); blank lines are skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
-import pandas as pd
 
 from ..spec import TOTAL_LABELS, AnnexSpec, Column
 from .numbers import BadNumber, clean_text, is_blank, parse_number
@@ -61,10 +59,6 @@ class AnnexInput:
     header_start: int
     header_end: int
     problems: list[Problem] = field(default_factory=list)
-
-    @cached_property
-    def rows(self) -> pd.DataFrame:
-        return pd.DataFrame(self.records, columns=[*META_COLUMNS, *(c.name for c in self.spec.value_columns)])
 
     @property
     def sheet(self) -> str:

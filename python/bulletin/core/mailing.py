@@ -9,14 +9,13 @@ from ..errors import UserError
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..spec import AnnexSpec, Column
-from .compare import DISTRICT
 from .month import MonthData
-from .recompute import _present
 from .registry import Department, Registry
+from .tables import RowKind, Status, TableRow, build_tables
 
 VISIBILITIES = {"own": "本单位数据和全区合计", "all": "全部单位数据"}
 SECURITIES = ("ssl", "starttls")
@@ -139,26 +138,18 @@ class MailSettings:
 # -- what a department sees ------------------------------------------------------------------------
 
 @dataclass
-class Row:
-    label: str  # as the table prints it (department short name, 全区, 合计, 小计, 安阳市 …)
-    key: str  # annex 3: the 证照类型名称; else ""
-    values: dict[str, Any]
-    previous: dict[str, Any] = field(default_factory=dict)  # column -> last month's value
-    change: dict[str, Any] = field(default_factory=dict)  # column -> this month − last month
-    status: str = ""
-    rules: tuple[str, ...] = ()  # names of the rules that fired
-    kind: str = "department"  # department | total | subtotal | reference
-    department: str = ""  # registry name of a department row
-
-
-@dataclass
 class SheetPart:
     spec: AnnexSpec
     title: str
     columns: tuple[Column, ...]  # value columns shown, in table order
     compared: tuple[Column, ...]  # columns with 上月/变化 beside the table (empty without last month)
-    totals: list[Row]  # the district row (and annex 8's subtotals, annex 5's city row)
-    rows: list[Row]  # detail rows the department may see
+    totals: list[TableRow]  # the district row, annex 8's subtotals, annex 5's city row, in printed order
+    rows: list[TableRow]  # department rows the department may see, in printed order
+
+    def summary(self, department: str) -> tuple[Status | None, tuple[str, ...]]:
+        """The department's worst status in this annex and the rules that fired, in order."""
+        own = [r for r in self.rows if r.department == department]
+        return Status.worst_of(r.status for r in own), tuple(dict.fromkeys(x for r in own for x in r.rules))
 
 
 @dataclass(frozen=True)
@@ -178,14 +169,20 @@ class DepartmentPart:
 
     def plain(self) -> dict[str, Any]:
         """Everything the extract shows, as JSON-able data (the content hash is taken over it)."""
-        def row(r: Row) -> dict[str, Any]:
-            return {"label": r.label, "key": r.key, "kind": r.kind, "department": r.department, "values": r.values,
-                    "previous": r.previous, "change": r.change, "status": r.status, "rules": list(r.rules)}
+        def row(r: TableRow, compared: set[str]) -> dict[str, Any]:
+            return {"label": r.standalone_label, "key": r.key, "kind": r.kind.value, "department": r.department,
+                    "values": dict(r.values), "previous": {k: v for k, v in r.previous.items() if k in compared},
+                    "change": {k: v for k, v in r.change.items() if k in compared},
+                    "status": r.status.label if r.status else "", "rules": list(r.rules)}
+
+        def sheet(s: SheetPart) -> dict[str, Any]:
+            compared = {c.name for c in s.compared}
+            return {"sheet": s.spec.sheet, "title": s.title, "columns": [c.name for c in s.columns],
+                    "compared": [c.name for c in s.compared], "totals": [row(r, compared) for r in s.totals],
+                    "rows": [row(r, compared) for r in s.rows]}
 
         return {"month": self.month, "department": self.department.name, "visibility": self.visibility,
-                "sheets": [{"sheet": s.spec.sheet, "title": s.title, "columns": [c.name for c in s.columns],
-                            "compared": [c.name for c in s.compared], "totals": [row(r) for r in s.totals],
-                            "rows": [row(r) for r in s.rows]} for s in self.sheets],
+                "sheets": [sheet(s) for s in self.sheets],
                 "sentences": [asdict(s) for s in self.sentences]}
 
 
@@ -218,14 +215,6 @@ def named_in(text: str, spelled: Sequence[tuple[str, str]]) -> set[str]:
     return found
 
 
-def _clean(v: Any) -> Any:
-    if not _present(v):
-        return None
-    if isinstance(v, float) and v == int(v):
-        return int(v)
-    return v
-
-
 def _shown_columns(spec: AnnexSpec) -> tuple[Column, ...]:
     return tuple(c for c in spec.columns if c.role != "index" and c.role != "name")
 
@@ -237,63 +226,31 @@ def _compared_columns(spec: AnnexSpec) -> tuple[Column, ...]:
 
 def build_parts(data: MonthData, analysis: Any, text_rows: Sequence[Mapping[str, str]], registry: Registry, *,
                 visibility: str, rule_names: Mapping[str, str], district: str) -> list[DepartmentPart]:
-    """One part per registry department that has a row this month, in registry order."""
+    """One part per registry department that has a row this month, in registry order: each annex's
+    printed table cut to its district rows and the department's own rows (every row with visibility all)."""
     comparison = analysis.comparison if analysis is not None else None
-    statuses = analysis.assessment.statuses if analysis is not None else {}
-    changes: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    for rec in comparison.records if comparison is not None else []:
-        changes[(rec["sheet"], rec["department"], rec["key"], rec["column"])] = rec
-
-    def make_row(spec: AnnexSpec, values: Mapping[str, Any], who: str, key: str, label: str, kind: str,
-                 compared: tuple[Column, ...]) -> Row:
-        row = Row(label, key, {c.name: _clean(values.get(c.name)) for c in _shown_columns(spec)}, kind=kind,
-                  department=who if kind == "department" else "")
-        for col in compared:
-            rec = changes.get((spec.sheet, who, key, col.name))
-            if rec is not None:
-                row.previous[col.name] = _clean(rec["previous"])
-                row.change[col.name] = _clean(rec["change"])
-        entry = statuses.get(spec.sheet, {}).get(who) if kind in ("department", "total") else None
-        if entry:
-            row.status = entry["status"]
-            row.rules = tuple(rule_names.get(r, r) for r in entry["rules"])
-        return row
-
-    sheets_common: list[tuple[AnnexSpec, str, tuple[Column, ...], tuple[Column, ...], list[Row], list[dict]]] = []
-    for sheet, res in data.results.items():
-        spec = res.spec
-        compared = _compared_columns(spec) if comparison is not None else ()
-        totals: list[Row] = []
-        if res.total is not None:
-            label = spec.total.label.format(district=district) if spec.total else DISTRICT
-            totals.append(make_row(spec, res.total, DISTRICT, "", label, "total", compared))
-        for section, sub in res.subtotals.items():
-            totals.append(make_row(spec, sub, "", "", f"{section}{spec.subtotal_label or '小计'}", "subtotal", ()))
-        for name, ref in res.references.items():
-            totals.append(make_row(spec, ref, ref["部门"], "", ref.get("_label") or name, "reference", compared))
-        sheets_common.append((spec, spec.title_for(district), _shown_columns(spec), compared, totals, res.ordered))
-
+    tables = build_tables(data, district, statuses=analysis.assessment.statuses if analysis is not None else None,
+                          comparison=comparison.records if comparison is not None else (), rule_names=rule_names)
     spelled = spellings(registry)
     mentions = []
     for r in text_rows:
         for s in split_sentences(r["text"]):
             mentions.append((Sentence(r["section"], r["heading"], s), named_in(s, spelled)))
 
-    present = {r["部门"] for *_, ordered in sheets_common for r in ordered if r.get("_known", True)}
+    reporting = {r.department for t in tables.values() for r in t.of_kind(RowKind.DEPARTMENT)}
     parts = []
     for dept in registry.departments:
-        if dept.name not in present:
+        if dept.name not in reporting:
             continue
         sheets = []
-        for spec, title, columns, compared, totals, ordered in sheets_common:
-            mine = [r for r in ordered if r["部门"] == dept.name]
-            if not mine:
+        for table in tables.values():
+            spec, departments = table.spec, table.of_kind(RowKind.DEPARTMENT)
+            if not any(r.department == dept.name for r in departments):
                 continue
-            shown = ordered if visibility == "all" else mine
-            keys = [c.name for c in spec.key_columns]
-            rows = [make_row(spec, r, r["部门"], "|".join(str(r.get(k)) for k in keys), r["_label"], "department",
-                             compared) for r in shown]
-            sheets.append(SheetPart(spec, title, columns, compared, totals, rows))
+            shown = departments if visibility == "all" else [r for r in departments if r.department == dept.name]
+            sheets.append(SheetPart(spec, table.title, _shown_columns(spec),
+                                    _compared_columns(spec) if comparison is not None else (),
+                                    table.of_kind(RowKind.REFERENCE, RowKind.TOTAL, RowKind.SUBTOTAL), shown))
         sentences = [s for s, who in mentions if dept.name in who]
         parts.append(DepartmentPart(data.month or "", dept, visibility, sheets, sentences))
     return parts

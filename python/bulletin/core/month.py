@@ -6,13 +6,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import pandas as pd
 
 from ..spec import ANNEXES, PARAM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Scalar
 from .intake import AnnexInput, Grid, IntakeContext, address, read_annex
-from .numbers import BadNumber, clean_text, is_blank, parse_number
+from .numbers import BadNumber, clean_text, is_blank, parse_number, present
 from .problems import Messages, Problem, has_errors
-from .recompute import AnnexResult, _present, recompute
+from .recompute import AnnexResult, recompute
 from .registry import Registry
 from .validate import validate
 
@@ -159,7 +158,7 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
 
 
 def _jsonable(v: Any, col_type: str | None = None) -> Any:
-    if not _present(v):
+    if not present(v):
         return None
     if col_type == "count" or (isinstance(v, float) and col_type is None and v == int(v)):
         return int(v)
@@ -174,7 +173,7 @@ def row_dict(spec: AnnexSpec, row: Mapping[str, Any]) -> dict[str, Any]:
         if col.role == "index":
             continue
         v = row.get(col.name)
-        out[col.name] = _jsonable(v, col.type) if col.is_numeric else (v if _present(v) else None)
+        out[col.name] = _jsonable(v, col.type) if col.is_numeric else (v if present(v) else None)
     return out
 
 

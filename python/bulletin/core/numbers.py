@@ -3,6 +3,7 @@ stray spaces, Excel error values. Unambiguous forms are normalised; anything els
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +21,11 @@ def clean_text(value: Any) -> str:
     if value is None:
         return ""
     return _SPACES.sub("", unicodedata.normalize("NFKC", str(value)))
+
+
+def present(v: Any) -> bool:
+    """A value is there: neither None nor NaN (how blank cells reach the engine)."""
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
 def is_blank(value: Any) -> bool:

@@ -11,7 +11,7 @@ from ..errors import UserError
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from ..spec import SCALARS, annex
 from .month import MonthData

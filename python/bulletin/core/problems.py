@@ -1,8 +1,11 @@
 """Problems found in the input: one record per problem, all gathered in one pass (lazy validation)."""
 from __future__ import annotations
 
+import string
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
+
+from ..errors import ConfigError, check_keys
 
 PROBLEM_HEADERS = {"severity": "严重程度", "sheet": "工作表", "cell": "单元格", "department": "部门",
                    "rule": "规则", "message": "说明"}
@@ -26,18 +29,56 @@ class Problem:
         return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
 
 
-class Messages:
-    """Rule id -> severity and Chinese wording (data/messages.yaml)."""
+# Every problem the engine reports, with the placeholders it fills: messages.yaml must word each of them
+# and may use only these placeholders (a typo in one would otherwise fail in the middle of a check).
+RULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "sheet.missing": ("sheet_name",),
+    "header.missing": ("column",),
+    "scalar.missing": ("name",),
+    "scalar.invalid": ("name", "value", "expected"),
+    "value.missing": ("column",),
+    "value.not_number": ("column", "value"),
+    "value.excel_error": ("column", "value"),
+    "value.negative": ("column", "value"),
+    "value.not_integer": ("column", "value"),
+    "department.missing_name": (),
+    "department.unknown": ("name",),
+    "department.duplicate": ("name", "first_row"),
+    "check.part_exceeds_whole": ("part", "part_value", "whole", "whole_value"),
+    "check.parts_sum_mismatch": ("parts", "parts_value", "whole", "whole_value"),
+    "printed.ratio_mismatch": ("column", "printed", "formula", "computed"),
+    "printed.value_mismatch": ("column", "printed", "formula", "computed"),
+    "printed.total_mismatch": ("label", "column", "printed", "computed"),
+    "text.unknown_item": ("item", "known"),
+}
+SEVERITIES = tuple(SEVERITY_ZH)
 
-    def __init__(self, table: Mapping[str, Mapping[str, str]]):
+
+class Messages:
+    """Rule id -> severity and Chinese wording (data/messages.yaml), checked against RULE_FIELDS."""
+
+    def __init__(self, table: Mapping[str, Mapping[str, str]], file: str = "messages.yaml"):
         for rule, entry in table.items():
-            if set(entry) != {"severity", "message"} or entry["severity"] not in ("error", "warning"):
-                raise ValueError(f"messages: bad entry for {rule!r}: {entry}")
+            if rule not in RULE_FIELDS:
+                raise ConfigError(file, rule, f"不认识的规则编号；可用的编号：{'、'.join(RULE_FIELDS)}")
+            check_keys(file, entry, ("severity", "message"), required=("severity", "message"), where=rule)
+            if entry["severity"] not in SEVERITIES:
+                raise ConfigError(file, f"{rule} 的 severity", "应为 error 或 warning")
+            try:
+                used = {f for _, f, _, _ in string.Formatter().parse(str(entry["message"])) if f is not None}
+            except ValueError:
+                raise ConfigError(file, f"{rule} 的 message", "花括号不成对（占位符应写成 {column} 这样）") from None
+            for name in sorted(used - set(RULE_FIELDS[rule])):
+                allowed = "、".join("{" + f + "}" for f in RULE_FIELDS[rule]) or "无"
+                raise ConfigError(file, f"{rule} 的 message", f"占位符 {{{name}}} 不认识；可用：{allowed}")
+        for rule in RULE_FIELDS:
+            if rule not in table:
+                raise ConfigError(file, rule, "缺少此规则的说法")
         self.table = dict(table)
 
     def problem(self, rule: str, sheet: str, cell: str = "", department: str = "", **values: Any) -> Problem:
         entry = self.table[rule]
-        return Problem(sheet, cell, department or "", rule, entry["severity"], entry["message"].format(**values))
+        return Problem(sheet, cell, department or "", rule, entry["severity"], str(entry["message"]).format(**values))
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:

@@ -11,22 +11,20 @@ from functools import cached_property
 from decimal import Decimal
 from typing import Any, Mapping
 
-import pandas as pd
 
 from ..spec import AnnexSpec, Column, Formula
-from .intake import META_COLUMNS, AnnexInput
-from .numbers import round_half_up, to_decimal
+from .intake import AnnexInput
+from .numbers import present, round_half_up, to_decimal
+
+_present = present  # old name, still imported by adapters/xlsx_output.py and core/rules.py
 
 
-def _present(v: Any) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
-
-
-def _side(terms: tuple[str, ...], values: Mapping[str, Any]) -> Decimal | None:
+def side_sum(terms: tuple[str, ...], values: Mapping[str, Any]) -> Decimal | None:
+    """A formula side (terms, "-name" subtracted) over a row; None when any term is blank."""
     total = Decimal(0)
     for term in terms:
         v = values.get(term.lstrip("-"))
-        if not _present(v):
+        if not present(v):
             return None
         total += -to_decimal(v) if term.startswith("-") else to_decimal(v)
     return total
@@ -35,11 +33,11 @@ def _side(terms: tuple[str, ...], values: Mapping[str, Any]) -> Decimal | None:
 def evaluate(col: Column, values: Mapping[str, Any]) -> float | int | None:
     """Value of a computed column from the row's inputs; None when an input is missing or den is 0."""
     f: Formula = col.formula  # type: ignore[assignment]
-    num = _side(f.num, values)
+    num = side_sum(f.num, values)
     if num is None:
         return None
     if f.den:
-        den = _side(f.den, values)
+        den = side_sum(f.den, values)
         if den is None or den == 0:
             return None
         value = num / den * (100 if col.type == "ratio" else 1)
@@ -53,7 +51,7 @@ def evaluate(col: Column, values: Mapping[str, Any]) -> float | int | None:
 def exact(col: Column, values: Mapping[str, Any]) -> Decimal | None:
     """The unrounded value of a computed ratio (to compare a printed ratio against)."""
     f: Formula = col.formula  # type: ignore[assignment]
-    num, den = _side(f.num, values), _side(f.den, values) if f.den else Decimal(1)
+    num, den = side_sum(f.num, values), side_sum(f.den, values) if f.den else Decimal(1)
     if num is None or den is None or den == 0:
         return None
     return num / den * (100 if col.type == "ratio" else 1)
@@ -71,14 +69,14 @@ def total_of(spec: AnnexSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
     for col in spec.value_columns:
         if col.role == "computed":
             continue
-        present = [r[col.name] for r in rows if _present(r.get(col.name))]
+        given = [r[col.name] for r in rows if present(r.get(col.name))]
         if col.total == "sum":
-            s = math.fsum(present) if present else None
+            s = math.fsum(given) if given else None
             out[col.name] = None if s is None else (int(s) if col.type == "count" else round(s, 6))
         elif col.total.startswith("weighted:"):
             weight = col.total.split(":", 1)[1]
             pairs = [(to_decimal(r[col.name]), to_decimal(r[weight])) for r in rows
-                     if _present(r.get(col.name)) and _present(r.get(weight))]
+                     if present(r.get(col.name)) and present(r.get(weight))]
             wsum = sum((w for _, w in pairs), Decimal(0))
             out[col.name] = round_half_up(sum((v * w for v, w in pairs), Decimal(0)) / wsum) if wsum else None
         else:
@@ -94,28 +92,15 @@ class AnnexResult:
     subtotals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @cached_property
-    def rows(self) -> pd.DataFrame:
-        rows = pd.DataFrame(self.records, columns=[*META_COLUMNS, *(c.name for c in self.spec.value_columns)])
-        for col in self.spec.value_columns:  # numbers stay numbers (NaN for blank), texts stay objects
-            if col.is_numeric:
-                rows[col.name] = pd.to_numeric(rows[col.name], errors="coerce")
-        return rows
-
-    @cached_property
     def ordered(self) -> list[dict[str, Any]]:
         """Department rows in the printed order: the spec's sort (stable, blanks last) within each section."""
         rows = [r for r in self.records if r["_kind"] == "department"]
         for name, direction in reversed(self.spec.sort):  # stable sorts, least significant key first
-            present = [r for r in rows if _present(r.get(name))]
-            blank = [r for r in rows if not _present(r.get(name))]
-            rows = sorted(present, key=lambda r: r[name], reverse=direction == "desc") + blank
+            given = [r for r in rows if present(r.get(name))]
+            blank = [r for r in rows if not present(r.get(name))]
+            rows = sorted(given, key=lambda r: r[name], reverse=direction == "desc") + blank
         order = {s: i for i, s in enumerate(self.spec.sections)}
         return sorted(rows, key=lambda r: order.get(r["_section"], 0))
-
-    @cached_property
-    def departments(self) -> pd.DataFrame:
-        """Department rows in the printed order, as a DataFrame."""
-        return pd.DataFrame(self.ordered, columns=list(self.rows.columns))
 
     @property
     def references(self) -> dict[str, dict[str, Any]]:

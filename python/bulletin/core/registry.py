@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
-
-import pandas as pd
+from typing import Any, Iterable, Mapping
 
 from .numbers import clean_text
 
@@ -14,7 +12,8 @@ def pinyin_of(text: str) -> str:
     return " ".join(lazy_pinyin(text))
 
 
-REGISTRY_COLUMNS = ("部门", "简称", "全称", "别名", "类别")  # required; 附件 and 邮箱 are optional
+REGISTRY_COLUMNS = ("部门", "简称", "全称", "别名", "类别")  # required
+REGISTRY_OPTIONAL = ("附件", "邮箱", "拼音")
 
 
 @dataclass(frozen=True)
@@ -53,18 +52,23 @@ class Registry:
         self._lookup = lookup
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, prefixes: Iterable[str] = ()) -> "Registry":
-        missing = [c for c in REGISTRY_COLUMNS if c not in frame.columns]
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]], prefixes: Iterable[str] = ()) -> "Registry":
+        """From rows of text keyed by column name (departments.csv or the workbook's 部门 sheet)."""
+        rows = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
+        missing = [c for c in REGISTRY_COLUMNS if rows and c not in rows[0]]
         if missing:
             raise ValueError(f"部门名录缺少列：{'、'.join(missing)}")
         deps = []
-        for i, r in enumerate(frame.fillna("").to_dict("records")):
+        for i, r in enumerate(rows):
             name = str(r["部门"]).strip()
             if not name:
                 continue
             aliases = tuple(a.strip() for a in str(r["别名"]).replace("，", "、").replace(",", "、").split("、")
                             if a.strip())
-            annexes = tuple(int(a) for a in str(r.get("附件", "")).replace("，", ",").split(",") if a.strip())
+            numbers = [a.strip() for a in str(r.get("附件", "")).replace("，", ",").split(",") if a.strip()]
+            if not all(a.isdigit() and 1 <= int(a) <= 8 for a in numbers):
+                raise ValueError(f"部门“{name}”的“附件”列“{r.get('附件')}”应为附件编号，如 1,2,3")
+            annexes = tuple(int(a) for a in numbers)
             emails = tuple(e.strip() for e in str(r.get("邮箱", "")).replace("；", ";").split(";") if e.strip())
             deps.append(Department(name, str(r["简称"]).strip() or name, str(r["全称"]).strip() or name,
                                    aliases, str(r["类别"]).strip(), i, annexes, emails, str(r.get("拼音", "")).strip()))

@@ -10,6 +10,8 @@ rule file is loaded: an unknown name, key or construct is an error there, not at
 """
 from __future__ import annotations
 
+from ..errors import check_keys
+
 import ast
 import re
 from dataclasses import dataclass, field
@@ -120,10 +122,8 @@ def _compile(expr: str, spec: AnnexSpec, params: Mapping[str, Param], where: str
     return tree, names
 
 
-def load_rules(data: Mapping[str, Any]) -> RuleSet:
-    unknown = set(data) - {"params", "rules"}
-    if unknown:
-        raise RuleError(f"规则文件：未知的键 {sorted(unknown)}")
+def load_rules(data: Mapping[str, Any], file: str = "rules.yaml") -> RuleSet:
+    check_keys(file, data, ("params", "rules"))
     params = {}
     for name, p in (data.get("params") or {}).items():
         if not isinstance(p, Mapping) or set(p) - PARAM_KEYS or "value" not in p:
@@ -133,12 +133,7 @@ def load_rules(data: Mapping[str, Any]) -> RuleSet:
     sheets = {a.sheet for a in ANNEXES}
     for i, r in enumerate(data.get("rules") or []):
         where = f"规则 {r.get('id', i + 1)}"
-        extra = set(r) - RULE_KEYS
-        if extra:
-            raise RuleError(f"{where}: 未知的键 {sorted(extra)}")
-        missing = {"id", "sheet", "when", "status", "name"} - set(r)
-        if missing:
-            raise RuleError(f"{where}: 缺少 {sorted(missing)}")
+        check_keys(file, r, sorted(RULE_KEYS), required=("id", "sheet", "when", "status", "name"), where=where)
         if r["id"] in seen:
             raise RuleError(f"{where}: 规则编号重复")
         seen.add(r["id"])

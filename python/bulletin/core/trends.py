@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .compare import DOWN, UP, Comparison
 from .month import MonthData
-from .recompute import _present
+from .numbers import present
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def district_value(data: MonthData, series: SeriesSpec) -> float | None:
         result = data.results.get(series.sheet or "")
         total = result.total if result is not None else None
         v = total.get(series.column) if total else None
-    return float(v) if _present(v) and not isinstance(v, (str, bool)) else None
+    return float(v) if present(v) and not isinstance(v, (str, bool)) else None
 
 
 def district_series(months: Mapping[str, MonthData], series: Sequence[SeriesSpec], last: int) -> Trend:
@@ -77,7 +77,7 @@ def biggest_movers(comparison: Comparison | None, indicators: Iterable[tuple[str
     out: list[Mover] = []
     for sheet, column in indicators:
         records = [r for r in comparison.records if r["sheet"] == sheet and r["column"] == column
-                   and r["scope"] == "department" and r["direction"] in (UP, DOWN) and _present(r["change"])]
+                   and r["scope"] == "department" and r["direction"] in (UP, DOWN) and present(r["change"])]
         for direction, sign in ((UP, -1), (DOWN, 1)):
             picked = sorted((r for r in records if r["direction"] == direction),
                             key=lambda r: sign * float(r["change"]))[:n]  # stable: ties keep the annex order

@@ -12,13 +12,13 @@ from typing import Any
 
 from ..spec import AnnexSpec, Check
 from .intake import AnnexInput
-from .numbers import round_half_up, to_decimal
+from .numbers import present, round_half_up, to_decimal
 from .problems import Messages, Problem
-from .recompute import AnnexResult, _present, exact
+from .recompute import AnnexResult, exact
 
 
 def _fmt(col_type: str, v: Any) -> str:
-    if not _present(v):
+    if not present(v):
         return "空"
     if col_type == "ratio":
         return f"{float(v):.2f}%"
@@ -47,7 +47,7 @@ def _duplicates(data: AnnexInput, msg: Messages) -> list[Problem]:
 def _check(data: AnnexInput, check: Check, r: dict, msg: Messages) -> Problem | None:
     spec = data.spec
     values = [r[p] for p in (check.whole, *check.parts)]
-    if not all(_present(v) for v in values):
+    if not all(present(v) for v in values):
         return None  # missing cells are reported on their own
     whole = to_decimal(r[check.whole])
     parts = [to_decimal(r[p]) for p in check.parts]
@@ -71,7 +71,7 @@ def _printed_vs(data: AnnexInput, printed: dict, recomputed: dict, department: s
     out = []
     for col in spec.value_columns:
         p = printed.get(col.name)
-        if not _present(p) or col.type == "text":
+        if not present(p) or col.type == "text":
             continue
         where = data.cell(printed["_row"], col.name)
         if col.role == "computed":
@@ -89,7 +89,7 @@ def _printed_vs(data: AnnexInput, printed: dict, recomputed: dict, department: s
                                        formula=col.formula.describe()))
         elif label:  # an input of a total row: the sum (or weighted figure) of its rows
             target = recomputed.get(col.name)
-            if not _present(target):
+            if not present(target):
                 continue
             tol = Decimal(str(tol_pp if col.type == "ratio" else tol_total)) + Decimal("1e-9")
             if abs(to_decimal(p) - to_decimal(target)) > tol:

@@ -1,12 +1,16 @@
 """The workbook port: what the actions need from a workbook, whether a file (openpyxl) or the live book in
-Excel (xlwings). Read a table, write computed columns, write statuses, write text and problems, report
-progress, show a message.
+Excel (xlwings). It is the ONE writer of the result workbook: the CLI's result file, the buttons' live book
+and the console's file all get their cells, formats and colours from the code below.
 
-Everything above the four primitives (`sheet_names`, `values`, `write`, `extra`) is written once here, so
-both implementations share it and CI runs it. Rules kept by every implementation:
-- one block read per sheet and one block write per contiguous block (cell loops are 100× slower in Excel);
-- input cells are never written: only computed columns, the 状态/触发规则/上月/变化 columns right of a table,
-  and the generated sheets (问题文本, 校验结果) and the 控制台 status cells.
+Everything above the primitives (`sheet_names`, `values`, `extra`, `write`, `format`, `merge`,
+`add_sheet`, `colour_rows_by_status`) is written once here, so both implementations share it and CI runs it.
+Rules kept by every implementation:
+- one block read per sheet and one block write (or format) per contiguous block (cell loops are 100× slower
+  in Excel);
+- input cells are never written: only computed columns, total rows (the engine's), the 状态/触发规则/上月/变化
+  columns right of a table, the generated sheets (问题文本, 校验结果) and the 控制台 status cells;
+- a string is always written as text, never as a formula, whatever it starts with; only a `Formula` the
+  program built itself (the 校验结果 links) is written as one.
 """
 from __future__ import annotations
 
@@ -14,17 +18,21 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import pandas as pd
-
 from ..adapters.workbook_layout import CONSOLE_ROWS, CONSOLE_SHEET
-from ..adapters.xlsx_output import STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT, cell_value
+from ..adapters.xlsx_output import (CHANGE_FORMATS, COLOURS, STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT, cell_value,
+                                    number_format, text_rows)
+from ..core.compare import DISTRICT
 from ..core.intake import Grid, address, column_letter
 from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
-from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, TEXT_SHEET
+from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, TEXT_SHEET, Column
 
 READ_SHEETS = (SCALAR_SHEET, TEXT_SHEET, PARAM_SHEET, DEPT_SHEET, *(a.sheet for a in ANNEXES))
 PROBLEM_ORDER = ("severity", "sheet", "cell", "department", "rule", "message")
+
+
+class Formula(str):
+    """A formula the program built itself; every other string is written as text."""
 
 
 def runs(rows: Iterable[int]) -> list[list[int]]:
@@ -45,7 +53,7 @@ def problem_rows(problems: Sequence[Problem], sheets: Iterable[str]) -> list[lis
     for p in sorted(problems, key=lambda p: p.severity != "error"):
         cell: Any = p.cell
         if p.cell and p.sheet in sheets and p.cell[0].isalpha():
-            cell = f"=HYPERLINK(\"#'{p.sheet}'!{p.cell}\",\"{p.cell}\")"
+            cell = Formula(f"=HYPERLINK(\"#'{p.sheet}'!{p.cell}\",\"{p.cell}\")")
         rows.append([SEVERITY_ZH[p.severity], p.sheet, cell, p.department, p.rule, p.message])
     return rows or [["", "", "", "", "", "未发现问题。"]]
 
@@ -55,10 +63,15 @@ def status_column_of(head: Sequence[Any]) -> int | None:
     return next((i + 1 for i in range(len(head) - 1) if (head[i], head[i + 1]) == STATUS_HEADERS), None)
 
 
+def change_header(col: Column, what: str) -> str:
+    return f"上月{col.name}" if what == "previous" else f"{col.name}变化{'（百分点）' if col.type == 'ratio' else ''}"
+
+
 class WorkbookPort:
     """Base of both implementations. Subclasses provide the primitives below; rows/columns are 1-based."""
 
     path: Path | None = None
+    draws_charts = False  # whether write_overview can draw the 总览 charts here
     messages: list[str]
     progress_log: list[str]
 
@@ -75,7 +88,20 @@ class WorkbookPort:
         raise NotImplementedError
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
-        """One rectangular block of values (formulas start with "=") at (row, col)."""
+        """One rectangular block of values at (row, col): strings as text, `Formula`s as formulas."""
+        raise NotImplementedError
+
+    def format(self, sheet: str, row: int, col: int, rows: int, cols: int, *, number_format: str | None = None,
+               fill: str | None = None, bold: bool | None = None) -> None:
+        """Number format, fill (RGB hex) and bold of a rectangular block, one call each."""
+        raise NotImplementedError
+
+    def merge(self, sheet: str, row: int, col: int, last_row: int, last_col: int) -> None:
+        raise NotImplementedError
+
+    def colour_rows_by_status(self, sheet: str, first_row: int, last_row: int, last_col: int,
+                              status_col: int) -> None:
+        """Conditional formatting: a row takes its 状态's colour (COLOURS["红"/"黄"]), so an edit recolours it."""
         raise NotImplementedError
 
     def add_sheet(self, name: str) -> None:
@@ -88,6 +114,11 @@ class WorkbookPort:
     def message(self, text: str) -> None:
         raise NotImplementedError
 
+    def write_overview(self, overview: Any) -> bool:
+        """The 总览 sheet with native charts. False where this port cannot draw charts (the live Excel
+        workbook for now): the caller then points the user to `bulletin run` / `bulletin charts`."""
+        return False
+
     # -- shared ----------------------------------------------------------------------------------------
     def read_grids(self) -> dict[str, Grid]:
         grids = {}
@@ -99,39 +130,65 @@ class WorkbookPort:
                 grids[sheet] = Grid(sheet, rows, percent, merged)
         return grids
 
-    def read_table(self, sheet: str, header_row: int = 1) -> pd.DataFrame:
-        """A sheet's block below its header row as a DataFrame (one read)."""
-        rows = self.values(sheet)
-        header = [str(h) if h is not None else f"列{i + 1}" for i, h in enumerate(rows[header_row - 1])]
-        body = [r for r in rows[header_row:] if any(v is not None for v in r)]
-        return pd.DataFrame(body, columns=header)
+    def _block(self, sheet: str, col: int, rows: Mapping[int, Sequence[Any]], *, number_format: str | None = None,
+               fill: str | None = None) -> None:
+        """Rows of values starting at `col`, one write (and one format) per run of consecutive rows."""
+        for run in runs(rows):
+            self.write(sheet, run[0], col, [rows[r] for r in run])
+            if number_format or fill:
+                width = max(len(rows[r]) for r in run)
+                self.format(sheet, run[0], col, len(run), width, number_format=number_format, fill=fill)
 
     def write_computed(self, data: MonthData) -> None:
-        """Recomputed values of every computed column, department, reference and total rows."""
+        """Every computed column of department and reference rows, and every figure of the total rows
+        (the engine's: each sum recomputed, each ratio from the summed parts)."""
         for sheet, inp in data.inputs.items():
             if not inp.columns:
                 continue
             res = data.results[sheet]
             by_row = {r["_row"]: r for r in res.records}
-            values: dict[int, dict[str, Any]] = {}
+            values: dict[int, Mapping[str, Any]] = {}
+            totals: dict[int, Mapping[str, Any]] = {}
             for r in inp.records:
                 if r["_kind"] in ("department", "reference"):
                     values[r["_row"]] = by_row[r["_row"]]
                 elif r["_kind"] == "total" and res.total is not None:
-                    values[r["_row"]] = res.total
+                    totals[r["_row"]] = res.total
                 elif r["_kind"] == "subtotal":
-                    values[r["_row"]] = res.subtotals.get(r["_section"], {})
-            for col in inp.spec.computed_columns:
+                    totals[r["_row"]] = res.subtotals.get(r["_section"], {})
+            for col in inp.spec.value_columns:
                 c = inp.columns.get(col.name)
-                if c is None:
+                if c is None or not col.is_numeric:
                     continue
-                for run in runs(values):
-                    self.write(sheet, run[0], c, [[cell_value(col, values[r].get(col.name))] for r in run])
+                rows = {**(values if col.role == "computed" else {}), **totals}
+                self._block(sheet, c, {r: [cell_value(col, v.get(col.name))] for r, v in rows.items()},
+                            number_format=number_format(col), fill=COLOURS["computed"] if col.role == "computed"
+                            else None)
+
+    def _status_column(self, sheet: str, inp: Any) -> int:
+        """The 状态 column (followed by 触发规则): the template's own, else added right of the table."""
+        rows = self.values(sheet)
+        head = rows[inp.header_start - 1] if len(rows) >= inp.header_start else []
+        found = status_column_of(head)
+        if found is not None:
+            return found
+        status_col = max(len(head), max(inp.columns.values())) + 1
+        self._extra_headers(sheet, inp, status_col, list(STATUS_HEADERS))
+        last_row = max((r["_row"] for r in inp.records), default=inp.header_end + 1)
+        self.colour_rows_by_status(sheet, inp.header_end + 1, last_row, status_col + 1, status_col)
+        return status_col
+
+    def _extra_headers(self, sheet: str, inp: Any, col: int, texts: list[str]) -> None:
+        """Headers of columns the program adds beside a table, spanning the table's header rows."""
+        depth = inp.header_end - inp.header_start + 1
+        self.write(sheet, inp.header_start, col, [texts])
+        if depth > 1:
+            for i in range(len(texts)):
+                self.merge(sheet, inp.header_start, col + i, inp.header_end, col + i)
+        self.format(sheet, inp.header_start, col, depth, len(texts), fill=COLOURS["extra"], bold=True)
 
     def write_statuses(self, analysis: Any, rule_names: Mapping[str, str]) -> None:
         """状态 and 触发规则 (existing columns are reused), then 上月/变化 of each computed column."""
-        from ..core.compare import DISTRICT
-
         comparison = analysis.comparison
         changes = {}
         for rec in comparison.records if comparison is not None else []:
@@ -140,28 +197,24 @@ class WorkbookPort:
         for sheet, inp in analysis.data.inputs.items():
             if not inp.columns:
                 continue
-            spec, rows = inp.spec, self.values(sheet)
-            head = rows[inp.header_start - 1] if len(rows) >= inp.header_start else []
-            status_col = status_column_of(head)
-            if status_col is None:
-                status_col = max(len(head), max(inp.columns.values())) + 1
-                self.write(sheet, inp.header_start, status_col, [list(STATUS_HEADERS)])
+            spec = inp.spec
+            status_col = self._status_column(sheet, inp)
             extra = [(col, what) for col in spec.computed_columns for what in ("previous", "change")] \
                 if comparison is not None else []
             if extra:
-                self.write(sheet, inp.header_start, status_col + 2,
-                           [[f"上月{col.name}" if what == "previous" else
-                             f"{col.name}变化{'（百分点）' if col.type == 'ratio' else ''}" for col, what in extra]])
+                self._extra_headers(sheet, inp, status_col + 2, [change_header(col, what) for col, what in extra])
             statuses = analysis.assessment.statuses.get(sheet, {})
-            out: dict[int, list[Any]] = {}
+            status_rows: dict[int, list[Any]] = {}
+            change_rows: dict[int, list[Any]] = {}
             for r in inp.records:
                 if r["_kind"] not in ("department", "total"):
                     continue
                 who = r["部门"] if r["_kind"] == "department" else DISTRICT
                 key = "|".join(str(r.get(k.name)) for k in spec.key_columns) if who != DISTRICT else ""
                 entry = statuses.get(who)
-                line: list[Any] = [entry["status"] if entry else None,
-                                   "、".join(rule_names.get(i, i) for i in entry["rules"]) if entry else None]
+                status_rows[r["_row"]] = [entry["status"] if entry else None,
+                                          "、".join(rule_names.get(i, i) for i in entry["rules"]) if entry else None]
+                line: list[Any] = []
                 for col, what in extra:
                     rec = changes.get((sheet, who, key, col.name))
                     v = None if rec is None else rec[what]
@@ -169,9 +222,12 @@ class WorkbookPort:
                         line.append(None if rec is None else cell_value(col, v))
                     else:
                         line.append(None if v is None or v != v else (round(float(v), 2) if col.type == "ratio" else v))
-                out[r["_row"]] = line
-            for run in runs(out):
-                self.write(sheet, run[0], status_col, [out[r] for r in run])
+                change_rows[r["_row"]] = line
+            self._block(sheet, status_col, status_rows)
+            for i, (col, what) in enumerate(extra):
+                fmt = number_format(col) if what == "previous" else CHANGE_FORMATS[col.type == "ratio"]
+                self._block(sheet, status_col + 2 + i, {r: [line[i]] for r, line in change_rows.items()},
+                            number_format=fmt)
 
     def _replace_body(self, sheet: str, header: Sequence[str], body: list[list[Any]]) -> None:
         """Header and rows of a generated sheet; leftover rows of an earlier run are blanked (one block)."""
@@ -183,6 +239,7 @@ class WorkbookPort:
         block += [list(r) + [None] * (width - len(r)) for r in body]
         block += [[None] * width for _ in range(max(0, len(old) - len(block)))]
         self.write(sheet, 1, 1, block)
+        self.format(sheet, 1, 1, 1, len(header), fill=COLOURS["header"], bold=True)
 
     def write_problems(self, problems: Sequence[Problem]) -> None:
         self._replace_body(PROBLEM_SHEET, [PROBLEM_HEADERS[f] for f in PROBLEM_ORDER],
@@ -192,12 +249,7 @@ class WorkbookPort:
         """Paragraphs already in 问题文本 (staff edits in column D): id -> {text, generated}."""
         if TEXT_SHEET_OUT not in self.sheet_names():
             return {}
-        out = {}
-        for row in self.values(TEXT_SHEET_OUT)[1:]:
-            row = list(row) + [None] * (7 - len(row))
-            if row[0]:
-                out[str(row[0])] = {"text": str(row[3] or ""), "generated": str(row[5] or "")}
-        return out
+        return text_rows(self.values(TEXT_SHEET_OUT))
 
     def write_text(self, rows: Sequence[Mapping[str, str]]) -> None:
         self._replace_body(TEXT_SHEET_OUT, TEXT_HEADERS,
@@ -212,13 +264,8 @@ class WorkbookPort:
         self.write(CONSOLE_SHEET, first, 2, [[action], [dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")],
                                               [result], [output or ""], [history or ""]])
 
-    def write_overview(self, analysis: Any, past: Mapping[str, Any]) -> bool:
-        """The 总览 sheet with native charts. False where this port cannot draw charts (the live Excel
-        workbook for now): the caller then points the user to `bulletin run` / `bulletin charts`."""
-        return False
-
     def where(self, p: Problem) -> str:
         return p.where
 
 
-__all__ = ["WorkbookPort", "READ_SHEETS", "problem_rows", "runs", "status_column_of", "address", "column_letter"]
+__all__ = ["WorkbookPort", "Formula", "READ_SHEETS", "problem_rows", "runs", "status_column_of", "text_rows", "address", "column_letter"]

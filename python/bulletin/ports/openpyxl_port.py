@@ -1,28 +1,38 @@
-"""The workbook port over a file, with openpyxl: for the CLI's --in-place, for WPS users and for CI."""
+"""The workbook port over a file, with openpyxl: the CLI (result files and --in-place), the console, CI."""
 from __future__ import annotations
 
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import openpyxl
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+from openpyxl.utils import get_column_letter
 
 from ..adapters.files import ensure_closed, write_atomically
 from ..adapters.xlsx_files import open_workbook
-from . import WorkbookPort
+from ..adapters.xlsx_output import COLOURS, save_new, style
+from . import Formula, WorkbookPort
 
 
 class OpenpyxlPort(WorkbookPort):
-    def __init__(self, path: Path, wb: openpyxl.Workbook | None = None, *,
+    draws_charts = True
+
+    def __init__(self, path: Path, *, keep_vba: bool | None = None,
                  on_progress: Callable[[str], None] | None = None) -> None:
         """`on_progress`: called with each progress line (the console shows them while a step runs)."""
         self.path = Path(path)
         self.on_progress = on_progress
-        # keep_vba: an .xlsm keeps its VBA project byte for byte and its buttons (legacy VML shapes)
-        self.wb = wb or open_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        # keep_vba: an .xlsm written back keeps its VBA project byte for byte and its buttons (legacy VML
+        # shapes); a result saved as .xlsx must not carry it (Excel refuses an .xlsx with macros)
+        self.wb = open_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm" if keep_vba is None
+                                else keep_vba)
         self._cached: openpyxl.Workbook | None = None
         self._written: set[tuple[str, int, int]] = set()  # our own cells: their value is what we wrote
+        self._percent: dict[str, frozenset] = {}  # noted by values(), for extra()
         self.messages, self.progress_log = [], []
 
     def sheet_names(self) -> list[str]:
@@ -35,35 +45,84 @@ class OpenpyxlPort(WorkbookPort):
         return self._cached
 
     def values(self, sheet: str) -> list[list[Any]]:
-        ws = self.wb[sheet]
-        rows = []
+        """The cells as values (formulas as Excel last computed them); the percent-formatted cells are
+        noted in the same pass for `extra`."""
+        ws, cached = self.wb[sheet], None
+        rows, percent = [], set()
+        percent_ids = self._percent_format_ids()
         for row in ws.iter_rows():
-            rows.append([self._cached_values()[sheet][c.coordinate].value
-                         if c.data_type == "f" and (sheet, c.row, c.column) not in self._written
-                         and sheet in self._cached_values().sheetnames else c.value for c in row])
+            line = []
+            for c in row:
+                value = c.value
+                if c.data_type == "f" and (sheet, c.row, c.column) not in self._written:
+                    cached = cached or self._cached_values()
+                    value = cached[sheet][c.coordinate].value if sheet in cached.sheetnames else None
+                if value is not None and c._style is not None and c._style.numFmtId in percent_ids:
+                    percent.add((c.row, c.column))
+                line.append(value)
+            rows.append(line)
+        self._percent[sheet] = frozenset(percent)
         return rows
 
+    def _percent_format_ids(self) -> frozenset[int]:
+        """Ids of the number formats with a "%" (built-in 9 and 10, and the book's own): comparing a cell's
+        format id is far cheaper than resolving its format text, cell by cell."""
+        own = {i + BUILTIN_FORMATS_MAX_SIZE for i, f in enumerate(self.wb._number_formats) if "%" in f}
+        return frozenset({i for i, f in BUILTIN_FORMATS.items() if "%" in f} | own)
+
     def extra(self, sheet: str, rows: list[list[Any]]) -> tuple[frozenset, tuple]:
-        ws = self.wb[sheet]
-        percent = frozenset((c.row, c.column) for row in ws.iter_rows() for c in row
-                            if c.value is not None and "%" in (c.number_format or ""))
-        merged = tuple((m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges)
-        return percent, merged
+        if sheet not in self._percent:
+            self.values(sheet)
+        merged = tuple((m.min_row, m.min_col, m.max_row, m.max_col) for m in self.wb[sheet].merged_cells.ranges)
+        return self._percent[sheet], merged
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
         ws = self.wb[sheet]
         for i, line in enumerate(block):
             for j, value in enumerate(line):
-                ws.cell(row + i, col + j).value = value
+                cell = ws.cell(row + i, col + j)
+                cell.value = value
+                if isinstance(value, str) and not isinstance(value, Formula) and cell.data_type == "f":
+                    cell.data_type = "s"  # text that merely starts with "=" stays text
                 self._written.add((sheet, row + i, col + j))
+
+    def _cells(self, sheet: str, row: int, col: int, rows: int, cols: int) -> Iterable[Any]:
+        ws = self.wb[sheet]
+        return (ws.cell(r, c) for r in range(row, row + rows) for c in range(col, col + cols))
+
+    def format(self, sheet: str, row: int, col: int, rows: int, cols: int, *, number_format: str | None = None,
+               fill: str | None = None, bold: bool | None = None) -> None:
+        attrs: dict[str, Any] = {}
+        if number_format is not None:
+            attrs["number_format"] = number_format
+        if fill is not None:
+            attrs["fill"] = _fill(fill)
+        if bold is not None:
+            attrs["font"] = _font(bold)
+        for cell in self._cells(sheet, row, col, rows, cols):
+            style(cell, **attrs)
+
+    def merge(self, sheet: str, row: int, col: int, last_row: int, last_col: int) -> None:
+        ws = self.wb[sheet]
+        area = f"{get_column_letter(col)}{row}:{get_column_letter(last_col)}{last_row}"
+        if area not in {str(m) for m in ws.merged_cells.ranges}:
+            ws.merge_cells(area)
+
+    def colour_rows_by_status(self, sheet: str, first_row: int, last_row: int, last_col: int,
+                              status_col: int) -> None:
+        area = f"A{first_row}:{get_column_letter(last_col)}{last_row}"
+        letter = get_column_letter(status_col)
+        for status in ("红", "黄"):
+            self.wb[sheet].conditional_formatting.add(
+                area, FormulaRule(formula=[f'${letter}{first_row}="{status}"'], fill=_fill(COLOURS[status])))
 
     def add_sheet(self, name: str) -> None:
         self.wb.create_sheet(name)
 
-    def write_overview(self, analysis: Any, past: Mapping[str, Any]) -> bool:
-        from ..actions.charts import add_overview  # charts imports the actions, which import this port
+    def write_overview(self, overview: Any) -> bool:
+        from ..adapters.xlsx_charts import write_overview  # openpyxl charts: loaded only when drawn
 
-        add_overview(self.wb, analysis, past)
+        write_overview(self.wb, overview)
         return True
 
     def progress(self, text: str) -> None:
@@ -74,12 +133,16 @@ class OpenpyxlPort(WorkbookPort):
     def message(self, text: str) -> None:
         self.messages.append(text)
 
+    def save_as(self, path: Path, *, protect: Iterable[Path] = ()) -> Path:
+        """A new file through a temp file and an atomic rename; never over a protected (input) file."""
+        return save_new(self.wb, Path(path), protect=protect)
+
     def save_in_place(self) -> Path:
         """Write back into the same file: a timestamped backup first, then temp file + atomic rename.
         Refused (WorkbookLocked, "请先关闭工作簿") while Excel, WPS or LibreOffice has the file open."""
         ensure_closed(self.path)
         backup = backup_name(self.path)
-        shutil.copy2(self.path, backup)
+        write_atomically(backup, lambda tmp: shutil.copy2(self.path, tmp))  # a killed copy leaves no half backup
         write_atomically(self.path, self.wb.save, shared=True)
         return backup
 
@@ -94,3 +157,15 @@ def backup_name(path: Path) -> Path:
 def is_backup(path: Path) -> bool:
     """A copy save_in_place kept (not a workbook of its own, e.g. when listing a folder)."""
     return BACKUP_MARK in Path(path).stem
+
+
+_FILLS: dict[str, PatternFill] = {}
+_FONTS: dict[bool, Font] = {}
+
+
+def _fill(rgb: str) -> PatternFill:
+    return _FILLS.setdefault(rgb, PatternFill("solid", fgColor=rgb))
+
+
+def _font(bold: bool) -> Font:
+    return _FONTS.setdefault(bold, Font(bold=bold))

@@ -5,10 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import WorkbookPort
+from ..adapters.xlsx_output import COLOURS
+from . import Formula, WorkbookPort, column_letter
 
 HEADER_ROWS = 6  # merged cells matter in header rows and name columns only (annex 5 header, annex 3 names)
 NAME_COLUMNS = 3
+TEXT_LEADS = ("=", "+", "-", "@")  # Excel would take a string starting with these as a formula or number
+XL_EXPRESSION = 2  # FormatConditions.Add Type:=xlExpression
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[0:2], 16), int(hex_colour[2:4], 16), int(hex_colour[4:6], 16)
+
+
+def _cell(value: Any) -> Any:
+    """A value as Excel must receive it: a text that looks like a formula gets Excel's text prefix (')."""
+    if isinstance(value, str) and not isinstance(value, Formula) and value.startswith(TEXT_LEADS):
+        return "'" + value
+    return value
 
 
 class XlwingsPort(WorkbookPort):
@@ -49,7 +63,28 @@ class XlwingsPort(WorkbookPort):
         return frozenset(percent), tuple(merged)
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
-        self.book.sheets[sheet].range((row, col)).value = [list(line) for line in block]
+        self.book.sheets[sheet].range((row, col)).value = [[_cell(v) for v in line] for line in block]
+
+    def format(self, sheet: str, row: int, col: int, rows: int, cols: int, *, number_format: str | None = None,
+               fill: str | None = None, bold: bool | None = None) -> None:
+        rng = self.book.sheets[sheet].range((row, col), (row + rows - 1, col + cols - 1))
+        if number_format is not None:
+            rng.number_format = number_format
+        if fill is not None:
+            rng.color = _rgb(fill)
+        if bold is not None:
+            rng.font.bold = bold
+
+    def merge(self, sheet: str, row: int, col: int, last_row: int, last_col: int) -> None:
+        self.book.sheets[sheet].range((row, col), (last_row, last_col)).merge()
+
+    def colour_rows_by_status(self, sheet: str, first_row: int, last_row: int, last_col: int,
+                              status_col: int) -> None:
+        conditions = self.book.sheets[sheet].range((first_row, 1), (last_row, last_col)).api.FormatConditions
+        for status in ("红", "黄"):
+            rule = conditions.Add(XL_EXPRESSION, Formula1=f'=${column_letter(status_col)}{first_row}="{status}"')
+            r, g, b = _rgb(COLOURS[status])
+            rule.Interior.Color = r + g * 256 + b * 65536  # Excel's colour integer is BGR
 
     def add_sheet(self, name: str) -> None:
         self.book.sheets.add(name, after=self.book.sheets[len(self.book.sheets) - 1])

@@ -1,0 +1,107 @@
+"""Staff files are key-checked when loaded: a typo in any of them is exit 2 with a Chinese message naming
+the file and the key (never exit 3, never a log file), from the command line as from a button."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bulletin import config
+from bulletin.errors import ConfigError
+from conftest import ROOT, SAMPLE
+
+DATA = ROOT / "python" / "bulletin" / "data"
+
+# (file, text replaced, replacement, words the message must contain)
+TYPOS = [
+    ("rules.yaml", "    when: 即办件事项占比 == 0\n", "    whenn: 即办件事项占比 == 0\n", ["rules.yaml", "whenn"]),
+    ("rules.yaml", "when: 即办件事项占比 == 0\n", "when: 即办件事项占比 == 零\n", ["rules.yaml", "零"]),
+    ("settings.yaml", "city: 安阳市", "citty: 安阳市", ["settings.yaml", "citty"]),
+    ("settings.yaml", 'ratio_change_unit: "%"', 'ratio_change_unit: "百分比"', ["settings.yaml", "ratio_change_unit"]),
+    ("settings.yaml", "ratio_tolerance_pp: 0.005", "ratio_tolerance_pp: 0..005", ["settings.yaml", "ratio_tolerance_pp"]),
+    ("messages.yaml", "value.missing:", "value.misssing:", ["messages.yaml", "value.misssing"]),
+    ("messages.yaml", "“{column}”未填写。", "“{colum}”未填写。", ["messages.yaml", "value.missing", "{colum}"]),
+    ("messages.yaml", "{severity: error,   message: \"缺少工作表", "{severity: eror,   message: \"缺少工作表",
+     ["messages.yaml", "sheet.missing", "severity"]),
+    ("departments.csv", "部门,简称,全称,别名,类别,附件,邮箱,拼音", "部门,简称,全称,别名,类别,附件,邮件,拼音",
+     ["departments.csv", "邮件"]),
+    ("departments.csv", "部门,简称,全称,别名,类别,", "部门,简称,全名,别名,类别,", ["departments.csv", "全名"]),
+    ("document.yaml", "主送:", "主送机关:", ["document.yaml", "主送机关"]),
+    ("mail.yaml", "visibility: own", "visiblity: own", ["mail.yaml", "visiblity"]),
+    ("charts.yaml", "movers: 3", "mover: 3", ["charts.yaml", "mover"]),
+    ("rules.yaml", "params:\n", "params:\n  : [\n", ["rules.yaml", "YAML"]),
+]
+
+
+def office_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """An office configuration folder holding one edited copy of a packaged staff file."""
+    folder = tmp_path / "office-config"
+    folder.mkdir(exist_ok=True)
+    text = (DATA / file).read_text(encoding="utf-8-sig")
+    assert old in text, f"{file} no longer contains {old!r}: update this test"
+    (folder / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+def bulletin(env_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, config.CONFIG_DIR_ENV: str(env_dir)}
+    return subprocess.run([sys.executable, "-m", "bulletin", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env)
+
+
+# the steps that read each file besides `check` (the June sample has its own 部门 sheet, so `run` does not
+# read departments.csv; document, mail and charts files are read by their own steps)
+READERS = {"rules.yaml": ["run"], "settings.yaml": ["run"], "messages.yaml": ["run"], "charts.yaml": ["run"],
+           "departments.csv": [], "document.yaml": [], "mail.yaml": []}
+
+
+@pytest.mark.parametrize("file,old,new,words", TYPOS, ids=[f"{t[0]}-{t[3][-1]}" for t in TYPOS])
+def test_a_typo_in_a_staff_file_is_exit_2_naming_file_and_key(tmp_path, file, old, new, words):
+    folder = office_copy(tmp_path, file, old, new)
+    for command in ("check", *READERS[file]):
+        res = bulletin(folder, command, str(SAMPLE), "--out", str(tmp_path / "out"), cwd=tmp_path) \
+            if command == "run" else bulletin(folder, command, str(SAMPLE), cwd=tmp_path)
+        assert res.returncode == 2, (command, res.stdout, res.stderr)
+        for w in words:
+            assert w in res.stderr, (command, w, res.stderr)
+        assert "程序内部错误" not in res.stderr and "Traceback" not in res.stderr
+    assert not list(tmp_path.glob("bulletin-error-*.log"))
+
+
+def test_the_packaged_files_load_cleanly():
+    config.load_all()
+
+
+def test_an_office_copy_replaces_the_packaged_file(tmp_path, monkeypatch):
+    folder = office_copy(tmp_path, "settings.yaml", "city: 安阳市", "city: 鹤壁市")
+    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(folder))
+    assert config.load_settings().city == "鹤壁市"
+    assert config.staff_file("rules.yaml") == DATA / "rules.yaml"  # files it lacks stay the packaged ones
+
+
+def test_config_error_names_file_and_key(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(office_copy(tmp_path, "mail.yaml", "visibility: own",
+                                                               "visibility: none")))
+    with pytest.raises(ConfigError) as err:
+        config.load_mail_settings()
+    assert err.value.file == "mail.yaml" and "visibility" in str(err.value)
+
+
+def test_a_button_shows_a_staff_file_typo_in_a_message_box(tmp_path, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from xlwings_engine import open_book
+
+    from bulletin import excel
+
+    book_path = tmp_path / "june.xlsx"
+    shutil.copy(SAMPLE, book_path)
+    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(office_copy(tmp_path, "rules.yaml", "    when: 即办件事项占比 == 0\n",
+                                                               "    whenn: 即办件事项占比 == 0\n")))
+    book = open_book(book_path)
+    assert excel.recalculate(book) is None
+    shown = "\n".join(text for _, text in book.app.impl.alerts)
+    assert "rules.yaml" in shown and "whenn" in shown and "内部错误" not in shown
