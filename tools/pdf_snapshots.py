@@ -6,29 +6,10 @@ Writes OUT_DIR/<pdf name>-第1页.png and OUT_DIR/<pdf name>-附件5.png (used b
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
-
-def pages(pdf: Path) -> int:
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
-
-
-def page_starting_with(pdf: Path, text: str) -> int:
-    for n in range(1, pages(pdf) + 1):
-        page = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"], capture_output=True,
-                              text=True, check=True).stdout
-        if page.lstrip().replace(" ", "").startswith(text):
-            return n
-    raise SystemExit(f"{pdf} 中没有以“{text}”开头的页")
-
-
-def snapshot(pdf: Path, page: int, png: Path, dpi: int) -> Path:
-    subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", str(dpi), "-png", "-singlefile", str(pdf),
-                    str(png.with_suffix(""))], check=True)
-    return png
+from bulletin.adapters.pdf_pages import page_starting_with, snapshot
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.pdf.stem
-    for label, page in (("第1页", 1), (f"附件{args.annex}", page_starting_with(args.pdf, f"附件{args.annex}"))):
+    annex = page_starting_with(args.pdf, f"附件{args.annex}")
+    if annex is None:
+        raise SystemExit(f"{args.pdf} 中没有以“附件{args.annex}”开头的页")
+    for label, page in (("第1页", 1), (f"附件{args.annex}", annex)):
         print(snapshot(args.pdf, page, args.out / f"{stem}-{label}.png", args.dpi))
     return 0
 

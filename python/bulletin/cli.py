@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--resend", action="append", default=[], metavar="单位",
                    help="强制重发该单位（可多次使用）")
     m.add_argument("--only", action="append", default=[], metavar="单位", help="只处理这些单位（可多次使用）")
+    sv = sub.add_parser("serve", help="启动浏览器工作台（WPS、麒麟/统信、禁用宏的电脑用）",
+                        description="启动浏览器工作台：在浏览器中完成各按钮的步骤。默认只允许本机访问。")
+    sv.add_argument("--port", type=int, default=0, help="端口（默认自动选一个空闲端口）")
+    sv.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
+    sv.add_argument("--folder", type=Path, default=None, help="工作文件夹（默认：用户目录下的“通报工作台”）")
+    sv.add_argument("--history", type=Path, default=None,
+                    help=f"历史库文件（默认：工作簿所在目录下的 {actions.HISTORY_NAME}）")
+    sv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，仅本机）")
+    sv.add_argument("--allow-remote", action="store_true",
+                    help="允许其他电脑访问（与 --host 一起使用；需设置登录密码 BULLETIN_CONSOLE_PASSWORD）")
     t = sub.add_parser("template", help="生成某月的空白输入工作簿", description="生成某月的空白输入工作簿")
     t.add_argument("--month", required=True, help="月份，如 2023-07")
     t.add_argument("-o", "--output", type=Path, required=True, help="输出文件 .xlsx")
@@ -90,6 +100,11 @@ def _log_crash(exc: BaseException) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "serve":
+            from .console.server import serve
+
+            return serve(args.folder, args.history, host=args.host, port=args.port, open_browser=not args.no_browser,
+                         allow_remote=args.allow_remote)
         if args.command == "template":
             outcome = actions.template(args.month, args.output)
         elif args.command == "mail" and args.send:

@@ -2,7 +2,8 @@
 
 One module per area: `month` (check, recalc, run, compare, narrate, close/import month, template, and the
 same steps on a workbook port for the buttons), `document` (the 通报 .docx/.pdf), `mail` (each department
-its part), `charts` (the 总览 pictures). The areas other than `month` load on first use, so a command
+its part), `charts` (the 总览 pictures), `edits` (状态 and paragraph edits made outside Excel, the annex
+tables read back), `environment` (检查环境 without Excel). The areas other than `month` load on first use, so a command
 pays only for the libraries it needs (python-docx, SMTP…).
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ _LAZY = {  # name -> (module, attribute or None for the module itself)
     "mail": ("mail", None),
     "mail_preview": ("mail", "preview"),
     "mail_send": ("mail", "send"),
+    "check_environment": ("environment", "report"),
+    "edits": ("edits", None),
 }
 
 

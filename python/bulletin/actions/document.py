@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from ..adapters import pdf_pages
 from ..adapters.docx_output import TEMPLATE, render_docx
 from ..adapters.pdf_libreoffice import to_pdf
 from ..config import load_document_settings, load_settings
@@ -21,9 +22,14 @@ def document_path(workbook: Path, data: MonthData, out_dir: Path | None) -> Path
     return output_dir(workbook, out_dir) / f"通报-{data.month or Path(workbook).stem}.docx"
 
 
+PICTURE_DPI = 60  # page pictures for a quick look (the console), not for print
+
+
 def render(workbook: Path, out_dir: Path | None = None, month: str | None = None, history: Path | None = None,
-           pdf: bool = False, *, template: Path | None = None, today: dt.date | None = None) -> Outcome:
-    """Write out/通报-<月份>.docx (and .pdf with `pdf`); a replaced file is first copied to out/.backup/."""
+           pdf: bool = False, *, template: Path | None = None, today: dt.date | None = None,
+           pictures: bool = False) -> Outcome:
+    """Write out/通报-<月份>.docx (and .pdf with `pdf`); a replaced file is first copied to out/.backup/.
+    `pictures` (with `pdf`): every page also as a PNG in out/pages/ (needs poppler-utils)."""
     workbook = Path(workbook)
     outcome = narrate(workbook, month, history)
     data, analysis = outcome.data, outcome.analysis
@@ -50,6 +56,11 @@ def render(workbook: Path, out_dir: Path | None = None, month: str | None = None
         backup_outputs([target])
         outcome.extra["pdf"] = str(to_pdf(outcome.output, target))
         outcome.report.append(f"PDF 文件：{outcome.extra['pdf']}")
+        if pictures and pdf_pages.available():
+            images = pdf_pages.all_pages(Path(outcome.extra["pdf"]), docx.parent / "pages", PICTURE_DPI)
+            outcome.extra["pages"] = [str(p) for p in images]
+        elif pictures:
+            outcome.notes.append("未安装 poppler-utils（pdftoppm），不生成页面图片；PDF 已生成。")
     return outcome
 
 

@@ -18,10 +18,30 @@ class WorkbookError(UserError):
     """A workbook that cannot be opened at all (message in Chinese, for the user)."""
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+ZIP_SIGNATURE = b"PK\x03\x04"  # an .xlsx/.xlsm is a zip package
+
+
+def not_a_workbook(path: Path, name: str | None = None) -> str | None:
+    """Why a file is not an .xlsx/.xlsm workbook, judged by its suffix and its first bytes (None when it
+    may be one). `name`: the name the user knows it by (an upload's original name)."""
+    path, name = Path(path), name or Path(path).name
+    if Path(name).suffix.lower() not in WORKBOOK_SUFFIXES:
+        return (f"无法打开工作簿 {name}：不是 .xlsx/.xlsm 文件（.xls、.et 等格式请先在 Excel 或 WPS 中"
+                f"另存为 .xlsx）")
+    with open(path, "rb") as f:
+        if f.read(len(ZIP_SIGNATURE)) != ZIP_SIGNATURE:
+            return f"无法打开工作簿 {name}：文件内容不是 Excel 工作簿（可能已损坏，或只改了扩展名）"
+    return None
+
+
 def open_workbook(path: Path, **kw: Any) -> openpyxl.Workbook:
     path = Path(path)
     if not path.exists():
         raise WorkbookError(f"找不到文件：{path}")
+    problem = not_a_workbook(path)
+    if problem:
+        raise WorkbookError(problem)
     try:
         return openpyxl.load_workbook(path, **kw)
     except Exception as exc:  # a corrupt or non-xlsx file: say so, no traceback

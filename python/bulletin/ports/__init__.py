@@ -58,6 +58,11 @@ def problem_rows(problems: Sequence[Problem], sheets: Iterable[str]) -> list[lis
     return rows or [["", "", "", "", "", "未发现问题。"]]
 
 
+def status_column_of(head: Sequence[Any]) -> int | None:
+    """1-based column of the 状态 header (followed by 触发规则) in an annex's first header row, if any."""
+    return next((i + 1 for i in range(len(head) - 1) if (head[i], head[i + 1]) == STATUS_HEADERS), None)
+
+
 def change_header(col: Column, what: str) -> str:
     return f"上月{col.name}" if what == "previous" else f"{col.name}变化{'（百分点）' if col.type == 'ratio' else ''}"
 
@@ -164,7 +169,7 @@ class WorkbookPort:
         """The 状态 column (followed by 触发规则): the template's own, else added right of the table."""
         rows = self.values(sheet)
         head = rows[inp.header_start - 1] if len(rows) >= inp.header_start else []
-        found = next((i + 1 for i in range(len(head) - 1) if (head[i], head[i + 1]) == STATUS_HEADERS), None)
+        found = status_column_of(head)
         if found is not None:
             return found
         status_col = max(len(head), max(inp.columns.values())) + 1
@@ -263,4 +268,4 @@ class WorkbookPort:
         return p.where
 
 
-__all__ = ["WorkbookPort", "Formula", "READ_SHEETS", "problem_rows", "runs", "text_rows", "address", "column_letter"]
+__all__ = ["WorkbookPort", "Formula", "READ_SHEETS", "problem_rows", "runs", "status_column_of", "text_rows", "address", "column_letter"]

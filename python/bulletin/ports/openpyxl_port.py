@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import openpyxl
 from openpyxl.formatting.rule import FormulaRule
@@ -12,7 +12,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
 from openpyxl.utils import get_column_letter
 
-from ..adapters.files import write_atomically
+from ..adapters.files import ensure_closed, write_atomically
 from ..adapters.xlsx_files import open_workbook
 from ..adapters.xlsx_output import COLOURS, save_new, style
 from . import Formula, WorkbookPort
@@ -21,8 +21,11 @@ from . import Formula, WorkbookPort
 class OpenpyxlPort(WorkbookPort):
     draws_charts = True
 
-    def __init__(self, path: Path, *, keep_vba: bool | None = None) -> None:
+    def __init__(self, path: Path, *, keep_vba: bool | None = None,
+                 on_progress: Callable[[str], None] | None = None) -> None:
+        """`on_progress`: called with each progress line (the console shows them while a step runs)."""
         self.path = Path(path)
+        self.on_progress = on_progress
         # keep_vba: an .xlsm written back keeps its VBA project byte for byte and its buttons (legacy VML
         # shapes); a result saved as .xlsx must not carry it (Excel refuses an .xlsx with macros)
         self.wb = open_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm" if keep_vba is None
@@ -124,6 +127,8 @@ class OpenpyxlPort(WorkbookPort):
 
     def progress(self, text: str) -> None:
         self.progress_log.append(text)
+        if self.on_progress is not None and text:
+            self.on_progress(text)
 
     def message(self, text: str) -> None:
         self.messages.append(text)
@@ -133,11 +138,25 @@ class OpenpyxlPort(WorkbookPort):
         return save_new(self.wb, Path(path), protect=protect)
 
     def save_in_place(self) -> Path:
-        """Write back into the same file: a timestamped backup first, then temp file + atomic rename."""
-        backup = self.path.with_name(f"{self.path.stem}.备份-{dt.datetime.now():%Y%m%d-%H%M%S-%f}{self.path.suffix}")
+        """Write back into the same file: a timestamped backup first, then temp file + atomic rename.
+        Refused (WorkbookLocked, "请先关闭工作簿") while Excel, WPS or LibreOffice has the file open."""
+        ensure_closed(self.path)
+        backup = backup_name(self.path)
         write_atomically(backup, lambda tmp: shutil.copy2(self.path, tmp))  # a killed copy leaves no half backup
-        save_new(self.wb, self.path)
+        write_atomically(self.path, self.wb.save, shared=True)
         return backup
+
+
+BACKUP_MARK = ".备份-"
+
+
+def backup_name(path: Path) -> Path:
+    return path.with_name(f"{path.stem}{BACKUP_MARK}{dt.datetime.now():%Y%m%d-%H%M%S-%f}{path.suffix}")
+
+
+def is_backup(path: Path) -> bool:
+    """A copy save_in_place kept (not a workbook of its own, e.g. when listing a folder)."""
+    return BACKUP_MARK in Path(path).stem
 
 
 _FILLS: dict[str, PatternFill] = {}

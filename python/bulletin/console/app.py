@@ -1,0 +1,309 @@
+"""The console's Flask app: the page (templates/console/), its JSON API and the downloads.
+
+API (every request carries the token: header X-Bulletin-Token, or the cookie from the page):
+  GET  /api/workbooks                       the working folder's workbooks
+  POST /api/upload                          multipart `workbook` -> stored under a safe name
+  POST /api/<step>                          step = check recalc compare narrate run close-month render charts
+                                            mail-preview mail-send environment; `workbook`: a multipart file
+                                            (stored first) or the name of a stored workbook; the body is the
+                                            CLI's --json shape (+ report, downloads). With the header
+                                            `Prefer: respond-async`: 202 {job}, then GET /api/jobs/<job>
+  GET  /api/tables?workbook=…, POST /api/status {workbook, sheet, department, status}
+  GET  /api/text?workbook=…,   POST /api/text {workbook, paragraph, text}
+  GET  /out/<path>                          a file of the out folder; GET /workbook?name=… the workbook
+Errors are {"error": "<Chinese message>"}: 400 (input), 401/403 (token), 404, 409 (open in Excel/WPS), 413, 500.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, send_file
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..config import TEMPLATES_DIR
+from ..errors import UserError, WorkbookLocked
+from . import steps
+from .jobs import Job, Runner
+from .security import COOKIE, HEADER, Guard
+from .workspace import NotFound, Workspace
+
+log = logging.getLogger("bulletin.console")
+MAX_UPLOAD_MB = 20
+STEP_TITLES = {"check": "校验数据", "recalc": "重新计算", "compare": "与上月比较", "narrate": "生成问题文本",
+               "run": "完整运行", "close-month": "结转下月", "render": "生成通报文档", "charts": "总览图表",
+               "mail-preview": "邮件预览", "mail-send": "发送邮件", "environment": "检查环境"}
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+@dataclass
+class Settings:
+    folder: Path
+    history: Path | None = None
+    max_upload_mb: int = MAX_UPLOAD_MB
+
+
+def create_app(settings: Settings, guard: Guard) -> Flask:
+    app = Flask(__name__, template_folder=str(TEMPLATES_DIR / "console"),
+                static_folder=str(Path(__file__).with_name("static")), static_url_path="/static")
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024, TEMPLATES_AUTO_RELOAD=False,
+                      JSON_AS_ASCII=False)
+    app.json.ensure_ascii = False
+    workspace, runner = Workspace(settings.folder), Runner()
+    history = Path(settings.history).resolve() if settings.history else None
+
+    # -- access -----------------------------------------------------------------------------------------
+    @app.before_request
+    def protect() -> Any:
+        if not guard.host_allowed(request.host):
+            return _refuse(403, "请求的主机名不被允许：请用启动时显示的地址（127.0.0.1）打开工作台")
+        if request.endpoint in ("static", "login"):
+            return None
+        header, cookie = request.headers.get(HEADER), request.cookies.get(COOKIE)
+        query = request.args.get("token") if request.method == "GET" and not request.path.startswith("/api/") else None
+        if query is not None and not guard.remote:
+            if not guard.valid(query):
+                return _refuse(403, "地址中的 token 不正确：请使用本次启动时显示的地址")
+            response = redirect(request.path)  # the token leaves the address bar and the history
+            _set_cookie(response, query)
+            return response
+        token = header or cookie
+        if not token:
+            if guard.remote and not request.path.startswith("/api/"):
+                return redirect("/login")
+            return _refuse(401, "需要令牌：请使用启动时显示的地址打开工作台" if not guard.remote else "请先登录")
+        if not guard.valid(token):
+            return _refuse(403, "令牌不正确或已过期：请使用本次启动时显示的地址" if not guard.remote else "登录已过期，请重新登录")
+        if request.method != "GET" and not (header and guard.valid(header)) \
+                and not guard.origin_matches(request.headers, request.scheme, request.host):
+            return _refuse(403, "拒绝来自其他网站的请求")
+        g.token = token
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _set_cookie(response: Response, token: str) -> None:
+        response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=request.scheme == "https",
+                            path="/")
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        if not guard.remote:
+            abort(404)
+        error = None
+        if request.method == "POST":
+            if not guard.origin_matches(request.headers, request.scheme, request.host):
+                return _refuse(403, "拒绝来自其他网站的请求")
+            token = guard.login(request.form.get("password", ""))
+            if token:
+                response = redirect("/")
+                _set_cookie(response, token)
+                return response
+            error = "密码不正确"
+        return render_template("login.html", error=error), 401 if error else 200
+
+    @app.post("/logout")
+    def logout() -> Any:
+        guard.logout(g.token)
+        response = redirect("/login" if guard.remote else "/")
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # -- pages ------------------------------------------------------------------------------------------
+    @app.get("/")
+    def index() -> Any:
+        return render_template("index.html", token=g.token, folder=str(workspace.folder), remote=guard.remote,
+                               steps=STEP_TITLES, max_upload_mb=settings.max_upload_mb)
+
+    # -- API --------------------------------------------------------------------------------------------
+    def chosen() -> tuple[Path, list[str]]:
+        """The request's workbook: an uploaded file (stored first) or the name of a stored one."""
+        upload = request.files.get("workbook")
+        if upload is not None and upload.filename:
+            name, notes = workspace.store(upload.filename, upload.stream)
+            return workspace.path(name), notes
+        name = request.values.get("workbook") or (request.get_json(silent=True) or {}).get("workbook")
+        return workspace.path(name), []
+
+    def payload(outcome: Any, workbook: Path, notes: list[str]) -> dict[str, Any]:
+        """The CLI's JSON of the outcome, plus the workbook's name, the lines the CLI prints (report) and
+        download links of the files produced."""
+        body = outcome.json()
+        body["workbook"] = workbook.name
+        body["notes"] = [*notes, *body.get("notes", [])]
+        body["report"] = list(outcome.report)
+        body["downloads"] = downloads(body)
+        return body
+
+    def downloads(body: Any) -> list[dict[str, str]]:
+        """Every produced file the body names that lies in the out folder, with its download URL."""
+        prefix, found = str(workspace.out_dir), {}
+
+        def walk(v: Any) -> None:
+            if isinstance(v, dict):
+                for x in v.values():
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+            elif isinstance(v, str) and v.startswith(prefix):
+                rel = workspace.relative_output(v)
+                if rel:
+                    found[rel] = {"name": Path(rel).name, "path": rel, "url": f"/out/{rel}"}
+
+        walk(body)
+        return list(found.values())
+
+    def guarded(work: Callable[[], tuple[dict[str, Any], int]]) -> tuple[dict[str, Any], int]:
+        """UserError -> its Chinese message; anything else -> a log file and a short message."""
+        try:
+            return work()
+        except HTTPException:
+            raise  # e.g. an upload over the limit: answered by the error handlers below
+        except Exception as exc:
+            return failure(exc)
+
+    def failure(exc: Exception) -> tuple[dict[str, Any], int]:
+        if isinstance(exc, UserError):
+            return {"error": str(exc)}, 404 if isinstance(exc, NotFound) else 409 if isinstance(
+                exc, WorkbookLocked) else 400
+        # never a traceback for the clerk
+        return {"error": f"程序内部错误（{type(exc).__name__}），详细信息已写入 {crash_log(exc)}，请发给信息科。"}, 500
+
+    def crash_log(exc: BaseException) -> Path:
+        path = workspace.folder / f"bulletin-error-{dt.datetime.now():%Y%m%d-%H%M%S-%f}.log"
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        log.error("console step failed, see %s", path)
+        return path
+
+    def reply(body: dict[str, Any], status: int) -> Response:
+        return jsonify(body), status
+
+    @app.get("/api/workbooks")
+    def workbooks() -> Any:
+        return reply({"folder": str(workspace.folder), "workbooks": workspace.workbooks(),
+                      "history": str(history) if history else str(workspace.folder / "history.sqlite")}, 200)
+
+    @app.post("/api/upload")
+    def upload() -> Any:
+        def work() -> tuple[dict[str, Any], int]:
+            upload = request.files.get("workbook")
+            if upload is None or not upload.filename:
+                raise UserError("请选择要上传的工作簿（.xlsx / .xlsm）")
+            name, notes = workspace.store(upload.filename, upload.stream)
+            return {"workbook": name, "notes": notes, "workbooks": workspace.workbooks()}, 200
+
+        return reply(*guarded(work))
+
+    @app.post("/api/<step>")
+    def step(step: str) -> Any:
+        if step not in STEP_TITLES:
+            return reply({"error": f"没有这个步骤：{step}"}, 404)
+        overwrite = request.values.get("overwrite_text") in ("1", "true", "on") and step in ("narrate", "run")
+        try:
+            workbook, notes = chosen()
+        except HTTPException:
+            raise
+        except Exception as exc:
+            return reply(*failure(exc))
+
+        def work(say: Callable[[str], None] | None) -> tuple[dict[str, Any], int]:
+            def inner() -> tuple[dict[str, Any], int]:
+                if step in steps.BOOK_STEPS:
+                    outcome = steps.book_step(step, workbook, history, say,
+                                              **({"overwrite_text": True} if overwrite else {}))
+                else:
+                    outcome = steps.FILE_STEPS[step](workbook, history, say)
+                return payload(outcome, workbook, notes), 200
+
+            return guarded(inner)
+
+        if "respond-async" in request.headers.get("Prefer", ""):
+            job = runner.start(step, workbook, lambda job: work(job.say))
+            return reply(job.view(), 202)
+        return reply(*runner.run(workbook, lambda: work(None)))
+
+    @app.get("/api/jobs/<job_id>")
+    def job(job_id: str) -> Any:
+        found: Job | None = runner.get(job_id)
+        if found is None:
+            return reply({"error": "没有这个任务（服务可能已重启）"}, 404)
+        return reply(found.view(), 200)
+
+    @app.get("/api/tables")
+    def tables() -> Any:
+        return reply(*guarded(lambda: ({"tables": steps.annex_tables(chosen()[0])}, 200)))
+
+    def edit(write: Callable[..., Any], *fields: str) -> Any:
+        """An edit of the workbook (JSON or form fields), after any step running on it, then saved."""
+        def work() -> tuple[dict[str, Any], int]:
+            data = request.get_json(silent=True) or request.form
+            workbook = workspace.path(data.get("workbook"))
+            outcome = runner.run(workbook, lambda: write(workbook, *(str(data.get(f, "")) for f in fields)))
+            return {"notes": outcome.notes, "workbook": workbook.name}, 200
+
+        return reply(*guarded(work))
+
+    @app.post("/api/status")
+    def status() -> Any:
+        return edit(steps.set_status, "sheet", "department", "status")
+
+    @app.get("/api/text")
+    def text() -> Any:
+        return reply(*guarded(lambda: ({"paragraphs": steps.paragraphs(chosen()[0])}, 200)))
+
+    @app.post("/api/text")
+    def write_text() -> Any:
+        return edit(steps.write_paragraph, "paragraph", "text")
+
+    # -- files ------------------------------------------------------------------------------------------
+    @app.get("/out/<path:relative>")
+    def output(relative: str) -> Any:
+        try:
+            path = workspace.output(relative)
+        except NotFound:
+            return _refuse(404, "没有这个输出文件")
+        inline = path.suffix.lower() in (".png", ".pdf")
+        return send_file(path, as_attachment=not inline, download_name=path.name, max_age=0)
+
+    @app.get("/workbook")
+    def workbook_file() -> Any:
+        try:
+            path = workspace.path(request.args.get("name"))
+        except UserError:
+            return _refuse(404, "工作文件夹中没有这个工作簿")
+        return send_file(path, as_attachment=True, download_name=path.name, max_age=0)
+
+    # -- errors -----------------------------------------------------------------------------------------
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: Exception) -> Any:
+        return _refuse(413, f"上传的文件超过 {settings.max_upload_mb} MB，请确认选择的是本月的通报工作簿")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        return _refuse(exc.code or 500, {404: "没有这个页面", 405: "不支持这种请求方式"}.get(exc.code, "请求有误"))
+
+    @app.errorhandler(Exception)
+    def internal(exc: Exception) -> Any:
+        return _refuse(500, f"程序内部错误（{type(exc).__name__}），详细信息已写入 {crash_log(exc)}，请发给信息科。")
+
+    return app
+
+
+def _refuse(status: int, message: str) -> Any:
+    if request.path.startswith("/api/"):
+        return jsonify({"error": message}), status
+    return render_template("error.html", status=status, message=message), status

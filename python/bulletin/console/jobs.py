@@ -1,0 +1,72 @@
+"""Long steps (render with LibreOffice, mail, the whole job) run in a thread while the page polls their
+progress; steps on the same workbook never run at the same time (one lock per workbook file)."""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+KEEP = 50  # finished jobs remembered for polling
+
+
+@dataclass
+class Job:
+    id: str
+    step: str
+    workbook: str
+    state: str = "running"  # running | done | failed
+    progress: list[str] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    status: int = 200
+    started: float = field(default_factory=time.time)
+
+    def say(self, line: str) -> None:
+        self.progress.append(line)
+
+    def view(self) -> dict[str, Any]:
+        return {"job": self.id, "step": self.step, "workbook": self.workbook, "state": self.state,
+                "progress": list(self.progress), "result": self.result, "error": self.error,
+                "seconds": round(time.time() - self.started, 1)}
+
+
+class Runner:
+    def __init__(self) -> None:
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._locks: dict[Path, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def lock(self, workbook: Path) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(Path(workbook).resolve(), threading.Lock())
+
+    def run(self, workbook: Path, work: Callable[[], Any]) -> Any:
+        """A step now, in this thread, after any step running on the same workbook."""
+        with self.lock(workbook):
+            return work()
+
+    def start(self, step: str, workbook: Path, work: Callable[[Job], tuple[dict[str, Any], int]]) -> Job:
+        """A step in its own thread; `work(job)` returns (JSON body, HTTP status) and may call job.say."""
+        job = Job(f"{next(self._ids)}-{int(time.time() * 1000) % 100000}", step, Path(workbook).name)
+        with self._guard:
+            self._jobs[job.id] = job
+            while len(self._jobs) > KEEP and next(iter(self._jobs.values())).state != "running":
+                self._jobs.popitem(last=False)
+
+        def target() -> None:
+            with self.lock(workbook):
+                body, status = work(job)
+            job.result, job.status = body, status
+            job.error = body.get("error") if status >= 400 else None
+            job.state = "done" if status < 400 else "failed"
+
+        threading.Thread(target=target, name=f"bulletin-{step}", daemon=True).start()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)

@@ -1,0 +1,56 @@
+"""`bulletin serve`: the console on waitress (pure Python, runs on Windows and 麒麟/统信 alike; the steps are
+synchronous CPU-bound code, so a WSGI server with a few threads is the natural fit)."""
+from __future__ import annotations
+
+import os
+import threading
+import webbrowser
+from pathlib import Path
+
+from ..errors import UsageError
+from .app import MAX_UPLOAD_MB, Settings, create_app
+from .security import LOOPBACK, Guard, console_password
+
+FOLDER_ENV = "BULLETIN_CONSOLE_FOLDER"
+THREADS = 4  # requests served at once; the steps of one workbook still run one at a time
+
+
+def default_folder() -> Path:
+    return Path(os.environ.get(FOLDER_ENV) or Path.home() / "通报工作台")
+
+
+def serve(folder: Path | None = None, history: Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
+          open_browser: bool = True, allow_remote: bool = False, max_upload_mb: int = MAX_UPLOAD_MB) -> int:
+    from waitress.server import create_server
+
+    remote = host not in ("127.0.0.1", "localhost", "::1")
+    if remote and not allow_remote:
+        raise UsageError(f"工作台默认只允许本机访问（127.0.0.1）。要在 {host} 上供其他电脑访问，需要同时加 "
+                         f"--allow-remote，并设置登录密码")
+    guard = Guard(port=0, remote=remote)
+    if remote:
+        guard.set_password(console_password())
+    settings = Settings(folder=Path(folder) if folder else default_folder(), history=history,
+                        max_upload_mb=max_upload_mb)
+    app = create_app(settings, guard)
+    try:
+        server = create_server(app, host=host, port=port, threads=THREADS, ident="bulletin",
+                               max_request_body_size=(max_upload_mb + 1) * 1024 * 1024)
+    except OSError as exc:
+        raise UsageError(f"无法在 {host}:{port} 上启动工作台：{exc.strerror or exc}（端口可能已被占用，可用 --port 换一个）") \
+            from None
+    guard.port = server.effective_port
+    shown = "127.0.0.1" if host in LOOPBACK or host == "::1" else host
+    url = f"http://{shown}:{guard.port}/login" if remote else f"http://{shown}:{guard.port}/?token={guard.token}"
+    print(url, flush=True)  # the first line: scripts and tests read the address from it
+    print(f"通报工作台已启动，工作文件夹：{settings.folder}。用浏览器打开上面的地址；关闭此窗口或按 Ctrl+C 即停止。",
+          flush=True)
+    if open_browser:
+        threading.Timer(0.3, webbrowser.open, [url]).start()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0

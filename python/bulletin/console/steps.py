@@ -1,0 +1,102 @@
+"""Every call the console makes into the action layer, in one place (so a change there is one change here).
+
+The steps that write into the workbook do what the buttons do, on a file port: the action on
+OpenpyxlPort, then save_in_place (timestamped backup, temp file, atomic rename; refused with
+"请先关闭工作簿" while Excel/WPS has the file open). The file-level steps (document, mail, charts) write into
+<workbook folder>/out. Each returns the action's Outcome; its .json() is the CLI's --json shape.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import actions
+from ..actions import edits
+from ..actions import month as month_actions
+from ..adapters.pdf_libreoffice import soffice
+from ..ports.openpyxl_port import OpenpyxlPort
+
+Progress = Callable[[str], None]
+
+BOOK_STEPS: dict[str, Callable[..., actions.Outcome]] = {
+    "check": month_actions.check_book,
+    "recalc": month_actions.recalculate_book,
+    "compare": month_actions.compare_book,
+    "narrate": month_actions.narrate_book,
+    "run": month_actions.run_book,
+    "close-month": month_actions.close_month_book,
+}
+
+
+def out_dir(workbook: Path) -> Path:
+    return Path(workbook).resolve().parent / "out"
+
+
+def _saved(port: OpenpyxlPort, outcome: actions.Outcome) -> actions.Outcome:
+    port.save_in_place()
+    outcome.output = port.path
+    return outcome
+
+
+def book_step(step: str, workbook: Path, history: Path | None, progress: Progress | None = None,
+              **options: Any) -> actions.Outcome:
+    """One of the buttons' steps written into the workbook itself (options: overwrite_text for narrate/run)."""
+    port = OpenpyxlPort(workbook, on_progress=progress)
+    action = BOOK_STEPS[step]
+    outcome = action(port) if step == "check" else action(port, history=history, **options)
+    return _saved(port, outcome)
+
+
+def render(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
+    """The 通报 .docx, with its PDF and page pictures where LibreOffice is installed."""
+    pdf = soffice() is not None
+    if progress:
+        progress("正在生成 Word 文档" + ("，并用 LibreOffice 转换 PDF（约需十几秒）……" if pdf else "……"))
+    outcome = actions.render(workbook, out_dir(workbook), None, history, pdf=pdf, pictures=pdf)
+    if not pdf:
+        outcome.notes.append("本机未安装 LibreOffice，只生成了 Word 文档（可在 WPS/Word 中另存为 PDF）。")
+    return outcome
+
+
+def charts(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
+    if progress:
+        progress("正在绘制总览图表……")
+    return actions.charts(workbook, history, out_dir(workbook) / "charts")
+
+
+def mail_preview(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
+    if progress:
+        progress("正在为各单位生成数据摘录和邮件草稿……")
+    return actions.mail_preview(workbook, None, history, out_dir(workbook))
+
+
+def mail_send(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
+    return actions.mail_send(workbook, None, history, out_dir(workbook), progress=progress)
+
+
+def environment(workbook: Path | None, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
+    return actions.check_environment(workbook, history)
+
+
+FILE_STEPS: dict[str, Callable[..., actions.Outcome]] = {
+    "render": render, "charts": charts, "mail-preview": mail_preview, "mail-send": mail_send,
+    "environment": environment,
+}
+
+
+def annex_tables(workbook: Path) -> list[dict[str, Any]]:
+    return edits.annex_tables(OpenpyxlPort(workbook))
+
+
+def set_status(workbook: Path, sheet: str, department: str, status: str) -> actions.Outcome:
+    port = OpenpyxlPort(workbook)
+    return _saved(port, edits.set_status(port, sheet, department, status))
+
+
+def paragraphs(workbook: Path) -> list[dict[str, Any]]:
+    return edits.text_paragraphs(OpenpyxlPort(workbook))
+
+
+def write_paragraph(workbook: Path, paragraph: str, text: str) -> actions.Outcome:
+    port = OpenpyxlPort(workbook)
+    return _saved(port, edits.write_paragraph(port, paragraph, text))

@@ -1,0 +1,261 @@
+"""The console's API and its protections, in-process (Flask's test client against the real app and the
+real action layer on real files); the browser tests drive the same app through Chromium."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import openpyxl
+import pytest
+
+from bulletin.console.app import Settings, create_app
+from bulletin.console.security import COOKIE, HEADER, Guard
+from bulletin.console.workspace import safe_name
+
+from .conftest import MAY, SAMPLE
+
+PORT = 48123  # only in the Host header: the test client does not listen
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+@pytest.fixture
+def console(tmp_path):
+    folder = tmp_path / "工作台"
+    guard = Guard(port=PORT)
+    client = create_app(Settings(folder=folder, max_upload_mb=2), guard).test_client()
+    return SimpleNamespace(client=client, guard=guard, folder=folder, auth={HEADER: guard.token})
+
+
+def cli_json(tmp_path: Path, *args) -> dict:
+    res = subprocess.run([sys.executable, "-m", "bulletin", *map(str, args), "--json"], capture_output=True,
+                         text=True, cwd=tmp_path)
+    return json.loads(res.stdout)
+
+
+def cli_error(tmp_path: Path, *args) -> str:
+    res = subprocess.run([sys.executable, "-m", "bulletin", *map(str, args)], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert res.returncode == 2
+    return res.stderr.strip().removeprefix("错误：")
+
+
+def upload(path: Path, name: str | None = None) -> dict:
+    return {"workbook": (io.BytesIO(path.read_bytes()), name or path.name)}
+
+
+# -- the token ------------------------------------------------------------------------------------------
+
+def test_without_the_token_every_page_and_api_request_is_refused(console):
+    page = console.client.get("/", base_url=BASE)
+    assert page.status_code == 401 and "需要令牌" in page.get_data(as_text=True)
+    for method, path in (("get", "/api/workbooks"), ("post", "/api/check"), ("post", "/api/run"),
+                         ("get", "/api/tables"), ("get", "/out/通报-2023-06.docx"), ("post", "/api/upload")):
+        res = getattr(console.client, method)(path, base_url=BASE)
+        assert res.status_code == 401, path
+    assert console.client.post("/api/check", base_url=BASE).get_json() == {"error": "需要令牌：请使用启动时显示的地址打开工作台"}
+
+
+def test_a_wrong_token_is_forbidden(console):
+    assert console.client.get("/?token=guess", base_url=BASE).status_code == 403
+    assert console.client.get("/api/workbooks", base_url=BASE, headers={HEADER: "guess"}).status_code == 403
+    console.client.set_cookie(COOKIE, "guess", domain="127.0.0.1")
+    assert console.client.get("/", base_url=BASE).status_code == 403
+
+
+def test_the_first_load_turns_the_token_into_a_strict_httponly_cookie(console):
+    res = console.client.get(f"/?token={console.guard.token}", base_url=BASE)
+    assert res.status_code == 302 and res.headers["Location"] == "/"  # the token leaves the address bar
+    cookie = res.headers["Set-Cookie"]
+    assert cookie.startswith(f"{COOKIE}={console.guard.token}") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    page = console.client.get("/", base_url=BASE)
+    assert page.status_code == 200 and "通报工作台" in page.get_data(as_text=True)
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY" and page.headers["Cache-Control"] == "no-store"
+
+
+def test_another_host_name_is_refused_even_with_the_token(console):
+    # a DNS-rebinding page reaches 127.0.0.1 under its own name: the Host header gives it away
+    res = console.client.get("/api/workbooks", base_url=f"http://evil.example:{PORT}", headers=console.auth)
+    assert res.status_code == 403 and "主机名" in res.get_json()["error"]
+    assert console.client.get("/api/workbooks", base_url=f"http://localhost:{PORT}", headers=console.auth).status_code == 200
+
+
+def test_a_cross_site_post_with_the_cookie_is_refused(console):
+    console.client.get(f"/?token={console.guard.token}", base_url=BASE)  # the browser now holds the cookie
+    data = lambda: upload(SAMPLE)  # noqa: E731
+    for headers in ({"Origin": "http://evil.example"}, {}, {"Origin": BASE, "Sec-Fetch-Site": "cross-site"}):
+        res = console.client.post("/api/upload", base_url=BASE, data=data(), headers=headers)
+        assert res.status_code == 403 and res.get_json()["error"] == "拒绝来自其他网站的请求", headers
+    assert not console.folder.exists() or not list(console.folder.glob("*.xlsx"))
+    res = console.client.post("/api/upload", base_url=BASE, data=data(), headers={"Origin": BASE})
+    assert res.status_code == 200 and res.get_json()["workbook"] == SAMPLE.name
+
+
+def test_state_changes_are_post_only(console):
+    assert console.client.get("/api/check", base_url=BASE, headers=console.auth).status_code == 405
+
+
+# -- the API: the CLI's JSON ----------------------------------------------------------------------------
+
+def test_api_check_returns_what_bulletin_check_json_prints(console, tmp_path):
+    res = console.client.post("/api/check", base_url=BASE, headers=console.auth, data=upload(SAMPLE))
+    assert res.status_code == 200
+    body, cli = res.get_json(), cli_json(tmp_path, "check", SAMPLE)
+    for key in cli:  # the console's notes start with the upload's
+        assert (body[key][-len(cli[key]):] if key == "notes" else body[key]) == cli[key], key
+    assert body["notes"][0] == f"已上传 {SAMPLE.name}。"
+    assert [f"{p['sheet']}!{p['cell']}" for p in body["problems"]] == ["附件1!F25", "附件6!C34"]
+    assert body["notes"][-1] == "校验完成：错误 0 条、警告 2 条。"
+    # like the 校验数据 button: 校验结果 is written into the workbook (a backup kept beside it)
+    book = openpyxl.load_workbook(console.folder / SAMPLE.name)
+    assert [r[1] for r in book["校验结果"].iter_rows(min_row=2, values_only=True)] == ["附件1", "附件6"]
+    assert len(list(console.folder.glob("*.备份-*.xlsx"))) == 1
+
+
+def test_api_run_returns_what_bulletin_run_json_prints(console, tmp_path):
+    console.folder.mkdir(exist_ok=True)
+    shutil.copy(SAMPLE, console.folder / SAMPLE.name)
+    cli_json(tmp_path, "import-month", MAY, "--history", console.folder / "history.sqlite")
+    shutil.copy(console.folder / "history.sqlite", tmp_path / "cli.sqlite")
+    res = console.client.post("/api/run", base_url=BASE, headers=console.auth, data={"workbook": SAMPLE.name})
+    assert res.status_code == 200, res.get_json()
+    body = res.get_json()
+    cli = cli_json(tmp_path, "run", SAMPLE, "--history", tmp_path / "cli.sqlite", "--out", tmp_path / "out")
+    for key in ("month", "tables", "totals", "subtotals", "references", "problems", "previous_month", "statuses",
+                "narrative"):
+        assert body[key] == cli[key], key
+    assert "较5月份降低2.51%" in body["narrative"]["总体情况"]
+    assert body["statuses"]["附件2"]["公安分局"]["status"] == "红"
+
+
+def test_a_long_step_runs_as_a_job_with_progress(console):
+    console.folder.mkdir(exist_ok=True)
+    shutil.copy(SAMPLE, console.folder / SAMPLE.name)
+    res = console.client.post("/api/recalc", base_url=BASE, data={"workbook": SAMPLE.name},
+                              headers={**console.auth, "Prefer": "respond-async"})
+    assert res.status_code == 202
+    job = res.get_json()
+    import time
+
+    for _ in range(300):
+        job = console.client.get(f"/api/jobs/{job['job']}", base_url=BASE, headers=console.auth).get_json()
+        if job["state"] != "running":
+            break
+        time.sleep(0.1)
+    assert job["state"] == "done" and "正在重新计算……" in job["progress"]
+    assert job["result"]["notes"][0].startswith("重新计算完成")
+
+
+# -- files in, files out ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, content", [("坏文件.xlsx", b"not a zip"), ("数据.xls", b"\xd0\xcf\x11\xe0old excel"),
+                                           ("说明.txt", b"hello")])
+def test_a_bad_file_gets_the_same_message_as_the_cli(console, tmp_path, name, content):
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    res = console.client.post("/api/check", base_url=BASE, headers=console.auth, data=upload(bad))
+    assert res.status_code == 400
+    assert res.get_json() == {"error": cli_error(tmp_path, "check", bad)}
+    assert not [p for p in console.folder.iterdir()]  # nothing stored, no temp file left
+
+
+def test_an_upload_over_the_limit_is_refused(console, tmp_path):
+    big = tmp_path / "大.xlsx"
+    big.write_bytes(b"PK\x03\x04" + b"0" * (3 * 1024 * 1024))
+    res = console.client.post("/api/upload", base_url=BASE, headers=console.auth, data=upload(big))
+    assert res.status_code == 413 and "超过 2 MB" in res.get_json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/out/../history.sqlite", "/out/%2e%2e/history.sqlite", "/out/..%2fhistory.sqlite",
+                                  "/out//etc/passwd", "/out/.backup/x.xlsx", "/workbook?name=../history.sqlite",
+                                  "/workbook?name=history.sqlite"])
+def test_files_are_served_only_from_the_out_folder(console, path):
+    console.folder.mkdir(exist_ok=True)
+    (console.folder / "history.sqlite").write_bytes(b"secret")
+    (console.folder / "out" / ".backup").mkdir(parents=True)
+    (console.folder / "out" / ".backup" / "x.xlsx").write_bytes(b"old")
+    res = console.client.get(path, base_url=BASE, headers=console.auth, follow_redirects=True)
+    assert res.status_code == 404 and b"secret" not in res.data
+
+
+def test_an_upload_name_is_made_safe():
+    assert safe_name("../../etc/通报数据-2023-06.xlsx") == "通报数据-2023-06.xlsx"
+    assert safe_name("C:\\Users\\张三\\~$通报.XLSX") == "通报.xlsx"
+    assert safe_name('<script>"a"</script>.xlsm') == "script.xlsm"  # the part after the last slash
+    assert safe_name(".xlsx") == "工作簿.xlsx"
+
+
+def test_user_text_is_escaped(tmp_path):
+    guard = Guard(port=PORT)
+    client = create_app(Settings(folder=tmp_path / "<b>x</b>"), guard).test_client()
+    page = client.get("/", base_url=BASE, headers={HEADER: guard.token}).get_data(as_text=True)
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+
+
+def test_a_workbook_open_in_excel_is_not_written(console):
+    console.folder.mkdir(exist_ok=True)
+    shutil.copy(SAMPLE, console.folder / SAMPLE.name)
+    (console.folder / f"~${SAMPLE.name}").write_bytes(b"owner")
+    before = (console.folder / SAMPLE.name).read_bytes()
+    res = console.client.post("/api/recalc", base_url=BASE, headers=console.auth, data={"workbook": SAMPLE.name})
+    assert res.status_code == 409 and res.get_json()["error"].startswith(f"请先关闭工作簿 {SAMPLE.name}")
+    assert (console.folder / SAMPLE.name).read_bytes() == before
+    assert [b["name"] for b in console.client.get("/api/workbooks", base_url=BASE, headers=console.auth)
+            .get_json()["workbooks"]] == [SAMPLE.name]  # the lock file is no workbook
+
+
+def test_an_unexpected_error_is_a_short_message_and_a_log(console, monkeypatch):
+    from bulletin.console import steps
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    console.folder.mkdir(exist_ok=True)
+    shutil.copy(SAMPLE, console.folder / SAMPLE.name)
+    monkeypatch.setitem(steps.FILE_STEPS, "charts", broken)
+    res = console.client.post("/api/charts", base_url=BASE, headers=console.auth, data={"workbook": SAMPLE.name})
+    error = res.get_json()["error"]
+    assert res.status_code == 500 and error.startswith("程序内部错误（RuntimeError）") and "Traceback" not in error
+    log = next(console.folder.glob("bulletin-error-*.log"))
+    assert str(log) in error and "RuntimeError: boom" in log.read_text(encoding="utf-8")
+
+
+# -- another bind address: only with --allow-remote, and then with a login ------------------------------
+
+def test_another_bind_address_needs_allow_remote(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "bulletin", "serve", "--host", "0.0.0.0", "--no-browser",
+                          "--folder", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "--allow-remote" in res.stderr and not res.stdout
+
+
+def test_allow_remote_without_a_password_is_refused(tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if k != "BULLETIN_CONSOLE_PASSWORD"}
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    res = subprocess.run([sys.executable, "-m", "bulletin", "serve", "--host", "0.0.0.0", "--allow-remote",
+                          "--no-browser", "--folder", str(tmp_path)], capture_output=True, text=True, timeout=60,
+                         env=env)
+    assert res.returncode == 2 and "BULLETIN_CONSOLE_PASSWORD" in res.stderr
+
+
+def test_a_remote_console_asks_for_the_password(tmp_path):
+    guard = Guard(port=PORT, remote=True)
+    guard.set_password("办公室的密码-2023")
+    client = create_app(Settings(folder=tmp_path / "ws"), guard).test_client()
+    base = "http://bulletin.intranet:8080"
+    assert client.get("/", base_url=base).headers["Location"] == "/login"
+    assert client.get(f"/?token={guard.token}", base_url=base).status_code in (302, 401)  # no launch token here
+    assert client.get("/api/workbooks", base_url=base, headers={HEADER: guard.token}).status_code == 403
+    wrong = client.post("/login", base_url=base, data={"password": "guess"}, headers={"Origin": base})
+    assert wrong.status_code == 401 and "密码不正确" in wrong.get_data(as_text=True)
+    assert client.post("/login", base_url=base, data={"password": "办公室的密码-2023"},
+                       headers={"Origin": "http://evil.example"}).status_code == 403
+    ok = client.post("/login", base_url=base, data={"password": "办公室的密码-2023"}, headers={"Origin": base})
+    assert ok.status_code == 302 and "HttpOnly" in ok.headers["Set-Cookie"]
+    assert client.get("/", base_url=base).status_code == 200
+    session = ok.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    assert client.get("/api/workbooks", base_url=base, headers={HEADER: session}).status_code == 200
