@@ -4,7 +4,6 @@ BULLETIN_SCREENSHOTS=1 also writes the README's pictures (docs/console-*.png).""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path

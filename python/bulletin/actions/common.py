@@ -85,7 +85,12 @@ def output_dir(workbook: Path | None, out_dir: Path | None) -> Path:
         return Path(out_dir)
     if workbook is None:
         raise UsageError("工作簿尚未保存，无法确定输出位置；请先保存工作簿")
-    return Path(workbook).resolve().parent / OUT_FOLDER
+    return out_folder(Path(workbook).resolve().parent)
+
+
+def out_folder(folder: Path) -> Path:
+    """The out folder of the workbooks in `folder`."""
+    return Path(folder) / OUT_FOLDER
 
 
 def result_path(workbook: Path, data: MonthData, out_dir: Path | None) -> Path:

@@ -3,7 +3,7 @@
 The steps that write into the workbook do what the buttons do, on a file port: the action on
 OpenpyxlPort, then save_in_place (timestamped backup, temp file, atomic rename; refused with
 "请先关闭工作簿" while Excel/WPS has the file open). The file-level steps (document, mail, charts) write into
-<workbook folder>/out. Each returns the action's Outcome; its .json() is the CLI's --json shape.
+<workbook folder>/out (the action layer's default). Each returns the action's Outcome; its .json() is the CLI's --json shape.
 """
 from __future__ import annotations
 
@@ -28,10 +28,6 @@ BOOK_STEPS: dict[str, Callable[..., actions.Outcome]] = {
 }
 
 
-def out_dir(workbook: Path) -> Path:
-    return Path(workbook).resolve().parent / "out"
-
-
 def _saved(port: OpenpyxlPort, outcome: actions.Outcome) -> actions.Outcome:
     port.save_in_place()
     outcome.output = port.path
@@ -52,7 +48,7 @@ def render(workbook: Path, history: Path | None, progress: Progress | None = Non
     pdf = soffice() is not None
     if progress:
         progress("正在生成 Word 文档" + ("，并用 LibreOffice 转换 PDF（约需十几秒）……" if pdf else "……"))
-    outcome = actions.render(workbook, out_dir(workbook), None, history, pdf=pdf, pictures=pdf)
+    outcome = actions.render(workbook, None, None, history, pdf=pdf, pictures=pdf)
     if not pdf:
         outcome.notes.append("本机未安装 LibreOffice，只生成了 Word 文档（可在 WPS/Word 中另存为 PDF）。")
     return outcome
@@ -61,17 +57,17 @@ def render(workbook: Path, history: Path | None, progress: Progress | None = Non
 def charts(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
     if progress:
         progress("正在绘制总览图表……")
-    return actions.charts(workbook, history, out_dir(workbook) / "charts")
+    return actions.charts(workbook, history)
 
 
 def mail_preview(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
     if progress:
         progress("正在为各单位生成数据摘录和邮件草稿……")
-    return actions.mail_preview(workbook, None, history, out_dir(workbook))
+    return actions.mail_preview(workbook, None, history)
 
 
 def mail_send(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
-    return actions.mail_send(workbook, None, history, out_dir(workbook), progress=progress)
+    return actions.mail_send(workbook, None, history, progress=progress)
 
 
 def environment(workbook: Path | None, history: Path | None, progress: Progress | None = None) -> actions.Outcome:

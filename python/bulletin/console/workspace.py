@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
+from ..actions.common import out_folder
 from ..adapters.files import ensure_closed, readable_mode
 from ..adapters.xlsx_files import WORKBOOK_SUFFIXES, WorkbookError, not_a_workbook
 from ..errors import UserError
@@ -42,7 +43,7 @@ class Workspace:
     @property
     def out_dir(self) -> Path:
         """<workbook folder>/out, where every output of the steps goes."""
-        return self.folder / "out"
+        return out_folder(self.folder)
 
     def workbooks(self) -> list[dict[str, Any]]:
         books = [p for p in self.folder.iterdir() if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES
