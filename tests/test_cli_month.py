@@ -36,7 +36,8 @@ def test_run_json_has_changes_statuses_facts_narrative(tmp_path, history):
     total = next(c for c in out["changes"] if c["sheet"] == "附件1" and c["scope"] == "total"
                  and c["column"] == "即办件事项占比")
     assert (total["previous"], total["current"], total["change"]) == (65.22, 62.71, -2.51)
-    assert out["statuses"]["附件7"]["残联"] == {"status": "红", "rules": ["a7.not_started"]}
+    assert out["statuses"]["附件7"]["残联"] == {"status": "红", "proposed": "红", "by_staff": False,
+                                          "rules": ["a7.not_started"]}
     assert out["facts"]["laggards"]["a7.not_started"] == ["残联", "公安分局", "人社局", "税务局", "医保局"]
     assert set(out["narrative"]) == {"总体情况", "存在问题", "下步工作要求"}
 

@@ -37,7 +37,8 @@ CASES = {
     "a5.below_city": ({"主项覆盖率": 12.5}, {"主项覆盖率": 50}, {"city": CITY}),
     "a6.hall_bypass": ({"部门报送数据": 20946, "电子监察数据": 45, "综窗办理数据": 40},
                        {"部门报送数据": 119, "电子监察数据": 125, "综窗办理数据": 122}, {}),
-    "a6.hall_unstationed": ({"综窗办理数据": 58}, {"综窗办理数据": 0}, {"present_in": ["附件6"]}),
+    # only a unit the registry marks 应进驻大厅 can be unstationed (the tables cannot say which should be)
+    "a6.hall_unstationed": ({"综窗办理数据": 58}, {"综窗办理数据": 58}, {"present_in": ["附件6"]}),
     "a7.not_started": ({"完成率": 0, "备注": None}, {"完成率": 0, "备注": "无需排查"}, {}),
     "a8.all_on_leave": ({"请假人数比例": 100}, {"请假人数比例": 88.89}, {}),
     "a8.absent": ({"旷工人数": 1}, {"旷工人数": 0}, {}),
@@ -54,7 +55,8 @@ def test_rule_fires_only_when_broken(rule_id):
     rules = load_rules_file()
     rule = rules.get(rule_id)
     bad, good, kw = CASES[rule_id]
-    assert fires(rule, bad, params=rules.params, **kw)
+    flags = {"flags": ["应进驻大厅"]} if rule_id == "a6.hall_unstationed" else {}
+    assert fires(rule, bad, params=rules.params, **kw, **flags)
     assert not fires(rule, good, params=rules.params, **kw)
 
 
@@ -98,9 +100,10 @@ def test_thresholds_are_data():
 def test_june_statuses():
     june, may = compute(read_grids(SAMPLE)), compute(read_grids(MAY))
     a = assess(june, load_rules_file(), may)
-    assert a.statuses["附件2"]["公安分局"] == {"status": "红", "rules": ["a2.compress_red", "a2.compress_drop"]}
+    assert a.statuses["附件2"]["公安分局"] == {"status": "红", "proposed": "红", "by_staff": False,
+                                           "rules": ["a2.compress_red", "a2.compress_drop"]}
     assert a.statuses["附件2"]["税务局"]["status"] == "红"
-    assert a.statuses["附件2"]["教育局"] == {"status": "绿", "rules": []}
+    assert a.statuses["附件2"]["教育局"] == {"status": "绿", "proposed": "绿", "by_staff": False, "rules": []}
     assert set(a.fired("a7.not_started")) == {"公安分局", "医保局", "税务局", "人社局", "残联"}
     assert "a4.district_stalled" in a.statuses["附件4"]["全区"]["rules"]
     # the June text names 退役军人事务局 and 残联: the rule proposes a superset

@@ -9,6 +9,7 @@ import pytest
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.config import DATA_DIR
 from bulletin.engine import ParamError, analyse, compute
+from bulletin.narrative import render_facts
 from bulletin.actions import template
 from conftest import SAMPLE
 
@@ -98,7 +99,7 @@ def test_threshold_in_param_sheet_overrides_rules_yaml(tmp_path):
 def test_ratio_unit_in_param_sheet_changes_the_wording(tmp_path):
     may = compute(read_grids(SAMPLE.parents[1] / "2023-05" / "通报数据-2023-05.xlsx"))
     path = _with_sheet(tmp_path, "参数", [["参数", "值", "说明"], ["环比单位", "个百分点", ""]])
-    text = "\n".join(p.text for p in analyse(compute(read_grids(path)), {may.month: may}).paragraphs)
+    text = "\n".join(p.text for p in render_facts(analyse(compute(read_grids(path)), {may.month: may}).facts))
     assert "较5月份降低2.51个百分点" in text and "降低2.51%" not in text
 
 

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = with_history(workbook_cmd("run", "完整运行：校验、重新计算、与上月比较、标注落后单位、生成问题文本、输出结果工作簿",
                                   out=True))
     r.add_argument("--overwrite-text", action="store_true", help="用新生成的文字覆盖工作人员修改过的段落")
+    r.add_argument("--reset-status", action="store_true", help="按规则重新标注状态（覆盖工作人员确认过的状态）")
     with_history(workbook_cmd("compare", "与上月比较（需要历史库中有上月数据）", out=False))
     with_history(workbook_cmd("narrate", "生成通报文字（总体情况、存在问题、下步工作要求）", out=False))
     with_history(workbook_cmd("close-month", "结转：把本月已校验的数据存入历史库（有错误时拒绝）", out=False))
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcome = actions.recalc(args.workbook, args.out, args.month)
         elif args.command == "run":
             outcome = actions.run(args.workbook, args.out, args.month, history=args.history,
-                                  overwrite_text=args.overwrite_text)
+                                  overwrite_text=args.overwrite_text, reset_status=args.reset_status)
         elif args.command == "render":
             outcome = actions.render(args.workbook, args.out, args.month, args.history, pdf=args.pdf)
         elif args.command == "charts":

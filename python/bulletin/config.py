@@ -24,7 +24,7 @@ from .resources import DATA_DIR, PACKAGE_DIR, SOURCE_ROOT, TEMPLATES_DIR  # noqa
 
 REPO_DIR = SOURCE_ROOT or PACKAGE_DIR.parent  # the install folder: relative paths in settings start here
 CONFIG_DIR_ENV = "BULLETIN_CONFIG_DIR"
-SETTINGS_KEYS = ("district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance",
+SETTINGS_KEYS = ("district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance", "list_limit",
                  "ratio_change_unit", "history_file")
 RATIO_UNITS = ("%", "个百分点")
 T = TypeVar("T")
@@ -82,6 +82,7 @@ class Settings:
     total_tolerance: float
     ratio_change_unit: str
     history_file: str = ""  # the office's one history (absolute, or relative to the install folder)
+    list_limit: int = 5  # a longer list of units is written "A、B、C等N个单位" (the full list is in the annex)
 
     def reference_name(self, key: str) -> str:
         return {"city": self.city, "district": self.district}[key]
@@ -104,7 +105,7 @@ def settings_from_dict(d: dict[str, Any], file: str = "settings.yaml") -> Settin
         raise ConfigError(file, "name_prefixes", "应写成列表，如 [殷都区, 区]")
     return Settings(str(d["district"]), str(d["city"]), str(d.get("province", "")), tuple(map(str, prefixes)),
                     _number(file, d, "ratio_tolerance_pp", 0.005), _number(file, d, "total_tolerance", 1e-6),
-                    unit, str(d.get("history_file") or ""))
+                    unit, str(d.get("history_file") or ""), int(_number(file, d, "list_limit", 5)))
 
 
 @lru_cache(maxsize=None)

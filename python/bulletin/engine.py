@@ -15,7 +15,6 @@ from .core.month import MonthData, build_month, previous_month
 from .core.numbers import BadNumber, is_blank, parse_number
 from .core.registry import Registry
 from .core.rules import Assessment, RuleSet, assess, streaks
-from .narrative import Paragraph, render
 from .spec import DEPT_SHEET, RATIO_UNIT_PARAM
 
 
@@ -100,7 +99,8 @@ def compute(grids: Mapping[str, Grid], month: str | None = None, registry: Regis
 
 @dataclass
 class Analysis:
-    """Everything part 2 derives from a month and its history."""
+    """Everything part 2 derives from a month and its history: figures, statuses (the confirmed ones, with
+    the rules' proposal beside them) and facts. The text is its own step (narrative.render_facts)."""
 
     data: MonthData
     previous: MonthData | None
@@ -108,7 +108,6 @@ class Analysis:
     assessment: Assessment
     streaks: dict[tuple[str, str, str], int]
     facts: Facts
-    paragraphs: list[Paragraph]
     past: Mapping[str, MonthData] = dataclasses.field(default_factory=dict)  # the history it was made with
 
 
@@ -121,20 +120,38 @@ def _consecutive_before(month: str, past: Mapping[str, MonthData]) -> list[Month
     return out[::-1]
 
 
+def carried_streaks(registry: Registry, rules: RuleSet) -> dict[tuple[str, str], list[Any]]:
+    """(department, rule id) -> the streaks the registry's 既往连续 column carries in (rule by id or name)."""
+    by_name = {r.name: r.id for r in rules.rules}
+    out: dict[tuple[str, str], list[Any]] = {}
+    for d in registry.departments:
+        for c in d.carried:
+            rule_id = c.rule if c.rule in rules.names else by_name.get(c.rule)
+            if rule_id is None:
+                raise ParamError(f"部门名录中“{d.name}”的“既往连续”写的规则“{c.rule}”不存在"
+                                 f"（可写规则名称，如“{rules.rules[0].name}”，或规则编号）")
+            out.setdefault((d.name, rule_id), []).append(c)
+    return out
+
+
 def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None,
-            registry: Registry | None = None) -> Analysis:
-    """Compare with last month (when history holds it), apply the rules, count streaks, write the text.
-    Thresholds and 环比单位 set in the month's 参数 sheet override rules.yaml and settings.yaml."""
+            registry: Registry | None = None, confirmed: Mapping[str, Mapping[str, str]] | None = None) -> Analysis:
+    """Compare with last month (when history holds it), apply the rules, count streaks, gather the facts.
+    Thresholds and 环比单位 set in the month's 参数 sheet override rules.yaml and settings.yaml.
+    `confirmed`: sheet -> department -> the 状态 staff set (it replaces the rules' proposal)."""
     settings, rules = load_settings(), rules_for(data.params)
     registry = registry or data.registry or load_registry()
+    flags = registry.flags()
     chain = _consecutive_before(data.month, past or {}) if data.month else []
     previous = chain[-1] if chain else None
     comparison = compare(data, previous) if previous else None
-    assessment = assess(data, rules, previous)
-    history_assessments = [assess(m, rules, chain[i - 1] if i else None) for i, m in enumerate(chain)]
-    streak_months = streaks(history_assessments, assessment)
+    assessment = assess(data, rules, previous, flags=flags)
+    history_assessments = [assess(m, rules, chain[i - 1] if i else None, flags=flags) for i, m in enumerate(chain)]
+    streak_months = streaks(history_assessments, assessment, month=data.month,
+                            carried=carried_streaks(registry, rules))
+    if confirmed:
+        assessment = assessment.confirm(confirmed, rules)
     facts = build_facts(data, assessment, rules, registry, comparison=comparison, streak_months=streak_months,
                         district=settings.district, city=settings.city, province=settings.province,
-                        ratio_unit=ratio_unit_for(data.params), texts=data.texts)
-    return Analysis(data, previous, comparison, assessment, streak_months, facts, render(facts.as_dict()),
-                    dict(past or {}))
+                        ratio_unit=ratio_unit_for(data.params), texts=data.texts, list_limit=settings.list_limit)
+    return Analysis(data, previous, comparison, assessment, streak_months, facts, dict(past or {}))

@@ -58,6 +58,10 @@ def fmt_abs(v: Any, places: int = 2) -> str:
 
 
 def names(items: Any, sep: str = "、") -> str:
+    """A list of names as the text says it (a NameList shortens itself: "A、B、C等N个单位")."""
+    text = getattr(items, "text", None)
+    if text is not None and sep == "、":
+        return text
     return sep.join(str(i) for i in items)
 
 
@@ -113,6 +117,11 @@ def render(facts: Mapping[str, Any], folder: Path = TEMPLATES_DIR) -> list[Parag
         except jinja2.TemplateError as exc:
             raise TemplateError(f"模板 {name} 有错误：{exc}") from exc
     return out
+
+
+def render_facts(facts: Any, folder: Path = TEMPLATES_DIR) -> list[Paragraph]:
+    """The text step: an analysis's facts said by the templates."""
+    return render(facts.as_dict(), folder)
 
 
 def as_sections(paragraphs: list[Paragraph]) -> dict[str, str]:

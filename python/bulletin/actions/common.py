@@ -16,7 +16,7 @@ from ..core.month import MonthData, month_json, parse_month, previous_month
 from ..core.overview import Overview, build_overview
 from ..engine import Analysis
 from ..errors import UsageError
-from ..narrative import merge_edits, sections_from_rows
+from ..narrative import merge_edits, render_facts, sections_from_rows
 
 HISTORY_NAME = "history.sqlite"
 OUT_FOLDER = "out"
@@ -135,7 +135,7 @@ def adopted_text(analysis: Analysis, *sources: Mapping[str, Mapping[str, str]] |
     """The 问题文本 rows: the generated paragraphs, with the first source that has a 问题文本 sheet
     supplying staff edits (an earlier result workbook, else the workbook's own sheet)."""
     earlier = next((s for s in sources if s), {})
-    return merge_edits(analysis.paragraphs, earlier, overwrite=overwrite)
+    return merge_edits(render_facts(analysis.facts), earlier, overwrite=overwrite)
 
 
 def earlier_result_text(workbook: Path, data: MonthData, out_dir: Path | None) -> dict[str, dict[str, str]]:

@@ -16,7 +16,7 @@ from ..config import load_all, load_document_settings, load_registry, load_rules
 from ..core.document import PARAM_KEYS as DOCUMENT_PARAM_KEYS
 from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL
 from ..core.month import MonthData, previous_month
-from ..engine import analyse, compute, setting_sources
+from ..engine import analyse, compute, rules_for, setting_sources
 from ..errors import UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
 from ..spec import ANNEXES, RATIO_UNIT_PARAM
@@ -40,6 +40,13 @@ def _book_month(port: Any, month: str | None = None) -> MonthData:
     return data
 
 
+def _analyse(port: Any, data: MonthData, past: Mapping[str, MonthData], *, reset_status: bool = False) -> Any:
+    """The analysis with the 状态 staff left in the book as the confirmed statuses (unless a reset is asked
+    for: then the rules' proposal is written over them)."""
+    confirmed = {} if reset_status else port.read_statuses(data, rules_for(data.params))
+    return analyse(data, past, confirmed=confirmed)
+
+
 def _refuse_on_errors(data: MonthData, outcome: Outcome, step: str) -> bool:
     if not data.has_errors:
         return False
@@ -61,7 +68,8 @@ def check_book(port: Any, month: str | None = None) -> Outcome:
     return outcome
 
 
-def recalculate_book(port: Any, month: str | None = None, history: Path | None = None) -> Outcome:
+def recalculate_book(port: Any, month: str | None = None, history: Path | None = None, *,
+                     reset_status: bool = False) -> Outcome:
     """Check, write the computed columns, and the rules' 状态 (with 上月/变化 when history has last month)."""
     data = _book_month(port, month)
     outcome = Outcome(data)
@@ -69,9 +77,13 @@ def recalculate_book(port: Any, month: str | None = None, history: Path | None =
     port.write_computed(data)
     if not _refuse_on_errors(data, outcome, "标注状态"):
         past = past_months(data, history_path(port.path, history), required=False)
-        outcome.analysis = analyse(data, past)
+        outcome.analysis = _analyse(port, data, past, reset_status=reset_status)
         port.write_statuses(outcome.analysis, load_rules_file().names)
-        outcome.notes.append(f"重新计算完成：{summary(data)}；状态列已按规则标注。")
+        kept = sum(e.get("by_staff", False) for rows in outcome.analysis.assessment.statuses.values()
+                   for e in rows.values())
+        outcome.notes.append(f"重新计算完成：{summary(data)}；状态列已按规则标注"
+                             + (f"（保留了工作人员确认的 {kept} 处状态；如需按规则重置请加 --reset-status）" if kept else "")
+                             + "。")
         if outcome.analysis.previous is None and data.month:
             outcome.notes.append(f"历史库中没有上月（{previous_month(data.month)}）的数据，本次不做环比。")
         if port.draws_charts:
@@ -88,7 +100,7 @@ def compare_book(port: Any, month: str | None = None, history: Path | None = Non
     outcome = Outcome(data)
     if not _refuse_on_errors(data, outcome, "与上月比较"):
         past = past_months(data, history_path(port.path, history), required=True)
-        outcome.analysis = analyse(data, past)
+        outcome.analysis = _analyse(port, data, past)
         port.write_computed(data)
         port.write_statuses(outcome.analysis, load_rules_file().names)
         outcome.notes.append(f"已与 {outcome.analysis.previous.month} 比较：各附件“状态”列右侧为上月值和变化。")
@@ -101,7 +113,7 @@ def narrate_book(port: Any, month: str | None = None, history: Path | None = Non
     data = _book_month(port, month)
     outcome = Outcome(data)
     if not _refuse_on_errors(data, outcome, "生成问题文本"):
-        outcome.analysis = analyse(data, past_months(data, history_path(port.path, history), required=False))
+        outcome.analysis = _analyse(port, data, past_months(data, history_path(port.path, history), required=False))
         _write_text(port, outcome, overwrite_text, earlier, announce)
     port.set_status("生成问题文本", summary(data))
     return outcome
@@ -123,10 +135,10 @@ def _write_text(port: Any, outcome: Outcome, overwrite_text: bool, earlier: Text
 
 
 def run_book(port: Any, month: str | None = None, history: Path | None = None, *,
-             overwrite_text: bool = False, earlier: TextSource | None = None) -> Outcome:
+             overwrite_text: bool = False, earlier: TextSource | None = None, reset_status: bool = False) -> Outcome:
     """The whole job into the book itself: computed columns, statuses (and changes), problems, text —
     from one read and one analysis of the book."""
-    outcome = recalculate_book(port, month, history)
+    outcome = recalculate_book(port, month, history, reset_status=reset_status)
     if outcome.analysis is not None:
         _write_text(port, outcome, overwrite_text, earlier)
         port.set_status("生成问题文本", summary(outcome.data))
@@ -168,11 +180,11 @@ def _save_result(port: OpenpyxlPort, outcome: Outcome, workbook: Path, out_dir: 
 
 
 def run(workbook: Path, out_dir: Path | None = None, month: str | None = None, *, history: Path | None = None,
-        overwrite_text: bool = False) -> Outcome:
+        overwrite_text: bool = False, reset_status: bool = False) -> Outcome:
     """Check, recompute, compare with last month (when history holds it), rules, text: the result workbook."""
     workbook = Path(workbook)
     port = file_port(workbook)
-    outcome = run_book(port, month, history, overwrite_text=overwrite_text,
+    outcome = run_book(port, month, history, overwrite_text=overwrite_text, reset_status=reset_status,
                        earlier=lambda data: earlier_result_text(workbook, data, out_dir))
     return _save_result(port, outcome, workbook, out_dir)
 

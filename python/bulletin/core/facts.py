@@ -17,6 +17,24 @@ from .registry import Registry, UnknownDepartment
 from .rules import Assessment, RuleSet
 
 
+class NameList(list):
+    """Units named under a rule, in printed order. Said in full up to `limit` names, else as offices write a
+    long list: "A、B、C等N个单位" (the annex holds every row). limit 0 = always in full."""
+
+    def __init__(self, names: Any = (), limit: int = 0):
+        super().__init__(names)
+        self.limit = limit
+
+    @property
+    def text(self) -> str:
+        if self.limit and len(self) > self.limit:
+            return "、".join(self[: self.limit]) + f"等{len(self)}个单位"
+        return "、".join(self)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def _clean(v: Any) -> Any:
     if isinstance(v, float) and math.isnan(v):
         return None
@@ -38,7 +56,7 @@ class Facts:
     scalars: dict[str, Any]
     scalar_changes: dict[str, dict[str, Any]]
     annex: dict[str, dict[str, Any]]  # sheet -> {total, changes, rows, city}
-    laggards: dict[str, list[str]]  # rule id -> short names
+    laggards: dict[str, NameList]  # rule id -> short names of the units staff confirmed (红/黄) under it
     drivers: dict[str, dict[str, list[dict[str, Any]]]]
     streaks: dict[str, list[dict[str, Any]]]  # rule id -> [{name, months}]
     texts: dict[str, list[str]]
@@ -47,6 +65,9 @@ class Facts:
     # figures that rose from zero or fell to zero this month: [{sheet, column, name}] (district as 全区)
     from_zero: list[dict[str, str]] = field(default_factory=list)
     to_zero: list[dict[str, str]] = field(default_factory=list)
+    # conclusions the text states (decided here, said by the templates)
+    below_city: bool = False  # 附件5: district main and sub coverage both below the city's
+    started: list[str] = field(default_factory=list)  # 附件7: units that have started (完成率 > 0)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -62,7 +83,7 @@ def _short(registry: Registry, name: str) -> str:
 def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registry: Registry, *,
                 comparison: Comparison | None = None, streak_months: Mapping[tuple[str, str, str], int] = (),
                 district: str, city: str, province: str, ratio_unit: str = "%",
-                texts: Mapping[str, list[str]] | None = None) -> Facts:
+                texts: Mapping[str, list[str]] | None = None, list_limit: int = 0) -> Facts:
     month = data.month or "0000-00"
     year, m = map(int, month.split("-"))
     prev_m = 12 if m == 1 else m - 1
@@ -89,11 +110,15 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
                         "subtotals": res.subtotals,
                         "district_rules": assessment.statuses.get(sheet, {}).get(DISTRICT, {}).get("rules", [])}
     laggards = {}
+    named_keys = set()
     for rule in rules.rules:
-        fired = [d for d in annex.get(rule.sheet, {}).get("order", [])
-                 if rule.id in assessment.statuses.get(rule.sheet, {}).get(d, {}).get("rules", [])]
+        named = set(assessment.named(rule))
+        named_keys |= {(rule.sheet, d, rule.id) for d in named}
+        fired = [d for d in annex.get(rule.sheet, {}).get("order", []) if d in named]
         names = [_short(registry, d) for d in fired]
-        laggards[rule.id] = sorted(names, key=registry.pinyin_key) if rule.list_order == "pinyin" else names
+        limit = list_limit if rule.list_limit is None else rule.list_limit
+        laggards[rule.id] = NameList(sorted(names, key=registry.pinyin_key) if rule.list_order == "pinyin"
+                                     else names, limit)
     drivers = {}
     if comparison is not None:
         for sheet, by_col in comparison.drivers.items():
@@ -105,6 +130,8 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
     # longest streak first, then the annex's printed order
     for (sheet, dept, rule_id), n in sorted(dict(streak_months).items(),
                                             key=lambda kv: (-kv[1], position.get(kv[0][:2], 1 << 30))):
+        if (sheet, dept, rule_id) not in named_keys:  # staff cleared it: no streak is said either
+            continue
         streaks.setdefault(rule_id, []).append({"name": _short(registry, dept), "months": n})
     scalar_changes = {k: {kk: _clean(vv) for kk, vv in v.items()} for k, v in
                       (comparison.scalars if comparison else {}).items()}
@@ -120,4 +147,16 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
                  {s: [_short(registry, d) for d in v] for s, v in (comparison.new_departments if comparison else {}).items()},
                  {s: [_short(registry, d) for d in v] for s, v in
                   (comparison.missing_departments if comparison else {}).items()},
-                 from_zero, to_zero)
+                 from_zero, to_zero, _below_city(annex.get("附件5")), _started(annex.get("附件7")))
+
+
+def _below_city(a5: Mapping[str, Any] | None) -> bool:
+    if not a5 or not a5["city"]:
+        return False
+    tot, city = a5["total"], a5["city"]
+    pairs = [(tot.get(k), city.get(k)) for k in ("主项覆盖率", "子项覆盖率")]
+    return all(a is not None and b is not None and a < b for a, b in pairs)
+
+
+def _started(a7: Mapping[str, Any] | None) -> list[str]:
+    return [r["简称"] for r in (a7 or {}).get("rows", []) if (r.get("完成率") or 0) > 0]

@@ -1,6 +1,7 @@
 """The department registry: one canonical department per body, however a table spells it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -13,7 +14,32 @@ def pinyin_of(text: str) -> str:
 
 
 REGISTRY_COLUMNS = ("部门", "简称", "全称", "别名", "类别")  # required
-REGISTRY_OPTIONAL = ("附件", "邮箱", "拼音")
+REGISTRY_OPTIONAL = ("附件", "邮箱", "拼音", "应进驻大厅", "既往连续")
+YES = ("是", "应", "Y", "y", "yes", "1", "√")
+# 既往连续: a streak known before the first month the tool holds, e.g. "事项进厅但未派驻人员 截至2023-05 连续5个月"
+# (rule id or rule name; several separated by ；)
+_CARRIED = re.compile(r"^\s*(?P<rule>\S+)\s*截至\s*(?P<month>\d{4}-\d{2})\s*已?连续\s*(?P<months>\d+)\s*个月\s*$")
+
+
+@dataclass(frozen=True)
+class CarriedStreak:
+    """A rule known to have fired for a department for `months` consecutive months up to `month`."""
+
+    rule: str  # rule id or its Chinese name as staff wrote it
+    month: str  # "2023-05"
+    months: int
+
+
+def parse_carried(text: str, department: str = "") -> tuple[CarriedStreak, ...]:
+    out = []
+    for part in re.split(r"[;；\n]", text or ""):
+        if not part.strip():
+            continue
+        m = _CARRIED.match(part)
+        if not m or int(m["months"]) < 1:
+            raise ValueError(f"部门“{department}”的“既往连续”列“{part.strip()}”应写成“规则名称 截至2023-05 连续5个月”")
+        out.append(CarriedStreak(m["rule"], m["month"], int(m["months"])))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -27,6 +53,8 @@ class Department:
     annexes: tuple[int, ...] = ()  # annexes the department normally reports in (template prefill)
     emails: tuple[str, ...] = ()
     pinyin: str = ""  # of the short name, for lists in pinyin order ("can lian")
+    hall: bool = False  # 应进驻大厅: should station staff in the hall (only such units can be "未派驻")
+    carried: tuple[CarriedStreak, ...] = ()  # 既往连续: streaks known from before the history
 
 
 class UnknownDepartment(KeyError):
@@ -71,7 +99,9 @@ class Registry:
             annexes = tuple(int(a) for a in numbers)
             emails = tuple(e.strip() for e in str(r.get("邮箱", "")).replace("；", ";").split(";") if e.strip())
             deps.append(Department(name, str(r["简称"]).strip() or name, str(r["全称"]).strip() or name,
-                                   aliases, str(r["类别"]).strip(), i, annexes, emails, str(r.get("拼音", "")).strip()))
+                                   aliases, str(r["类别"]).strip(), i, annexes, emails, str(r.get("拼音", "")).strip(),
+                                   str(r.get("应进驻大厅", "")).strip() in YES,
+                                   parse_carried(str(r.get("既往连续", "")), name)))
         # longest prefix first, so 殷都区 is stripped before 区
         return cls(tuple(deps), tuple(sorted((clean_text(p) for p in prefixes), key=len, reverse=True)))
 
@@ -107,6 +137,31 @@ class Registry:
             if d.short == short_name and d.pinyin:
                 return d.pinyin
         return pinyin_of(short_name)
+
+    def flags(self) -> dict[str, set[str]]:
+        """department -> the registry flags the rules can test with flag("…")."""
+        return {d.name: {"应进驻大厅"} if d.hall else set() for d in self.departments}
+
+    def nearest(self, spelling: str, n: int = 3) -> list[str]:
+        """The existing names closest to a spelling (for the department.unknown hint)."""
+        import difflib
+
+        key = self._key(spelling)
+        by_key = {self._key(s): d.short for d in self.departments for s in (d.name, d.short, d.full, *d.aliases)}
+        found = difflib.get_close_matches(key, list(by_key), n=n * 3, cutoff=0.4)
+        out: list[str] = []
+        for k in found:
+            if by_key[k] not in out:
+                out.append(by_key[k])
+        return out[:n]
+
+    def rows(self) -> list[dict[str, str]]:
+        """The registry as rows of the 部门 sheet / departments.csv (what the history stores)."""
+        return [{"部门": d.name, "简称": d.short, "全称": d.full, "别名": "、".join(d.aliases), "类别": d.category,
+                 "附件": ",".join(str(a) for a in d.annexes), "邮箱": ";".join(d.emails), "拼音": d.pinyin,
+                 "应进驻大厅": "是" if d.hall else "",
+                 "既往连续": "；".join(f"{c.rule} 截至{c.month} 连续{c.months}个月" for c in d.carried)}
+                for d in self.departments]
 
     def in_annex(self, number: int) -> list[Department]:
         return [d for d in self.departments if number in d.annexes]

@@ -4,7 +4,8 @@ A condition is a small expression over the row's columns, e.g. ``压缩比例 < 
 ``完成率 == 0 and 备注 != "无需排查"``. Names are the annex's columns (in `backticks` when they hold
 punctuation), the rule file's parameters, and ``prev.X`` (last month), ``change.X`` (this month − last
 month), ``city.X`` (annex 5's city row), ``total.X`` (the district row); functions max, min, abs and
-in_sheet("附件8") (the department has a row in that annex this month). A comparison with a missing
+in_sheet("附件8") (the department has a row in that annex this month) and flag("应进驻大厅") (the
+registry marks the department so: what the office knows and the tables cannot show). A comparison with a missing
 value is false, so a rule never fires on missing data. Expressions are parsed and checked when the
 rule file is loaded: an unknown name, key or construct is an error there, not at run time.
 """
@@ -22,10 +23,11 @@ from .month import MonthData
 from .numbers import present
 
 STATUSES = ("红", "黄", "绿")  # worst first
-RULE_KEYS = {"id", "sheet", "scope", "when", "status", "name", "explain", "list_order"}
+RULE_KEYS = {"id", "sheet", "scope", "when", "status", "name", "explain", "list_order", "list_limit"}
 PARAM_KEYS = {"value", "explain"}
 PREFIXES = {"prev", "change", "city", "total"}
-FUNCTIONS = {"max", "min", "abs", "in_sheet"}
+FUNCTIONS = {"max", "min", "abs", "in_sheet", "flag"}
+FLAGS = {"应进驻大厅"}
 _BACKTICK = re.compile(r"`([^`]+)`")
 
 
@@ -60,6 +62,7 @@ class Rule:
     name: str  # short Chinese wording, shown in the 触发规则 column
     explain: str  # plain words, shown next to the thresholds
     list_order: str = "annex"  # annex | pinyin: order of department lists built from this rule
+    list_limit: int | None = None  # names said in full before "等N个单位" (0: all; None: settings' list_limit)
     tree: ast.Expression = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # placeholder -> column
 
@@ -107,6 +110,9 @@ def _compile(expr: str, spec: AnnexSpec, params: Mapping[str, Param], where: str
             continue
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
                 and not node.keywords:
+            if node.func.id == "flag" and not (len(node.args) == 1 and isinstance(node.args[0], ast.Constant)
+                                               and node.args[0].value in FLAGS):
+                raise RuleError(f"{where}: flag() 的参数应为 {'、'.join(sorted(FLAGS))} 之一（部门名录的列）")
             continue
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in PREFIXES:
             attr = names.get(node.attr, node.attr)
@@ -147,17 +153,21 @@ def load_rules(data: Mapping[str, Any], file: str = "rules.yaml") -> RuleSet:
         order = r.get("list_order", "annex")
         if order not in ("annex", "pinyin"):
             raise RuleError(f"{where}: list_order 应为 annex 或 pinyin")
+        limit = r.get("list_limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise RuleError(f"{where}: list_limit 应为 0 或正整数（0 表示全部列出）")
         tree, names = _compile(str(r["when"]), annex(r["sheet"]), params, where)
         rules.append(Rule(r["id"], r["sheet"], scope, str(r["when"]), r["status"], str(r["name"]),
-                          str(r.get("explain", "")), order, tree, names))
+                          str(r.get("explain", "")), order, limit, tree, names))
     return RuleSet(params, tuple(rules))
 
 
 class _Env:
     def __init__(self, row: Mapping[str, Any], prev: Mapping[str, Any] | None, city: Mapping[str, Any] | None,
-                 total: Mapping[str, Any] | None, params: Mapping[str, Param], present_in: Iterable[str]):
+                 total: Mapping[str, Any] | None, params: Mapping[str, Param], present_in: Iterable[str],
+                 flags: Iterable[str] = ()):
         self.row, self.prev, self.city, self.total = row, prev or {}, city or {}, total or {}
-        self.params, self.present_in = params, set(present_in)
+        self.params, self.present_in, self.flags = params, set(present_in), set(flags)
 
 
 def _value(v: Any) -> Any:
@@ -226,6 +236,8 @@ def _eval(node: ast.AST, env: _Env, names: Mapping[str, str]) -> Any:
         args = [_eval(a, env, names) for a in node.args]
         if fn == "in_sheet":
             return args[0] in env.present_in
+        if fn == "flag":
+            return args[0] in env.flags
         if MISSING in args:
             return MISSING
         return {"max": max, "min": min, "abs": abs}[fn](*args)
@@ -234,8 +246,9 @@ def _eval(node: ast.AST, env: _Env, names: Mapping[str, str]) -> Any:
 
 def fires(rule: Rule, row: Mapping[str, Any], *, prev: Mapping[str, Any] | None = None,
           city: Mapping[str, Any] | None = None, total: Mapping[str, Any] | None = None,
-          params: Mapping[str, Param] | None = None, present_in: Iterable[str] = ()) -> bool:
-    return bool(_eval(rule.tree, _Env(row, prev, city, total, params or {}, present_in), rule.names))
+          params: Mapping[str, Param] | None = None, present_in: Iterable[str] = (),
+          flags: Iterable[str] = ()) -> bool:
+    return bool(_eval(rule.tree, _Env(row, prev, city, total, params or {}, present_in, flags), rule.names))
 
 
 def worst(statuses: Iterable[str]) -> str:
@@ -245,7 +258,10 @@ def worst(statuses: Iterable[str]) -> str:
 
 @dataclass
 class Assessment:
-    """The month's statuses: sheet -> department -> {status, rules}; district rows under 全区."""
+    """The month's statuses: sheet -> department -> {status, rules, proposed, by_staff}; district rows under
+    全区. `rules` are the rules that fired (the 触发规则 column: the proposal), `proposed` their worst status,
+    `status` the confirmed one — staff's where they set it, else the proposal. Text, mail and charts read
+    `status` only."""
 
     statuses: dict[str, dict[str, dict[str, Any]]]
 
@@ -256,9 +272,42 @@ class Assessment:
         return {(sheet, d, rule) for sheet, rows in self.statuses.items() for d, s in rows.items()
                 for rule in s["rules"]}
 
+    def named(self, rule: "Rule") -> list[str]:
+        """Departments the text names under a rule: confirmed 红 or 黄, and the rule fired for them — or staff
+        raised them to the rule's colour on its sheet where no fired rule has that colour (the sheet's first
+        rule of that colour then stands for their choice)."""
+        out = []
+        for d, s in self.statuses.get(rule.sheet, {}).items():
+            if s["status"] in ("红", "黄") and rule.id in s.get("named_under", s["rules"]):
+                out.append(d)
+        return out
 
-def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, district: str = "全区") -> Assessment:
+    def confirm(self, staff: Mapping[str, Mapping[str, str]], rules: "RuleSet") -> "Assessment":
+        """The statuses staff set (sheet -> department -> 红/黄/绿) replace the proposal where given."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for sheet, rows in self.statuses.items():
+            out[sheet] = {}
+            for d, s in rows.items():
+                entry = {**s, "rules": list(s["rules"])}
+                chosen = (staff.get(sheet) or {}).get(d)
+                if chosen in STATUSES and chosen != s["proposed"]:
+                    entry["status"], entry["by_staff"] = chosen, True
+                    named = list(s["rules"])
+                    if chosen != "绿" and not any(rules.get(i).status == chosen for i in named):
+                        first = next((r.id for r in rules.for_sheet(sheet)
+                                      if r.status == chosen and r.scope == "department"), None)
+                        if first:
+                            named.append(first)
+                    entry["named_under"] = named
+                out[sheet][d] = entry
+        return Assessment(out)
+
+
+def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, district: str = "全区",
+           flags: Mapping[str, Iterable[str]] | None = None) -> Assessment:
+    """The rules' proposal. `flags`: department -> registry flags (flag("应进驻大厅"))."""
     statuses: dict[str, dict[str, dict[str, Any]]] = {}
+    flags = flags or {}
     present = {sheet: {r["部门"] for r in res.records if r["_kind"] == "department"}
                for sheet, res in data.results.items()}
     city = data.results["附件5"].references.get("city") if "附件5" in data.results else None
@@ -275,7 +324,7 @@ def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, d
             for rule in sheet_rules:
                 if rule.scope == "department" and rule.id not in entry["rules"] and fires(
                         rule, r, prev=prev_by.get(r["部门"]), city=city, total=res.total, params=rules.params,
-                        present_in=in_sheets):
+                        present_in=in_sheets, flags=flags.get(r["部门"], ())):
                     entry["rules"].append(rule.id)
         if res.total is not None:
             entry = out.setdefault(district, {"status": "绿", "rules": []})
@@ -284,14 +333,24 @@ def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, d
                                                    city=city, total=res.total, params=rules.params):
                     entry["rules"].append(rule.id)
         for entry in out.values():
-            entry["status"] = worst(rules.get(i).status for i in entry["rules"])
+            entry["status"] = entry["proposed"] = worst(rules.get(i).status for i in entry["rules"])
+            entry["by_staff"] = False
         statuses[sheet] = out
     return Assessment(statuses)
 
 
-def streaks(history: list[Assessment], current: Assessment) -> dict[tuple[str, str, str], int]:
+def _months_between(earlier: str, later: str) -> int:
+    y1, m1 = map(int, earlier.split("-"))
+    y2, m2 = map(int, later.split("-"))
+    return (y2 - y1) * 12 + (m2 - m1)
+
+
+def streaks(history: list[Assessment], current: Assessment, *, month: str | None = None,
+            carried: Mapping[tuple[str, str], Iterable[Any]] | None = None) -> dict[tuple[str, str, str], int]:
     """(sheet, department, rule) -> consecutive months the rule has fired, ending this month.
-    `history` holds the previous months' assessments, oldest first, without gaps."""
+    `history` holds the previous months' assessments, oldest first, without gaps. `carried`: (department,
+    rule id) -> streaks known from before the history (each with .month and .months): one that ends where
+    the history's streak starts (or inside it) lengthens it."""
     out = {}
     for key in current.keys():
         n = 1
@@ -299,5 +358,10 @@ def streaks(history: list[Assessment], current: Assessment) -> dict[tuple[str, s
             if key not in past.keys():
                 break
             n += 1
+        if month and carried:
+            for c in carried.get((key[1], key[2]), ()):
+                gap = _months_between(c.month, month)  # months from the carried month to this one
+                if 1 <= gap <= n:  # the carried month is the one before the streak's first, or inside it
+                    n = max(n, gap + c.months)
         out[key] = n
     return out

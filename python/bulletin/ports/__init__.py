@@ -25,6 +25,7 @@ from ..core.compare import DISTRICT
 from ..core.intake import Grid, address, column_letter
 from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
+from ..core.rules import worst
 from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, TEXT_SHEET, Column
 
 READ_SHEETS = (SCALAR_SHEET, TEXT_SHEET, PARAM_SHEET, DEPT_SHEET, *(a.sheet for a in ANNEXES))
@@ -128,7 +129,38 @@ class WorkbookPort:
                 rows = self.values(sheet)
                 percent, merged = self.extra(sheet, rows)
                 grids[sheet] = Grid(sheet, rows, percent, merged)
+        self._read = grids  # the 状态 staff left are read back from this same read (read_statuses)
         return grids
+
+    def read_statuses(self, data: MonthData, rules: Any) -> dict[str, dict[str, str]]:
+        """The 状态 staff set, as the book holds them (Excel, WPS, the console or a file): sheet -> department
+        -> 红/黄/绿. A 状态 counts as staff's when it differs from what its row's 触发规则 proposes (the worst
+        status of the rules named there; none = 绿) — so a re-run follows changed figures where staff left
+        the proposal alone — or, in a sheet whose 触发规则 column is still empty (never run), whenever filled."""
+        grids = getattr(self, "_read", None) or self.read_grids()
+        by_name = {r.name: r for r in rules.rules}
+        out: dict[str, dict[str, str]] = {}
+        for sheet, inp in data.inputs.items():
+            grid = grids.get(sheet)
+            if grid is None or not inp.columns or len(grid.rows) < inp.header_start:
+                continue
+            col = status_column_of(grid.rows[inp.header_start - 1])
+            if col is None:
+                continue
+            cells = {}
+            for r in inp.records:
+                if r["_kind"] != "department" or r["_row"] > len(grid.rows):
+                    continue
+                line = list(grid.rows[r["_row"] - 1]) + [None, None]
+                cells[r["部门"]] = (str(line[col - 1] or "").strip(), str(line[col] or "").strip())
+            never_run = not any(fired for _, fired in cells.values())
+            for dept, (status, fired) in cells.items():
+                if status not in ("红", "黄", "绿"):
+                    continue
+                proposed = worst(by_name[n].status for n in fired.split("、") if n in by_name)
+                if never_run or status != proposed:
+                    out.setdefault(sheet, {})[dept] = status
+        return out
 
     def _block(self, sheet: str, col: int, rows: Mapping[int, Sequence[Any]], *, number_format: str | None = None,
                fill: str | None = None) -> None:
