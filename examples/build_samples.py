@@ -31,7 +31,11 @@ from bulletin.engine import context  # noqa: E402
 from bulletin.spec import ANNEXES, annex  # noqa: E402
 
 JUNE_SCALARS = {"月份": "2023-06", "统计截止日期": "2023-06-30", "网上政务服务事项总数": 1645,
-                "好差评主动评价量": 205509, "差评件数": 2, "差评已整改件数": 2}
+                "好差评主动评价量": 205509, "差评件数": 2, "差评已整改件数": 2,
+                # the June text's other figures, each checked against the annex that repeats it
+                "未计入附件事项数": 1, "未计入原因": "公安分局1个事项不属分局权限", "电子证照总量": 41327,
+                "数据共享归集数据量": 665156, "发布资源目录总数": 117, "挂载资源目录数": 73, "第二批排查事项总数": 200,
+                "锦旗数": 1, "表扬信数": 1}
 
 # The June bulletin's 发文字号 and 印发日期 (殷放管服办〔2023〕18号, issued 2023-07-10), on its 参数 sheet.
 JUNE_PARAMS = {"发文字号": "殷放管服办〔2023〕18号", "印发日期": "2023-07-10"}
@@ -56,7 +60,9 @@ JUNE_TEXTS = {
 MAY_SCALARS = {"月份": "2023-05", "统计截止日期": "2023-05-31",
                "网上政务服务事项总数": 1656,  # = annex 1's May total: in May no item was left out
                "好差评主动评价量": 168583,  # June 205509, "较5月份增长36926件"
-               "差评件数": 2, "差评已整改件数": 2}  # year to date; June has no new one ("1-6月共2个差评件")
+               "差评件数": 2, "差评已整改件数": 2,  # year to date; June has no new one ("1-6月共2个差评件")
+               "未计入附件事项数": 0, "电子证照总量": 40890, "数据共享归集数据量": 665156, "发布资源目录总数": 117,
+               "挂载资源目录数": 73, "第二批排查事项总数": 200}
 
 # Annexes 1 and 2 share 事项总数 and 即办件事项数: one table for both keeps them consistent (annex 1 takes
 # the columns it has). In annex 2 即办件 + 一日办结 + 非一日办结 = 事项总数 still holds for every row.

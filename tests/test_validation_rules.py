@@ -83,3 +83,34 @@ def test_missing_sheet_and_header_and_scalars(tmp_path):
 def test_warnings_alone_do_not_block():
     data = compute(read_grids(SAMPLE))
     assert data.problems and not data.has_errors
+
+
+def test_annex1_and_annex2_must_agree_one_error_naming_both_cells(tmp_path):
+    """71 typed for 17 in 附件1: besides part-exceeds-whole, one error points at 附件2's cell holding 17."""
+    path, cells = edit_sample(tmp_path, [("附件1", "殷都区商务局", "即办件事项数", 71)])
+    data = compute(read_grids(path))
+    agree = [p for p in data.problems if p.rule == "check.agreement_mismatch"]
+    assert len(agree) == 1
+    other = find_cell(openpyxl.load_workbook(path)["附件2"], "商务局", "即办件事项数")
+    p = agree[0]
+    assert (p.severity, p.department, p.where) == ("error", "商务局", cells["附件1/殷都区商务局/即办件事项数"])
+    assert cells["附件1/殷都区商务局/即办件事项数"].split("!")[1] in p.message and f"附件2 {other}" in p.message
+    assert "71" in p.message and "17" in p.message
+
+
+def test_overall_figures_must_agree_with_the_annexes(tmp_path):
+    """总体情况 figures repeated in an annex: 电子证照总量 vs 附件3, 网上事项总数 − 未计入 vs 附件1 合计."""
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["总体情况"]
+    rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+    ws.cell(rows["电子证照总量"], 2).value = 41328
+    ws.cell(rows["未计入附件事项数"], 2).value = 0
+    path = tmp_path / "june.xlsx"
+    wb.save(path)
+    agree = [p for p in compute(read_grids(path)).problems if p.rule == "check.agreement_mismatch"]
+    assert len(agree) == 2
+    licences = next(p for p in agree if "电子证照总量" in p.message)
+    assert licences.where == f"总体情况!B{rows['电子证照总量']}"
+    assert "附件3" in licences.message and "已签章数量" in licences.message and "41327" in licences.message
+    items = next(p for p in agree if "网上政务服务事项总数" in p.message)
+    assert "附件1" in items.message and "1645" in items.message and "1644" in items.message

@@ -410,7 +410,64 @@ SCALAR_DECLARATIONS: list[dict[str, Any]] = [
     {"name": "好差评主动评价量", "type": "count", "note": "截至本月“好差评”系统主动评价量（件，累计）"},
     {"name": "差评件数", "type": "count", "note": "年初至本月差评件数"},
     {"name": "差评已整改件数", "type": "count", "note": "年初至本月已整改的差评件数"},
+    # figures the office states that repeat or explain an annex (checked against it, see AGREEMENTS)
+    {"name": "未计入附件事项数", "type": "count", "required": False,
+     "note": "网上政务服务事项中未计入附件1的事项数（附件1合计 = 总数 − 此数）"},
+    {"name": "未计入原因", "type": "text", "required": False, "note": "如：公安分局1个事项不属分局权限"},
+    {"name": "电子证照总量", "type": "count", "required": False, "note": "应等于附件3 已签章＋未签章数量"},
+    {"name": "数据共享归集数据量", "type": "count", "required": False, "note": "累计归集数据（条），应等于附件4全区资源数据总量"},
+    {"name": "发布资源目录总数", "type": "count", "required": False, "note": "应等于附件4全区已发布资源目录数"},
+    {"name": "挂载资源目录数", "type": "count", "required": False, "note": "应等于附件4全区已挂载资源目录数"},
+    {"name": "第二批排查事项总数", "type": "count", "required": False, "note": "省局下发的清单事项数，应等于附件7合计"},
+    {"name": "锦旗数", "type": "count", "required": False, "note": "本月收到的锦旗（面）"},
+    {"name": "表扬信数", "type": "count", "required": False, "note": "本月收到的表扬信（封）"},
 ]
+
+# Figures printed twice must agree. A term is "总体情况.<scalar>" or "附件N.<column>" (per department:
+# each department's row; else the district total row), a leading "-" subtracts it. `per: department`
+# compares each department present in both annexes; otherwise the district figures. A failure is one
+# error naming both cells. Terms that are blank (an optional 总体情况 row left empty) skip the check.
+AGREEMENT_DECLARATIONS: list[dict[str, Any]] = [
+    {"per": "department", "left": ["附件1.事项总数"], "right": ["附件2.事项总数"]},
+    {"per": "department", "left": ["附件1.即办件事项数"], "right": ["附件2.即办件事项数"]},
+    {"left": ["总体情况.网上政务服务事项总数", "-总体情况.未计入附件事项数"], "right": ["附件1.事项总数"]},
+    {"left": ["总体情况.电子证照总量"], "right": ["附件3.已签章数量", "附件3.未签章数量"]},
+    {"left": ["总体情况.数据共享归集数据量"], "right": ["附件4.资源数据总量"]},
+    {"left": ["总体情况.发布资源目录总数"], "right": ["附件4.已发布资源目录数"]},
+    {"left": ["总体情况.挂载资源目录数"], "right": ["附件4.已挂载资源目录数"]},
+    {"left": ["总体情况.第二批排查事项总数"], "right": ["附件7.排查事项总数"]},
+]
+
+
+@dataclass(frozen=True)
+class Term:
+    sheet: str
+    column: str
+    sign: int = 1
+
+
+@dataclass(frozen=True)
+class Agreement:
+    left: tuple[Term, ...]
+    right: tuple[Term, ...]
+    per_department: bool = False
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "Agreement":
+        _check_keys("agreement", d, ("per", "left", "right"), ("left", "right"))
+
+        def term(text: str) -> Term:
+            sign = -1 if text.startswith("-") else 1
+            sheet, column = text.lstrip("-").split(".", 1)
+            if sheet == SCALAR_SHEET:
+                if column not in {s.name for s in SCALARS}:
+                    raise SpecError(f"agreement: {column!r} is not a 总体情况 figure")
+            elif column not in {c.name for c in annex(sheet).columns}:
+                raise SpecError(f"agreement: {column!r} is not a column of {sheet}")
+            return Term(sheet, column, sign)
+
+        return Agreement(tuple(map(term, d["left"])), tuple(map(term, d["right"])), d.get("per") == "department")
+
 
 ANNEXES: tuple[AnnexSpec, ...] = tuple(AnnexSpec.from_dict(d) for d in ANNEX_DECLARATIONS)
 SCALARS: tuple[Scalar, ...] = tuple(Scalar.from_dict(d) for d in SCALAR_DECLARATIONS)
@@ -439,3 +496,6 @@ def annex(sheet_or_number: str | int) -> AnnexSpec:
         if sheet_or_number in (a.sheet, a.number):
             return a
     raise KeyError(sheet_or_number)
+
+
+AGREEMENTS: tuple[Agreement, ...] = tuple(Agreement.from_dict(d) for d in AGREEMENT_DECLARATIONS)

@@ -68,6 +68,7 @@ class Facts:
     # conclusions the text states (decided here, said by the templates)
     below_city: bool = False  # 附件5: district main and sub coverage both below the city's
     started: list[str] = field(default_factory=list)  # 附件7: units that have started (完成率 > 0)
+    left_out: str = ""  # why items of 网上政务服务事项总数 are not in 附件1 (总体情况 未计入原因, when any is left out)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -147,7 +148,8 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
                  {s: [_short(registry, d) for d in v] for s, v in (comparison.new_departments if comparison else {}).items()},
                  {s: [_short(registry, d) for d in v] for s, v in
                   (comparison.missing_departments if comparison else {}).items()},
-                 from_zero, to_zero, _below_city(annex.get("附件5")), _started(annex.get("附件7")))
+                 from_zero, to_zero, _below_city(annex.get("附件5")), _started(annex.get("附件7")),
+                 str(data.scalars.get("未计入原因") or "") if data.scalars.get("未计入附件事项数") else "")
 
 
 def _below_city(a5: Mapping[str, Any] | None) -> bool:

@@ -13,6 +13,7 @@ from .numbers import BadNumber, clean_text, is_blank, parse_number, present
 from .problems import Messages, Problem, has_errors
 from .recompute import AnnexResult, recompute
 from .registry import Registry
+from .agreements import check_agreements
 from .validate import validate
 
 _MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
@@ -78,8 +79,8 @@ def _parse_scalar(s: Scalar, raw: Any) -> tuple[Any, str | None]:
     return (int(v) if s.type == "count" else v), None
 
 
-def read_scalars(grid: Grid | None, msg: Messages, given: Mapping[str, Any] | None = None
-                 ) -> tuple[dict[str, Any], list[Problem]]:
+def read_scalars(grid: Grid | None, msg: Messages, given: Mapping[str, Any] | None = None,
+                 cells: dict[str, str] | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """The 总体情况 sheet: 项目 in column A, 数值 in column B. A figure `given` (the --month option) is taken
     as it is and its cell is not read."""
     given = given or {}
@@ -98,6 +99,8 @@ def read_scalars(grid: Grid | None, msg: Messages, given: Mapping[str, Any] | No
         raw, r = found.get(clean_text(s.name), (None, 0))
         value, expected = _parse_scalar(s, raw)
         cell = address(r, 2) if r else ""
+        if cells is not None and cell:
+            cells[s.name] = cell
         if expected:
             problems.append(msg.problem("scalar.invalid", SCALAR_SHEET, cell, name=s.name, value=raw,
                                         expected=expected))
@@ -145,7 +148,8 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
                 annexes: tuple[AnnexSpec, ...] = ANNEXES) -> MonthData:
     """Intake, recompute and validate every annex; problems of all sheets in one list."""
     msg = ctx.messages
-    scalars, problems = read_scalars(grids.get(SCALAR_SHEET), msg, {"月份": month} if month else None)
+    scalar_cells: dict[str, str] = {}
+    scalars, problems = read_scalars(grids.get(SCALAR_SHEET), msg, {"月份": month} if month else None, scalar_cells)
     texts, text_problems = read_texts(grids.get(TEXT_SHEET), msg)
     problems += text_problems
     inputs, results = {}, {}
@@ -160,6 +164,7 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
         problems += validate(data, result, msg, ratio_tolerance_pp=ratio_tolerance_pp,
                              total_tolerance=total_tolerance)
         inputs[spec.sheet], results[spec.sheet] = data, result
+    problems += check_agreements(inputs, results, scalars, scalar_cells, msg)
     params, param_cells = read_params(grids.get(PARAM_SHEET))
     return MonthData(scalars.get("月份"), scalars, inputs, results, problems, texts, params,
                      param_cells=param_cells, registry=ctx.registry)

@@ -46,6 +46,7 @@ RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "department.duplicate": ("name", "first_row"),
     "check.part_exceeds_whole": ("part", "part_value", "whole", "whole_value"),
     "check.parts_sum_mismatch": ("parts", "parts_value", "whole", "whole_value"),
+    "check.agreement_mismatch": ("who", "left", "left_value", "right", "right_value"),
     "printed.ratio_mismatch": ("column", "printed", "formula", "computed"),
     "printed.value_mismatch": ("column", "printed", "formula", "computed"),
     "printed.total_mismatch": ("label", "column", "printed", "computed"),
