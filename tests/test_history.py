@@ -22,7 +22,7 @@ from bulletin.engine import compute
 
 from conftest import ROOT, SAMPLE, edit_sample
 
-TABLES = ("months", "scalars", "annexes", "input_rows", "result_rows")
+TABLES = ("months", "scalars", "annexes", "input_rows", "result_rows", "registry_rows")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", help="生成某月的空白输入工作簿", description="生成某月的空白输入工作簿")
     t.add_argument("--month", required=True, help="月份，如 2023-07")
     t.add_argument("-o", "--output", type=Path, required=True, help="输出文件 .xlsx")
+    t.add_argument("--history", type=Path, help="历史库：部门名录和各附件的单位取自其中最近结转的月份"
+                                                 f"（默认：输出文件所在目录下的 {actions.HISTORY_NAME}，存在时）")
     t.add_argument("--json", action="store_true", help="以 JSON 输出结果")
     return p
 
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args.folder, args.history, host=args.host, port=args.port, open_browser=not args.no_browser,
                          allow_remote=args.allow_remote)
         if args.command == "template":
-            outcome = actions.template(args.month, args.output)
+            outcome = actions.template(args.month, args.output, args.history)
         elif args.command == "mail" and args.send:
             outcome = actions.mail_send(args.workbook, args.month, args.history, args.out, host=args.host,
                                         port=args.port, user=args.user, security=args.security, resend=args.resend,

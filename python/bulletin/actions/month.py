@@ -14,7 +14,7 @@ from ..adapters.workbook_layout import PARAM_NOTES, ParamRow, lay_out
 from ..adapters.xlsx_output import save_new
 from ..config import load_all, load_document_settings, load_registry, load_rules_file, load_settings
 from ..core.document import PARAM_KEYS as DOCUMENT_PARAM_KEYS
-from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL
+from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
 from ..core.month import MonthData, previous_month
 from ..engine import analyse, compute, rules_for, setting_sources
 from ..errors import UsageError
@@ -237,27 +237,61 @@ def layout_options() -> dict[str, Any]:
     return {"params": params, "department_columns": (*REGISTRY_COLUMNS, *REGISTRY_OPTIONAL)}
 
 
-def template(month: str, out: Path) -> Outcome:
-    """An empty input workbook for a month, each annex prefilled with its usual departments."""
+def template(month: str, out: Path, history: Path | None = None) -> Outcome:
+    """An empty input workbook for a month, each annex prefilled with its usual departments: those of the
+    latest closed month in the history (its registry in 部门, its rows in each annex) when there is one, else
+    the registry's (departments.csv)."""
     month = month_arg(month)
     if not month:
         raise UsageError("请用 --month 指定月份，如 --month 2023-07")
-    rows, references = prefilled_rows()
-    wb = lay_out(load_settings().district, rows, {"月份": month}, references=references, **layout_options())
-    return Outcome(None, save_new(wb, Path(out)))
+    out = Path(out)
+    path = history_path(out, history)
+    stored, last = None, None
+    if history and not path.exists():
+        raise UsageError(f"历史库 {path} 不存在")
+    if path.exists():
+        with History(path) as h:
+            stored = h.latest_registry(before=month)
+            last = h.load(stored[0]) if stored else None
+    outcome = Outcome(None)
+    if stored:
+        registry = Registry.from_rows(stored[1], prefixes=load_settings().name_prefixes)
+        rows, references = prefilled_rows(registry, last)
+        outcome.notes.append(f"部门名录和各附件的单位取自历史库中 {stored[0]} 的数据（{len(registry.departments)} 个单位）。")
+    else:
+        rows, references = prefilled_rows()
+    wb = lay_out(load_settings().district, rows, {"月份": month}, references=references,
+                 department_rows=stored[1] if stored else (), **layout_options())
+    outcome.output = save_new(wb, out)
+    return outcome
 
 
-def prefilled_rows() -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
-    """Each annex's usual departments (from the registry) and its reference rows (city, district)."""
-    settings, registry = load_settings(), load_registry()
+def prefilled_rows(registry: Registry | None = None, last: MonthData | None = None
+                   ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """Each annex's usual departments and its reference rows (city, district): the rows `last` (the latest
+    closed month) had, in its order (annex 3 with its 证照类型), plus any the registry lists for the annex
+    that month lacked; without a month, the registry's (departments.csv by default)."""
+    settings = load_settings()
+    registry = registry or load_registry()
     rows = {}
     for spec in ANNEXES:
         name = spec.name_column.name
-        rows[spec.sheet] = [{name: d.short, "_section": "公共服务单位" if d.category == "公共服务单位" else None}
-                            for d in registry.in_annex(spec.number)]
+        keys = [c.name for c in spec.key_columns]
+        out, seen = [], set()
+        for rec in (last.inputs[spec.sheet].records if last and spec.sheet in last.inputs else []):
+            if rec["_kind"] != "department" or not rec.get("部门"):
+                continue
+            try:
+                short = registry.short(rec["部门"])
+            except KeyError:
+                continue  # no longer in the registry
+            seen.add(rec["部门"])
+            section = rec.get("_section") if rec.get("_section") == "公共服务单位" else None
+            out.append({name: short, **{k: rec.get(k) for k in keys}, "_section": section})
+        for d in registry.in_annex(spec.number):
+            if d.name not in seen:
+                out.append({name: d.short, "_section": "公共服务单位" if d.category == "公共服务单位" else None})
+        rows[spec.sheet] = out
     references = {spec.sheet: [{spec.name_column.name: settings.reference_name(k)} for k in spec.reference_rows]
                   for spec in ANNEXES}
     return rows, references
-
-
-

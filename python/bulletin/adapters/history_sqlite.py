@@ -16,6 +16,10 @@ What is stored per month (the tables, created on first use; ``schema_version`` h
                    computed columns, the total (kind 'total') and the subtotals (kind 'subtotal',
                    section = the subtotal's section) with all their value columns
 
+- ``registry_rows`` month, position, values_json: the department registry the month was read with (its
+                   部门 sheet or departments.csv), so next month's template starts from it: a unit added once
+                   stays (created on first use, also in an older file)
+
 ``load`` never reads ``result_rows``: it rebuilds the month from ``input_rows`` and recomputes every
 figure with the current code, exactly as a freshly read workbook would be.
 
@@ -99,8 +103,14 @@ _SCHEMA = (
     )""",
     "CREATE INDEX result_rows_by_department ON result_rows (sheet, department, month)",
 )
+_REGISTRY_TABLE = """CREATE TABLE IF NOT EXISTS registry_rows (
+        month        TEXT    NOT NULL,
+        position     INTEGER NOT NULL,
+        values_json  TEXT    NOT NULL,
+        PRIMARY KEY (month, position)
+    )"""
 # children first: the order in which a month is deleted
-_MONTH_TABLES = ("result_rows", "input_rows", "annexes", "scalars", "months")
+_MONTH_TABLES = ("registry_rows", "result_rows", "input_rows", "annexes", "scalars", "months")
 
 
 class HistoryError(UserError):
@@ -193,6 +203,20 @@ class History:
             conn.executemany(
                 "INSERT INTO result_rows (month, sheet, position, kind, row_no, section, department, label,"
                 " values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["result_rows"])
+            conn.executemany("INSERT INTO registry_rows (month, position, values_json) VALUES (?, ?, ?)",
+                             rows["registry_rows"])
+
+    def latest_registry(self, before: str | None = None) -> tuple[str, list[dict[str, str]]] | None:
+        """(month, registry rows) of the latest closed month (before `before` when given) that stored one."""
+        with self._transaction() as conn:
+            found = conn.execute(
+                "SELECT month FROM registry_rows WHERE (? IS NULL OR month < ?) ORDER BY month DESC LIMIT 1",
+                (before, before)).fetchone()
+            if found is None:
+                return None
+            rows = conn.execute("SELECT values_json FROM registry_rows WHERE month = ? ORDER BY position",
+                                (found[0],)).fetchall()
+        return found[0], [json.loads(v) for (v,) in rows]
 
     def load(self, month: str) -> MonthData:
         """The month rebuilt from its stored inputs, every figure recomputed."""
@@ -280,12 +304,17 @@ class History:
             raise HistoryError(f"历史库 {self.path.name} 的版本（{found}）比本程序新（{SCHEMA_VERSION}），请升级程序。")
         if found < SCHEMA_VERSION:  # no older layout exists yet; migrations go here
             raise HistoryError(f"历史库 {self.path.name} 的版本（{found}）无法识别。")
+        with self._transaction("IMMEDIATE") as conn:
+            conn.execute(_REGISTRY_TABLE)
 
     # -- rows -------------------------------------------------------------------------------------
     @staticmethod
     def _rows(data: MonthData) -> dict[str, list[tuple]]:
         month = data.month
-        out: dict[str, list[tuple]] = {"scalars": [], "annexes": [], "input_rows": [], "result_rows": []}
+        out: dict[str, list[tuple]] = {"scalars": [], "annexes": [], "input_rows": [], "result_rows": [],
+                                       "registry_rows": []}
+        for i, row in enumerate(data.registry.rows() if data.registry is not None else []):
+            out["registry_rows"].append((month, i, _dumps(row, f"部门 第{i + 2}行")))
         for i, (name, value) in enumerate(data.scalars.items()):
             out["scalars"].append((month, i, name, _scalar_json(value, f"总体情况 {name}")))
         for a, (sheet, inp) in enumerate(data.inputs.items()):

@@ -88,13 +88,20 @@ def write_console_sheet(ws: Worksheet, district: str) -> None:
 DEPT_NOTE = "本表留空时使用 departments.csv 的部门名录；在此填写则本工作簿以此表为准（列同 departments.csv）。"
 
 
-def write_department_sheet(ws: Worksheet, columns: Sequence[str]) -> None:
-    """部门: the registry's columns, no rows: departments.csv stays the one source until staff fill this in."""
-    _header(ws, list(columns), [14, 14, 34, 30, 12, 18, 30, 24][:len(columns)] or [14])
+def write_department_sheet(ws: Worksheet, columns: Sequence[str],
+                           rows: Sequence[Mapping[str, Any]] = ()) -> None:
+    """部门: the registry's columns; no rows (departments.csv stays the one source until staff fill this in),
+    or the rows of the latest closed month's registry (a unit added once stays)."""
+    _header(ws, list(columns), [14, 14, 34, 30, 12, 18, 30, 24, 12, 40][:len(columns)] or [14])
     note = ws.cell(1, len(columns) + 2, DEPT_NOTE)
     note.font = Font(color="595959")
-    for c in range(1, len(columns) + 1):
-        ws.cell(2, c).number_format = "@"  # 附件 "1,2,3" is text, not a number
+    for r, row in enumerate(rows or [{}], start=2):
+        for c, name in enumerate(columns, start=1):
+            cell = ws.cell(r, c)
+            cell.number_format = "@"  # 附件 "1,2,3" is text, not a number
+            value = row.get(name)
+            if value not in (None, ""):
+                cell.value = str(value)
 
 
 def _shown(value: Any) -> str:
@@ -132,6 +139,7 @@ def lay_out(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]]
             subtotals: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
             references: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
             texts: Mapping[str, Sequence[str]] | None = None,
+            department_rows: Sequence[Mapping[str, Any]] = (),
             wb: openpyxl.Workbook | None = None) -> openpyxl.Workbook:
     wb = wb or openpyxl.Workbook()
     write_console_sheet(wb.worksheets[0], district)
@@ -143,7 +151,7 @@ def lay_out(district: str, annex_rows: Mapping[str, Iterable[Mapping[str, Any]]]
                           (references or {}).get(spec.sheet, ()))
         if spec.landscape:
             ws.page_setup.orientation = "landscape"
-    write_department_sheet(wb.create_sheet(DEPT_SHEET), department_columns)
+    write_department_sheet(wb.create_sheet(DEPT_SHEET), department_columns, department_rows)
     write_param_sheet(wb.create_sheet(PARAM_SHEET), params)
     write_texts_input_sheet(wb.create_sheet(TEXT_SHEET), texts or {})
     write_empty_output_sheets(wb)

@@ -196,8 +196,11 @@ def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
                     record["部门"] = ctx.registry.resolve(label)
                 except UnknownDepartment:
                     record["部门"], record["_known"] = label, False
+                    near = ctx.registry.nearest(label)
                     problems.append(msg.problem("department.unknown", spec.sheet, address(r, name_col),
-                                                label, name=record["_label"]))
+                                                label, name=record["_label"], nearest=(
+                                                    f"名录中相近的名称：{'、'.join(near)}。" if near else ""),
+                                                annex=spec.number))
                 last_department = (record["部门"], record["_label"], record["_known"])
         dept = record["部门"] if record["_kind"] == "department" else ""
         for col in spec.value_columns:

@@ -42,7 +42,7 @@ RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "value.negative": ("column", "value"),
     "value.not_integer": ("column", "value"),
     "department.missing_name": (),
-    "department.unknown": ("name",),
+    "department.unknown": ("name", "nearest", "annex"),
     "department.duplicate": ("name", "first_row"),
     "check.part_exceeds_whole": ("part", "part_value", "whole", "whole_value"),
     "check.parts_sum_mismatch": ("parts", "parts_value", "whole", "whole_value"),
