@@ -75,3 +75,18 @@ def test_formula_cells_are_read_as_excel_computed_them(tmp_path):
     grids = grids_for(path, open_workbook(path))
     data = compute(grids)
     assert [p.rule for p in data.problems if p.cell == addr] == ["value.missing"]
+
+
+def test_annex5_header_pasted_unmerged_as_printed(tmp_path):
+    """附件5's three header rows copied from the Word table lose their merges (each heading in its first
+    cell only): they are read as printed, no header.missing, and every figure is the same."""
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["附件5"]
+    for rng in [r for r in ws.merged_cells.ranges if r.min_row >= 2]:
+        ws.unmerge_cells(str(rng))
+    path = tmp_path / "unmerged.xlsx"
+    wb.save(path)
+    data, before = compute(read_grids(path)), compute(read_grids(SAMPLE))
+    assert [p for p in data.problems if p.rule == "header.missing"] == []
+    assert data.inputs["附件5"].columns == before.inputs["附件5"].columns
+    assert data.results["附件5"].total == before.results["附件5"].total

@@ -92,6 +92,17 @@ def _header_paths(grid: Grid, start: int, depth: int) -> dict[int, tuple[str, ..
         for r in range(max(r0, start), min(r1, start + depth - 1) + 1):
             for c in range(c0, c1 + 1):
                 block[(r, c)] = top_left
+    # Unmerged, as copied from a Word table: a group heading (子项数, 行政检查) stands in its first cell only.
+    # A blank cell of an upper header row, over a column with sub-headings, belongs to the group on its left
+    # when that group has sub-headings too.
+    def has_below(r: int, c: int) -> bool:
+        return any(clean_text(block[(rr, c)]) for rr in range(r + 1, start + depth))
+
+    for r in range(start, start + depth - 1):
+        for c in range(2, grid.width + 1):
+            if not clean_text(block[(r, c)]) and has_below(r, c) and clean_text(block[(r, c - 1)]) \
+                    and has_below(r, c - 1):
+                block[(r, c)] = block[(r, c - 1)]
     paths = {}
     for c in range(1, grid.width + 1):
         path: list[str] = []
