@@ -3,7 +3,9 @@
 SYNTHETIC: no real bulletin of these months is at hand. Each month is the May 2023 sample
 (itself made up from June, see build_samples.py) with the few explicit figures of EARLY below, chosen
 to show a plausible slow progress towards May; every ratio and total is the engine's recomputation of the
-edited inputs, so `bulletin check` finds no problem. Annex 1's 即办件 edits are not mirrored in annex 2.
+edited inputs, so `bulletin check` finds no problem. Annex 1's 即办件 edits are mirrored in annex 2 (the
+items were 一日办结 then), as the agreement check asks; the 总体情况 figures that repeat an annex are left
+blank (the text takes them from the annexes).
 
     python examples/build_early_months.py OUT_DIR     # OUT_DIR/通报数据-2023-01.xlsx … -04.xlsx
 """
@@ -55,10 +57,20 @@ EARLY = {
 }
 
 
+# 总体情况 figures that repeat an annex: not stated for the made-up months
+REPEATED = ("电子证照总量", "数据共享归集数据量", "发布资源目录总数", "挂载资源目录数", "第二批排查事项总数")
+
+
 def month_tables(may, edits: dict):
     rows, totals, subtotals, refs = copy.deepcopy(may)
     for sheet, changes in edits.items():
         apply_edits(sheet, rows[sheet], changes)
+    for department, changes in edits.get("附件1", {}).items():  # annex 2 says the same about 即办件
+        if "即办件事项数" in changes:
+            row = next(r for r in rows["附件2"] if r["部门"] == department)
+            moved = row["即办件事项数"] - changes["即办件事项数"]
+            apply_edits("附件2", rows["附件2"], {department: {"即办件事项数": changes["即办件事项数"],
+                                                             "一日办结事项数": row["一日办结事项数"] + moved}})
     return recomputed(rows, totals, subtotals, refs)
 
 
@@ -68,7 +80,7 @@ def main(out_dir: Path) -> list[Path]:
     for month, (scalars, edits) in sorted(EARLY.items()):
         year, m = map(int, month.split("-"))
         values = {**MAY_SCALARS, "月份": month, "统计截止日期": f"{month}-{calendar.monthrange(year, m)[1]:02d}",
-                  **scalars}
+                  **{k: None for k in REPEATED}, **scalars}
         written.append(write(month_tables(may, edits), values, out_dir / f"通报数据-{month}.xlsx"))
     return written
 

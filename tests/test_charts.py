@@ -31,9 +31,12 @@ APRIL_EVALUATIONS = 150000
 
 
 def _april(folder: Path) -> Path:
-    """May with 文广体旅局 reporting 150 instead of 161 即办件 and fewer 好差评 evaluations."""
+    """May with 文广体旅局 reporting 150 instead of 161 即办件 (in 附件1 and 附件2) and fewer 好差评 evaluations."""
     wb = openpyxl.load_workbook(MAY)
     wb["附件1"][find_cell(wb["附件1"], "殷都区文广体旅局", "即办件事项数")] = 150
+    # 附件2 says the same (the agreement check): the other 11 items were 一日办结
+    wb["附件2"][find_cell(wb["附件2"], "文广体旅局", "即办件事项数")] = 150
+    wb["附件2"][find_cell(wb["附件2"], "文广体旅局", "一日办结事项数")] = 11
     ws = wb["总体情况"]
     for row in ws.iter_rows(min_row=1):
         if row[0].value == "月份":
@@ -211,10 +214,12 @@ def test_pictures_are_written_for_every_chart(pictures):
     with Image.open(out / "bar-annex1.png") as im:
         assert im.format == "PNG" and im.width > 1000
         pixels = list(im.convert("RGB").get_flattened_data())
-    # 附件1's 黄 departments (民政局, 生态环境局, 教育局) are drawn in the status colour: far more pixels than
-    # the legend's patch; its 红 departments have 0% (no bar) and show in the legend only
+        width, height = im.size
+    # 附件1's 黄 departments (民政局, 生态环境局, 教育局) are drawn in the status colour; its 红 departments have
+    # 0% (no bar): each gets a red marker at the axis, low in the picture (the legend patch is at the top)
     yellow, red = pixels.count((0xFF, 0xC0, 0x00)), pixels.count((0xC0, 0x00, 0x00))
-    assert yellow > 5 * red > 0
+    assert yellow > 2 * red > 0
+    assert any(i // width > height * 0.6 for i, p in enumerate(pixels) if p == (0xC0, 0x00, 0x00))
 
 
 def test_pictures_use_a_cjk_font_that_has_every_glyph(pictures, june):
@@ -260,3 +265,43 @@ def test_synthetic_early_months_are_clean_and_lead_up_to_may(tmp_path, monkeypat
     assert all(m.problems == [] for m in months)
     instant = [m.result("附件1").total["即办件事项占比"] for m in [*months, compute(read_grids(MAY))]]
     assert instant == sorted(instant) and instant[-1] == 65.22 and len(set(instant)) == 5
+
+
+def test_zero_laggards_are_marked_at_the_axis(run_output, june, history):
+    """附件5's twelve red 0 % units have no bar: a red marker series at 0 names each of them."""
+    wb, ws, bars, _ = _charts(run_output)
+    chart = bars[3]
+    with History(history) as h:
+        past = h.load_many(["2023-04", "2023-05"])
+    statuses = analyse(june, past).assessment.statuses["附件5"]
+    rows = june.result("附件5").ordered
+    expected = [0 if r["主项覆盖率"] == 0 and statuses[r["部门"]]["status"] == "红" else None for r in rows]
+    assert expected.count(0) == 12
+    marks = [c for c in chart._charts if c.tagname == "lineChart"
+             and _cells(wb, c.series[0].tx.strRef.f) == ["红：为0"]]
+    assert len(marks) == 1
+    series = marks[0].series[0]
+    assert _cells(wb, series.val.numRef.f) == expected
+    assert series.cat.strRef.f == chart.series[0].cat.strRef.f
+    assert series.marker.symbol == "triangle" and series.graphicalProperties.line.noFill
+    assert _rgb(series.marker.graphicalProperties.solidFill) == load_chart_settings().colours["红"]
+    # 附件2 has no 0 % laggard: no marker series
+    assert not [c for c in bars[1]._charts if c.tagname == "lineChart"]
+
+
+def test_zero_laggards_are_marked_in_the_pictures(tmp_path, history):
+    """The PNG of 附件5 with and without the 0 % red units: their markers add red pixels at the axis."""
+    from PIL import Image
+
+    from bulletin.actions.charts import charts as charts_action
+
+    out = tmp_path / "png"
+    charts_action(SAMPLE, history=history, out_dir=out)
+    with Image.open(out / "bar-annex5.png") as im:
+        pixels = list(im.convert("RGB").get_flattened_data())
+        height = im.height
+    red = (0xC0, 0x00, 0x00)
+    width = len(pixels) // height
+    rows_with_red = {i // width for i, p in enumerate(pixels) if p == red}
+    # markers sit at the axis, in the lower part of the picture (the legend patch is at the top right)
+    assert any(r > height * 0.6 for r in rows_with_red)

@@ -113,6 +113,11 @@ def bar_figure(b: BarChartData, colours: dict, subtitle: str) -> Figure:
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     handles = [Patch(color=f"#{colours[s]}", label=f"状态：{s}") for s in ("红", "黄") if s in b.statuses]
+    for status in ("红", "黄"):  # 0 % laggards have no bar: a marker in their colour at the axis
+        zero = [i for i, v in enumerate(b.zero_laggards(status)) if v is not None]
+        if zero:
+            handles.append(ax.scatter(zero, [0] * len(zero), marker="^", s=60, color=f"#{colours[status]}",
+                                      zorder=3, clip_on=False, label=f"{status}：为0"))
     if b.reference_label and b.reference_value is not None:
         handles.append(ax.axhline(b.reference_value, color=f"#{colours['reference']}", linestyle="--",
                                   label=f"{b.reference_label} {b.reference_value:.2f}%"))

@@ -13,6 +13,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.chart.legend import Legend
 from openpyxl.chart.marker import DataPoint, Marker
+from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.chart.text import RichText
 from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
 from openpyxl.styles import Alignment, Font
@@ -20,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..spec import CONSOLE_SHEET
-from ..core.overview import BarChartData, Overview, TrendChartData, month_label
+from ..core.overview import STATUS_COLOURS as STATUS_MARKS, BarChartData, Overview, TrendChartData, month_label
 from .xlsx_output import BORDER, HEADER_FILL, STATUS_FILLS, style
 
 SHEET = "总览"
@@ -85,11 +86,14 @@ def _fraction(v: float | None) -> float | None:
 def _bar_chart(w: _Writer, b: BarChartData, colours: dict[str, Any]) -> BarChart:
     ws = w.ws
     w.title(f"附件{b.number} {b.axis}（图表数据）")
-    head = ["单位", b.axis, "状态"] + ([b.reference_label] if b.reference_label else [])
+    zero = {st: b.zero_laggards(st) for st in STATUS_MARKS if any(v is not None for v in b.zero_laggards(st))}
+    head = ["单位", b.axis, "状态"] + ([b.reference_label] if b.reference_label else []) + \
+        [f"{st}：为0" for st in zero]
     header_row = w.header(head)
-    for label, value, status in zip(b.labels, b.values, b.statuses):
-        row = [label, _fraction(value), status] + ([_fraction(b.reference_value)] if b.reference_label else [])
-        w.put(row, [None, PERCENT, None, PERCENT])
+    for i, (label, value, status) in enumerate(zip(b.labels, b.values, b.statuses)):
+        row = [label, _fraction(value), status] + ([_fraction(b.reference_value)] if b.reference_label else []) + \
+            [marks[i] for marks in zero.values()]
+        w.put(row, [None, PERCENT, None] + [PERCENT] * (len(row) - 3))
         fill = STATUS_FILLS.get(status)
         if fill is not None:
             ws.cell(w.row - 1, DATA_COLUMN + 2).fill = fill
@@ -126,6 +130,19 @@ def _bar_chart(w: _Writer, b: BarChartData, colours: dict[str, Any]) -> BarChart
         ref.marker = Marker(symbol="none")
         ref.smooth = False
         chart += line  # same axes: the city's ratio as a horizontal line across the departments
+        chart.legend = Legend(legendPos="t")
+    first_mark = DATA_COLUMN + (4 if b.reference_label else 3)
+    for k, st in enumerate(zero):  # 0 % laggards have no bar: a marker in their colour at the axis
+        marks = LineChart()
+        marks.add_data(Reference(ws, min_col=first_mark + k, min_row=header_row, max_row=last), titles_from_data=True)
+        _text_categories(marks, cats)
+        mark = marks.series[0]
+        mark.graphicalProperties.line.noFill = True
+        mark.marker = Marker(symbol="triangle", size=8)
+        mark.marker.graphicalProperties = GraphicalProperties(solidFill=colours[st])
+        mark.marker.graphicalProperties.line.solidFill = colours[st]
+        mark.smooth = False
+        chart += marks
         chart.legend = Legend(legendPos="t")
     return chart
 

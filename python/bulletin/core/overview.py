@@ -163,6 +163,11 @@ class BarChartData:
     def axis(self) -> str:
         return self.spec.column
 
+    def zero_laggards(self, status: str) -> list[float | None]:
+        """Per bar: 0 where the unit is `status` (红/黄) and its value is 0 (a bar of no height: it gets a marker at
+        the axis, so the units the text names most are seen), else None."""
+        return [0.0 if s == status and v == 0 else None for v, s in zip(self.values, self.statuses)]
+
 
 @dataclass
 class TrendChartData:
