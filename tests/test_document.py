@@ -17,10 +17,10 @@ from docx.shared import Mm, Pt
 
 from bulletin import actions
 from bulletin.adapters.docx_output import TEMPLATE
-from bulletin.core.document import DocumentError, DocumentSettings, resolve_params
+from bulletin.core.document import DocumentError, DocumentSettings, resolve_params, title_lines
 from bulletin.spec import ANNEXES
 from conftest import ROOT, SAMPLE, edit_sample
-from document_fixtures import history_with_may, june_with_params
+from document_fixtures import PARAMS, history_with_may, june_with_params
 
 W = qn("w:val")
 
@@ -98,7 +98,10 @@ def test_head_of_the_document_from_parameters_and_defaults(rendered):
         by_style.setdefault(p.style.name, []).append(p.text)
     assert by_style["发文机关标志"] == ["殷都区人民政府推进政府职能转变和“放管服”改革协调小组办公室文件"]
     assert by_style["发文字号"] == ["殷放管服办〔2023〕18号"]
-    assert by_style["公文标题"] == ["殷都区政务服务能力提升工作6月份运行情况通报"]
+    # GB/T 9704-2012: broken where the words end, lines balanced (not "…6月份运行情况 / 通报")
+    assert by_style["公文标题"] == ["殷都区政务服务能力提升工作\n6月份运行情况通报"]
+    title = next(p for p in doc.paragraphs if p.style.name == "公文标题")
+    assert len(title._p.findall(".//" + qn("w:br"))) == 1
     assert by_style["主送机关"] == ["各区直有关部门、放管服改革成员单位："]
     assert by_style["版记"] == ["殷都区人民政府推进政府职能转变和“放管服”改革协调小组办公室\t2023年7月10日印发"]
     intro = texts(doc)[4]
@@ -267,6 +270,26 @@ def test_staff_edits_in_an_earlier_output_are_printed(tmp_path):
     assert paragraphs[i - 1] == "（二）数据资源目录少、挂载率低、应用场景不丰富"
     assert paragraphs[i + 1] == "第二行另起一段。"
     assert any("修改后的文本" in n for n in outcome.notes)
+
+
+@pytest.mark.parametrize("title, lines", [
+    ("殷都区政务服务能力提升工作6月份运行情况通报", ["殷都区政务服务能力提升工作", "6月份运行情况通报"]),
+    ("殷都区政务服务能力提升工作12月份运行情况通报", ["殷都区政务服务能力提升工作", "12月份运行情况通报"]),
+    ("殷都区6月份通报", ["殷都区6月份通报"]),  # fits on one line
+    ("殷都区政务服务|能力提升工作6月份运行情况通报", ["殷都区政务服务", "能力提升工作6月份运行情况通报"]),  # as written
+    ("关于殷都区政务服务能力提升工作和数据共享工作开展情况及下一步工作安排的通报",
+     ["关于殷都区政务服务能力提升工作", "和数据共享工作开展情况", "及下一步工作安排的通报"]),
+])
+def test_title_lines_keep_words_whole_and_balance_the_lines(title, lines):
+    assert title_lines(title, "殷都区") == lines
+
+
+def test_a_title_break_written_in_the_parameters_is_kept(tmp_path):
+    workbook = june_with_params(tmp_path, {**PARAMS, "标题": "{区}政务服务能力提升工作{月}月份｜运行情况通报"})
+    outcome = actions.render(workbook, tmp_path / "out", history=history_with_may(tmp_path))
+    doc = Document(str(outcome.output))
+    title = next(p.text for p in doc.paragraphs if p.style.name == "公文标题")
+    assert title == "殷都区政务服务能力提升工作6月份\n运行情况通报"
 
 
 def test_defaults_fill_placeholders_and_the_sheet_overrides_them():

@@ -53,6 +53,9 @@ def test_key_lines_and_page_numbers_are_in_the_pdf(pdf):
                  *(a.title_for("殷都区") for a in ANNEXES)):
         assert line in flat, line
     assert "— 1 —" in pages[0]
+    # the title on two lines broken where GB/T 9704 asks (…能力提升工作 / 6月份运行情况通报)
+    lines = [re.sub(r"\s+", "", ln) for ln in pages[0].splitlines()]
+    assert "殷都区政务服务能力提升工作" in lines and "6月份运行情况通报" in lines, lines[:8]
     assert f"— {len(pages)} —" in pages[-1]
 
 

@@ -55,6 +55,30 @@ def _merge_down(doc: Any, context: Mapping[str, Any]) -> None:
             tc.get_or_add_tcPr().append(merge)
 
 
+def _break_title(doc: Any, lines: list[str]) -> None:
+    """The title paragraph's lines (core.document.title_lines) as line breaks in its first run."""
+    if len(lines) < 2:
+        return
+    whole = "".join(lines)
+    for p in doc.paragraphs:
+        if p.text == whole and p.runs:
+            first = p.runs[0]
+            for run in p.runs[1:]:
+                run._r.getparent().remove(run._r)
+            first.text = lines[0]
+            for line in lines[1:]:
+                first.add_break()
+                first._r.append(_text(line))
+            return
+
+
+def _text(line: str) -> Any:
+    t = OxmlElement("w:t")
+    t.text = line
+    t.set(qn("xml:space"), "preserve")
+    return t
+
+
 def render_docx(context: Mapping[str, Any], out: Path, template: Path = TEMPLATE) -> Path:
     """Render `template` with `context` into the new file `out`."""
     template = Path(template)
@@ -72,6 +96,7 @@ def render_docx(context: Mapping[str, Any], out: Path, template: Path = TEMPLATE
         raise DocumentError(f"模板 {template.name} 有错误：{exc}") from exc
     doc = tpl.docx
     _merge_down(doc, context)
+    _break_title(doc, list(context.get("title_lines", ())))
     for tc_pr in doc.element.body.iter(qn("w:tcPr")):
         _order_cell_properties(tc_pr)
     return write_atomically(Path(out), tpl.save)

@@ -10,6 +10,8 @@ from ..errors import UserError
 
 import calendar
 import datetime as dt
+import itertools
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -120,6 +122,54 @@ def cutoff_date(data: MonthData) -> dt.date:
     return dt.date(year, mon, calendar.monthrange(year, mon)[1])
 
 
+# GB/T 9704-2012 7.3.3: a long title breaks "词意完整，排列对称，长短适宜"; lines of 2号 type on the 156 mm
+# text width hold 20 full-width characters (digits and Latin letters count half).
+TITLE_LINE_UNITS = 20
+TITLE_BREAK = re.compile(r"\s*[|｜\n]\s*")  # a break written into the title (参数 or document.yaml) wins
+DOC_KINDS = ("通报", "通知", "报告", "意见", "决定", "函", "纪要", "请示", "批复")  # 文种
+PHRASE_ENDS = ("工作", "情况", "的", "和", "及", "与", "有关", "关于")  # where a 事由 phrase may end
+
+
+def _units(text: str) -> float:
+    return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
+
+
+def title_lines(title: str, issuer: str = "", max_units: float = TITLE_LINE_UNITS) -> list[str]:
+    """The title's lines: as written when it holds a break ("|", "｜" or a new line); else one line when it
+    fits, or the fewest lines, broken only between its parts (发文机关 / 事由 / 文种) or after a phrase of the
+    事由 (…工作 / …情况 / before a month like 6月份), never inside a word, the lines as even as possible
+    (ties: the longer line first, a trapezoid)."""
+    parts = [p for p in TITLE_BREAK.split(title.strip()) if p]
+    if len(parts) > 1 or _units(title) <= max_units:
+        return parts or [title]
+    cuts = set()
+    if issuer and title.startswith(issuer):
+        cuts.add(len(issuer))
+    kind = next((k for k in DOC_KINDS if title.endswith(k)), "")
+    if kind:
+        cuts.add(len(title) - len(kind))
+    for i in range(1, len(title)):
+        if any(title[:i].endswith(w) for w in PHRASE_ENDS):
+            cuts.add(i)
+        if title[i].isdigit() and not title[i - 1].isdigit():
+            cuts.add(i)
+    cuts = sorted(c for c in cuts if 0 < c < len(title))
+    best: tuple | None = None
+    n = math.ceil(_units(title) / max_units)
+    while best is None and n <= len(cuts) + 1:
+        for chosen in itertools.combinations(cuts, n - 1):
+            bounds = (0, *chosen, len(title))
+            lines = [title[a:b] for a, b in zip(bounds, bounds[1:])]
+            widths = [_units(ln) for ln in lines]
+            if max(widths) > max_units:
+                continue
+            key = (max(widths) - min(widths), [-w for w in widths])
+            if best is None or key < best[0]:
+                best = (key, lines)
+        n += 1
+    return best[1] if best else [title]
+
+
 def annex_rows(table: PrintedTable, fills: Mapping[str, str]) -> list[dict[str, Any]]:
     """The table body for the template, in printed order. Each row: kind, bold, cells (the printed
     strings), fill (a department row's status colour, else "auto"), label and merge (annex 3's names)."""
@@ -156,7 +206,9 @@ def build_context(data: MonthData, statuses: Mapping[str, Mapping[str, Mapping[s
                        "name_at": table.name_at, "rows": annex_rows(table, settings.fills)})
     return {
         "district": district, "year": year, "month": mon, "cutoff": date_zh(cutoff_date(data)),
-        "issuer_mark": params["发文机关标志"], "doc_number": params["发文字号"], "title": params["标题"],
+        "issuer_mark": params["发文机关标志"], "doc_number": params["发文字号"],
+        "title": "".join(title_lines(params["标题"], district)),
+        "title_lines": title_lines(params["标题"], district),
         "recipients": params["主送"], "printer": params["印发机关"], "print_date": params["印发日期"],
         **narrative(text_rows),
         "annex_list": [{"number": t["number"], "title": t["title"]} for t in tables],
