@@ -118,10 +118,10 @@ def test_overview_comes_first_with_a_bar_chart_per_annex_ratio(run_output, june,
         assert values == [pytest.approx(r[column] / 100, abs=1e-9) for r in rows]
         assert _cells(wb, series.tx.strRef.f) == [column]
         assert _text(chart.y_axis.title) == column and _text(chart.x_axis.title) == "单位"
-        expected = {i: colours[statuses[sheet][r["部门"]]["status"]] for i, r in enumerate(rows)
-                    if statuses[sheet].get(r["部门"], {}).get("status") in ("红", "黄")}
+        expected = {i: colours[statuses[sheet][r["部门"]].status] for i, r in enumerate(rows)
+                    if r["部门"] in statuses[sheet] and statuses[sheet][r["部门"]].status in ("红", "黄")}
         assert {p.idx: _rgb(p.graphicalProperties.solidFill) for p in series.dPt} == expected
-    assert "红" in {d["status"] for d in statuses["附件1"].values()}  # so the colours were really tested
+    assert "红" in {d.status for d in statuses["附件1"].values()}  # so the colours were really tested
 
 
 def test_june_figures_of_the_bulletin_are_on_the_chart(run_output):
@@ -275,7 +275,7 @@ def test_zero_laggards_are_marked_at_the_axis(run_output, june, history):
         past = h.load_many(["2023-04", "2023-05"])
     statuses = analyse(june, past).assessment.statuses["附件5"]
     rows = june.result("附件5").ordered
-    expected = [0 if r["主项覆盖率"] == 0 and statuses[r["部门"]]["status"] == "红" else None for r in rows]
+    expected = [0 if r["主项覆盖率"] == 0 and statuses[r["部门"]].status == "红" else None for r in rows]
     assert expected.count(0) == 12
     marks = [c for c in chart._charts if c.tagname == "lineChart"
              and _cells(wb, c.series[0].tx.strRef.f) == ["红：为0"]]

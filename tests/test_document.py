@@ -227,7 +227,7 @@ def test_laggard_rows_are_shaded_by_status(rendered):
         rows = [tr for tr in table._tbl.tr_lst[spec.header_rows:]
                 if "".join(t.text or "" for t in tr.tc_lst[0].iter(qn("w:t"))).isdigit()]
         for tr, rec in zip(rows, res.ordered):
-            status = statuses[spec.sheet][rec["部门"]]["status"]
+            status = statuses[spec.sheet][rec["部门"]].status
             assert fill_of(tr) == {"红": "F8CBAD", "黄": "FFE699"}.get(status, "auto"), (spec.sheet, rec["部门"])
     a7 = doc.tables[6]._tbl.tr_lst
     assert fill_of(a7[1 + 3]) == "F8CBAD"  # 公安分局: 第二批网办问题排查 not started

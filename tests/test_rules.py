@@ -11,7 +11,7 @@ import yaml
 
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.config import DATA_DIR, load_rules_file
-from bulletin.core.rules import RuleError, assess, fires, load_rules
+from bulletin.core.rules import RowStatus, RuleError, Status, assess, fires, load_rules
 from bulletin.engine import compute
 
 from conftest import ROOT, SAMPLE
@@ -100,11 +100,12 @@ def test_thresholds_are_data():
 def test_june_statuses():
     june, may = compute(read_grids(SAMPLE)), compute(read_grids(MAY))
     a = assess(june, load_rules_file(), may)
-    assert a.statuses["附件2"]["公安分局"] == {"status": "红", "proposed": "红", "by_staff": False,
-                                           "rules": ["a2.compress_red", "a2.compress_drop"]}
-    assert a.statuses["附件2"]["税务局"]["status"] == "红"
-    assert a.statuses["附件2"]["教育局"] == {"status": "绿", "proposed": "绿", "by_staff": False, "rules": []}
+    assert a.statuses["附件2"]["公安分局"] == RowStatus(Status.RED, Status.RED, ("a2.compress_red", "a2.compress_drop"))
+    assert a.statuses["附件2"]["公安分局"].as_dict() == {"status": "红", "proposed": "红", "by_staff": False,
+                                                   "rules": ["a2.compress_red", "a2.compress_drop"]}
+    assert a.statuses["附件2"]["税务局"].status is Status.RED
+    assert a.statuses["附件2"]["教育局"] == RowStatus(Status.GREEN, Status.GREEN, ())
     assert set(a.fired("a7.not_started")) == {"公安分局", "医保局", "税务局", "人社局", "残联"}
-    assert "a4.district_stalled" in a.statuses["附件4"]["全区"]["rules"]
+    assert "a4.district_stalled" in a.statuses["附件4"]["全区"].rules
     # the June text names 退役军人事务局 and 残联: the rule proposes a superset
     assert {"退役军人事务局", "残联"} <= set(a.fired("a6.hall_bypass"))

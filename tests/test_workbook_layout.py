@@ -90,10 +90,10 @@ def _with_sheet(tmp_path, name, rows):
 
 
 def test_threshold_in_param_sheet_overrides_rules_yaml(tmp_path):
-    assert analyse(compute(read_grids(SAMPLE))).assessment.statuses["附件2"]["公安分局"]["status"] == "红"
+    assert analyse(compute(read_grids(SAMPLE))).assessment.statuses["附件2"]["公安分局"].status == "红"
     path = _with_sheet(tmp_path, "参数", [["参数", "值", "说明"], ["压缩比例红线", 10, ""], ["压缩比例黄线", "12", ""]])
     statuses = analyse(compute(read_grids(path))).assessment.statuses["附件2"]
-    assert statuses["公安分局"]["status"] == "绿"  # 16.65% is above both lines now
+    assert statuses["公安分局"].status == "绿"  # 16.65% is above both lines now
 
 
 def test_ratio_unit_in_param_sheet_changes_the_wording(tmp_path):

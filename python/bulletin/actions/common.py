@@ -43,7 +43,7 @@ class Outcome:
             a = self.analysis
             result["previous_month"] = a.previous.month if a.previous else None
             result["changes"] = [] if a.comparison is None else plain(a.comparison.records)
-            result["statuses"] = a.assessment.statuses
+            result["statuses"] = a.assessment.as_dict()
             result["facts"] = plain(a.facts.as_dict())
             result["narrative"] = self.narrative
         if self.output:

@@ -79,8 +79,7 @@ def recalculate_book(port: Any, month: str | None = None, history: Path | None =
         past = past_months(data, history_path(port.path, history), required=False)
         outcome.analysis = _analyse(port, data, past, reset_status=reset_status)
         port.write_statuses(outcome.analysis, load_rules_file().names)
-        kept = sum(e.get("by_staff", False) for rows in outcome.analysis.assessment.statuses.values()
-                   for e in rows.values())
+        kept = sum(e.by_staff for rows in outcome.analysis.assessment.statuses.values() for e in rows.values())
         outcome.notes.append(f"重新计算完成：{summary(data)}；状态列已按规则标注"
                              + (f"（保留了工作人员确认的 {kept} 处状态；如需按规则重置请加 --reset-status）" if kept else "")
                              + "。")

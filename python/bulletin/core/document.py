@@ -189,7 +189,7 @@ def narrative(text_rows: Sequence[Mapping[str, str]]) -> dict[str, list[dict[str
     return out
 
 
-def build_context(data: MonthData, statuses: Mapping[str, Mapping[str, Mapping[str, Any]]],
+def build_context(data: MonthData, statuses: Mapping[str, Mapping[str, Any]],
                   text_rows: Sequence[Mapping[str, str]], settings: DocumentSettings, *, district: str,
                   today: dt.date, annexes: Sequence[AnnexSpec] = ANNEXES) -> dict[str, Any]:
     """Everything templates/通报.docx may use (a template naming anything else fails, naming it)."""

@@ -98,7 +98,8 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
         for r in res.ordered:
             row = {k: _clean(v) for k, v in r.items() if not k.startswith("_")}
             row["简称"] = _short(registry, r["部门"])
-            row["状态"] = assessment.statuses.get(sheet, {}).get(r["部门"], {}).get("status", "绿")
+            entry = assessment.of(sheet, r["部门"])
+            row["状态"] = entry.status.value if entry else "绿"
             rows.append(row)
         changes = {}
         if comparison is not None:
@@ -109,7 +110,7 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
                         "rows": rows, "order": order,
                         "city": {k: _clean(v) for k, v in res.references.get("city", {}).items()},
                         "subtotals": res.subtotals,
-                        "district_rules": assessment.statuses.get(sheet, {}).get(DISTRICT, {}).get("rules", [])}
+                        "district_rules": list(getattr(assessment.of(sheet, DISTRICT), "rules", ()))}
     laggards = {}
     named_keys = set()
     for rule in rules.rules:

@@ -219,7 +219,7 @@ def build_overview(analysis: Any, past: Mapping[str, MonthData], settings: Chart
             ref_value = _pct(ref_row.get(b.column)) if ref_row else None
         bars.append(BarChartData(
             b, res.spec.number, [short(r["部门"]) for r in rows], [_pct(r.get(b.column)) for r in rows],
-            [by_dept.get(r["部门"], {}).get("status", "绿") for r in rows],
+            [by_dept[r["部门"]].status.value if r["部门"] in by_dept else "绿" for r in rows],
             reference_names.get(b.reference) if b.reference else None, ref_value))
     earlier = {m: d for m, d in past.items() if data.month and m < data.month}
     trends = []

@@ -16,6 +16,7 @@ from ..errors import check_keys
 import ast
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Iterable, Mapping
 
 from ..spec import ANNEXES, AnnexSpec, annex
@@ -29,6 +30,57 @@ PREFIXES = {"prev", "change", "city", "total"}
 FUNCTIONS = {"max", "min", "abs", "in_sheet", "flag"}
 FLAGS = {"应进驻大厅"}
 _BACKTICK = re.compile(r"`([^`]+)`")
+
+
+class Status(str, Enum):
+    """A row's status from the laggard rules; the value is the label staff see and type (红/黄/绿)."""
+
+    RED = "红"
+    YELLOW = "黄"
+    GREEN = "绿"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls, value: Any) -> "Status | None":
+        """红/黄/绿 (text or Status) -> Status; blank or anything else -> None."""
+        try:
+            return cls(str(value).strip()) if value else None
+        except ValueError:
+            return None
+
+    @classmethod
+    def worst_of(cls, statuses: Iterable[Any]) -> "Status | None":
+        """The worst of some statuses (红 before 黄 before 绿); None when there is none."""
+        found = [s for s in statuses if s]
+        return cls(worst(found)) if found else None
+
+
+@dataclass(frozen=True)
+class RowStatus:
+    """One row's status: `status` the confirmed one (staff's where they set it, else the proposal), `proposed`
+    the rules' (the worst of `rules`, the rules that fired: the 触发规则 column), `by_staff` whether staff set
+    it, `named_under` the rules the text names the unit under when staff chose a colour no fired rule has."""
+
+    status: Status
+    proposed: Status
+    rules: tuple[str, ...] = ()
+    by_staff: bool = False
+    named_under: tuple[str, ...] | None = None
+
+    @property
+    def naming_rules(self) -> tuple[str, ...]:
+        return self.rules if self.named_under is None else self.named_under
+
+    def as_dict(self) -> dict[str, Any]:
+        """The --json shape: {status, proposed, by_staff, rules} with the Chinese labels."""
+        return {"status": self.status.value, "proposed": self.proposed.value, "by_staff": self.by_staff,
+                "rules": list(self.rules)}
 
 
 class RuleError(ValueError):
@@ -258,55 +310,55 @@ def worst(statuses: Iterable[str]) -> str:
 
 @dataclass
 class Assessment:
-    """The month's statuses: sheet -> department -> {status, rules, proposed, by_staff}; district rows under
-    全区. `rules` are the rules that fired (the 触发规则 column: the proposal), `proposed` their worst status,
-    `status` the confirmed one — staff's where they set it, else the proposal. Text, mail and charts read
-    `status` only."""
+    """The month's statuses: sheet -> department -> RowStatus; district rows under 全区. Text, mail and charts
+    read the confirmed `status` only; `rules` keep the proposal."""
 
-    statuses: dict[str, dict[str, dict[str, Any]]]
+    statuses: dict[str, dict[str, RowStatus]]
 
     def fired(self, rule_id: str) -> list[str]:
-        return [d for sheet in self.statuses.values() for d, s in sheet.items() if rule_id in s["rules"]]
+        return [d for sheet in self.statuses.values() for d, s in sheet.items() if rule_id in s.rules]
 
     def keys(self) -> set[tuple[str, str, str]]:
         return {(sheet, d, rule) for sheet, rows in self.statuses.items() for d, s in rows.items()
-                for rule in s["rules"]}
+                for rule in s.rules}
+
+    def of(self, sheet: str, department: str) -> RowStatus | None:
+        return self.statuses.get(sheet, {}).get(department)
+
+    def as_dict(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {sheet: {d: s.as_dict() for d, s in rows.items()} for sheet, rows in self.statuses.items()}
 
     def named(self, rule: "Rule") -> list[str]:
         """Departments the text names under a rule: confirmed 红 or 黄, and the rule fired for them — or staff
-        raised them to the rule's colour on its sheet where no fired rule has that colour (the sheet's first
-        rule of that colour then stands for their choice)."""
-        out = []
-        for d, s in self.statuses.get(rule.sheet, {}).items():
-            if s["status"] in ("红", "黄") and rule.id in s.get("named_under", s["rules"]):
-                out.append(d)
-        return out
+        raised them to a colour on the rule's sheet that no fired rule has (the sheet's first rule of that
+        colour then stands for their choice)."""
+        return [d for d, s in self.statuses.get(rule.sheet, {}).items()
+                if s.status in (Status.RED, Status.YELLOW) and rule.id in s.naming_rules]
 
     def confirm(self, staff: Mapping[str, Mapping[str, str]], rules: "RuleSet") -> "Assessment":
         """The statuses staff set (sheet -> department -> 红/黄/绿) replace the proposal where given."""
-        out: dict[str, dict[str, dict[str, Any]]] = {}
+        out: dict[str, dict[str, RowStatus]] = {}
         for sheet, rows in self.statuses.items():
             out[sheet] = {}
             for d, s in rows.items():
-                entry = {**s, "rules": list(s["rules"])}
-                chosen = (staff.get(sheet) or {}).get(d)
-                if chosen in STATUSES and chosen != s["proposed"]:
-                    entry["status"], entry["by_staff"] = chosen, True
-                    named = list(s["rules"])
-                    if chosen != "绿" and not any(rules.get(i).status == chosen for i in named):
-                        first = next((r.id for r in rules.for_sheet(sheet)
-                                      if r.status == chosen and r.scope == "department"), None)
-                        if first:
-                            named.append(first)
-                    entry["named_under"] = named
-                out[sheet][d] = entry
+                chosen = Status.of((staff.get(sheet) or {}).get(d))
+                if chosen is None or chosen is s.proposed:
+                    out[sheet][d] = s
+                    continue
+                named = list(s.rules)
+                if chosen is not Status.GREEN and not any(rules.get(i).status == chosen for i in named):
+                    first = next((r.id for r in rules.for_sheet(sheet)
+                                  if r.status == chosen and r.scope == "department"), None)
+                    if first:
+                        named.append(first)
+                out[sheet][d] = RowStatus(chosen, s.proposed, s.rules, True, tuple(named))
         return Assessment(out)
 
 
 def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, district: str = "全区",
            flags: Mapping[str, Iterable[str]] | None = None) -> Assessment:
     """The rules' proposal. `flags`: department -> registry flags (flag("应进驻大厅"))."""
-    statuses: dict[str, dict[str, dict[str, Any]]] = {}
+    statuses: dict[str, dict[str, RowStatus]] = {}
     flags = flags or {}
     present = {sheet: {r["部门"] for r in res.records if r["_kind"] == "department"}
                for sheet, res in data.results.items()}
@@ -315,27 +367,27 @@ def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, d
         prev_res = previous.results.get(sheet) if previous else None
         prev_by = {r["部门"]: r for r in prev_res.records if r["_kind"] == "department"} if prev_res else {}
         sheet_rules = rules.for_sheet(sheet)
-        out: dict[str, dict[str, Any]] = {}
+        fired: dict[str, list[str]] = {}
         for r in res.records:
             if r["_kind"] != "department":
                 continue
-            entry = out.setdefault(r["部门"], {"status": "绿", "rules": []})
+            ids = fired.setdefault(r["部门"], [])
             in_sheets = [s for s, depts in present.items() if r["部门"] in depts]
             for rule in sheet_rules:
-                if rule.scope == "department" and rule.id not in entry["rules"] and fires(
+                if rule.scope == "department" and rule.id not in ids and fires(
                         rule, r, prev=prev_by.get(r["部门"]), city=city, total=res.total, params=rules.params,
                         present_in=in_sheets, flags=flags.get(r["部门"], ())):
-                    entry["rules"].append(rule.id)
+                    ids.append(rule.id)
         if res.total is not None:
-            entry = out.setdefault(district, {"status": "绿", "rules": []})
+            ids = fired.setdefault(district, [])
             for rule in sheet_rules:
                 if rule.scope == "total" and fires(rule, res.total, prev=prev_res.total if prev_res else None,
                                                    city=city, total=res.total, params=rules.params):
-                    entry["rules"].append(rule.id)
-        for entry in out.values():
-            entry["status"] = entry["proposed"] = worst(rules.get(i).status for i in entry["rules"])
-            entry["by_staff"] = False
-        statuses[sheet] = out
+                    ids.append(rule.id)
+        statuses[sheet] = {}
+        for who, ids in fired.items():
+            proposed = Status(worst(rules.get(i).status for i in ids))
+            statuses[sheet][who] = RowStatus(proposed, proposed, tuple(ids))
     return Assessment(statuses)
 
 

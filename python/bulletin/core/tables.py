@@ -20,36 +20,7 @@ from .compare import DISTRICT
 from .month import MonthData
 from .numbers import present
 from .recompute import AnnexResult
-from .rules import worst
-
-
-class Status(str, Enum):
-    """A row's status from the laggard rules; the value is the label staff see and type (红/黄/绿)."""
-
-    RED = "红"
-    YELLOW = "黄"
-    GREEN = "绿"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def label(self) -> str:
-        return self.value
-
-    @classmethod
-    def of(cls, value: Any) -> "Status | None":
-        """红/黄/绿 (text or Status) -> Status; blank or anything else -> None."""
-        try:
-            return cls(str(value).strip()) if value else None
-        except ValueError:
-            return None
-
-    @classmethod
-    def worst_of(cls, statuses: Iterable[Any]) -> "Status | None":
-        """The worst of some statuses (红 before 黄 before 绿); None when there is none."""
-        found = [s for s in statuses if s]
-        return cls(worst(found)) if found else None
+from .rules import RowStatus, Status, worst
 
 
 class RowKind(str, Enum):
@@ -210,10 +181,10 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def build_table(result: AnnexResult, district: str, *, statuses: Mapping[str, Mapping[str, Any]] | None = None,
+def build_table(result: AnnexResult, district: str, *, statuses: Mapping[str, RowStatus] | None = None,
                 changes: Mapping[tuple[str, str, str], Change] | None = None,
                 rule_names: Mapping[str, str] | None = None) -> PrintedTable:
-    """The annex as printed. `statuses`: department (全区 for the district) -> {status, rules} of this
+    """The annex as printed. `statuses`: department (全区 for the district) -> RowStatus of this
     sheet; `changes`: from changes_of; `rule_names`: rule id -> the name shown."""
     spec = result.spec
     columns = printed_columns(spec)
@@ -231,8 +202,8 @@ def build_table(result: AnnexResult, district: str, *, statuses: Mapping[str, Ma
         entry = statuses.get(who) if who else None
         return TableRow(kind, label, cells, {c.name: _plain(values.get(c.name)) for c in spec.value_columns},
                         number, who if kind is RowKind.DEPARTMENT else "", key, section,
-                        Status.of(entry["status"]) if entry else None,
-                        tuple(rule_names.get(r, r) for r in entry["rules"]) if entry else (), previous, change)
+                        entry.status if entry else None,
+                        tuple(rule_names.get(r, r) for r in entry.rules) if entry else (), previous, change)
 
     def line(section: str) -> TableRow:
         return TableRow(RowKind.SECTION, section, (section, *[""] * (len(columns) - 1)), section=section)
@@ -280,10 +251,10 @@ def _merged_down(rows: list[TableRow], name_at: int) -> list[TableRow]:
     return out
 
 
-def build_tables(data: MonthData, district: str, *, statuses: Mapping[str, Mapping[str, Any]] | None = None,
+def build_tables(data: MonthData, district: str, *, statuses: Mapping[str, Mapping[str, RowStatus]] | None = None,
                  comparison: Iterable[Mapping[str, Any]] = (),
                  rule_names: Mapping[str, str] | None = None) -> dict[str, PrintedTable]:
-    """Every annex the month holds, sheet -> table. `statuses`: sheet -> department -> {status, rules}
+    """Every annex the month holds, sheet -> table. `statuses`: sheet -> department -> RowStatus
     (Assessment.statuses); `comparison`: the comparison's records."""
     records = list(comparison)
     return {sheet: build_table(res, district, statuses=(statuses or {}).get(sheet),

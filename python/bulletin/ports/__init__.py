@@ -244,8 +244,8 @@ class WorkbookPort:
                 who = r["部门"] if r["_kind"] == "department" else DISTRICT
                 key = "|".join(str(r.get(k.name)) for k in spec.key_columns) if who != DISTRICT else ""
                 entry = statuses.get(who)
-                status_rows[r["_row"]] = [entry["status"] if entry else None,
-                                          "、".join(rule_names.get(i, i) for i in entry["rules"]) if entry else None]
+                status_rows[r["_row"]] = [entry.status.value if entry else None,
+                                          "、".join(rule_names.get(i, i) for i in entry.rules) if entry else None]
                 line: list[Any] = []
                 for col, what in extra:
                     rec = changes.get((sheet, who, key, col.name))
