@@ -368,3 +368,29 @@ def test_cli_pdf_without_libreoffice_says_so(tmp_path):
                          env=env)
     assert res.returncode == 2 and "未找到 LibreOffice" in res.stderr and "Traceback" not in res.stderr
     assert (tmp_path / "o" / "通报-2023-06.docx").exists()  # the Word file is there all the same
+
+
+def test_statuses_staff_confirmed_in_the_result_workbook_are_printed(tmp_path):
+    """税务局 set from 红 to 绿 in the run's result workbook: the document rendered from the input workbook
+    no longer names it under 时限压缩 and no longer shades its 附件2 row."""
+    workbook = june_with_params(tmp_path)
+    history = history_with_may(tmp_path)
+    out = tmp_path / "out"
+    actions.run(workbook, out, history=history)
+    result = out / "通报结果-2023-06.xlsx"
+    wb = openpyxl.load_workbook(result)
+    ws = wb["附件2"]
+    head = [c.value for c in ws[2]]
+    status_col = head.index("状态") + 1
+    row = next(r[0].row for r in ws.iter_rows(min_row=3) if r[1].value == "税务局")
+    assert ws.cell(row, status_col).value == "红"
+    ws.cell(row, status_col).value = "绿"
+    wb.save(result)
+    outcome = actions.render(workbook, out, history=history)
+    doc = Document(str(outcome.output))
+    body = "\n".join(texts(doc))
+    assert "如：公安分局，6月份" in body and "如：税务局" not in body
+    a2 = doc.tables[1]._tbl.tr_lst
+    tax = next(tr for tr in a2 if "税务局" in "".join(t.text or "" for t in tr.iter(qn("w:t"))))
+    police = next(tr for tr in a2 if "公安分局" in "".join(t.text or "" for t in tr.iter(qn("w:t"))))
+    assert fill_of(tax) == "auto" and fill_of(police) == "F8CBAD"

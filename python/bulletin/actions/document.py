@@ -31,7 +31,7 @@ def render(workbook: Path, out_dir: Path | None = None, month: str | None = None
     """Write out/通报-<月份>.docx (and .pdf with `pdf`); a replaced file is first copied to out/.backup/.
     `pictures` (with `pdf`): every page also as a PNG in out/pages/ (needs poppler-utils)."""
     workbook = Path(workbook)
-    outcome = narrate(workbook, month, history)
+    outcome = narrate(workbook, month, history, out_dir)
     data, analysis = outcome.data, outcome.analysis
     if data.has_errors or analysis is None:
         outcome.notes.append("输入数据有错误，不能生成通报文档；请先改正（bulletin check 列出全部问题）。")

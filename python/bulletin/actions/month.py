@@ -28,6 +28,7 @@ __all__ = ["HISTORY_NAME", "Outcome", "UsageError", "check", "check_book", "clos
            "recalc", "recalc_in_place", "recalculate_book", "run", "run_book", "template"]
 
 TextSource = Callable[[MonthData], Mapping[str, Mapping[str, str]]]
+StatusSource = Callable[[MonthData], Mapping[str, Mapping[str, str]]]  # sheet -> department -> 状态 staff set
 
 
 # -- the steps, against a workbook port ------------------------------------------------------------------
@@ -40,10 +41,16 @@ def _book_month(port: Any, month: str | None = None) -> MonthData:
     return data
 
 
-def _analyse(port: Any, data: MonthData, past: Mapping[str, MonthData], *, reset_status: bool = False) -> Any:
+def _analyse(port: Any, data: MonthData, past: Mapping[str, MonthData], *, reset_status: bool = False,
+             also: StatusSource | None = None) -> Any:
     """The analysis with the 状态 staff left in the book as the confirmed statuses (unless a reset is asked
-    for: then the rules' proposal is written over them)."""
-    confirmed = {} if reset_status else port.read_statuses(data, rules_for(data.params))
+    for: then the rules' proposal is written over them); `also`: statuses staff set elsewhere (the month's
+    result workbook), which win."""
+    confirmed: dict[str, dict[str, str]] = {}
+    if not reset_status:
+        confirmed = port.read_statuses(data, rules_for(data.params))
+        for sheet, rows in (also(data) if also else {}).items():
+            confirmed.setdefault(sheet, {}).update(rows)
     return analyse(data, past, confirmed=confirmed)
 
 
@@ -108,11 +115,13 @@ def compare_book(port: Any, month: str | None = None, history: Path | None = Non
 
 
 def narrate_book(port: Any, month: str | None = None, history: Path | None = None, *,
-                 overwrite_text: bool = False, earlier: TextSource | None = None, announce: bool = True) -> Outcome:
+                 overwrite_text: bool = False, earlier: TextSource | None = None, announce: bool = True,
+                 confirmed: StatusSource | None = None) -> Outcome:
     data = _book_month(port, month)
     outcome = Outcome(data)
     if not _refuse_on_errors(data, outcome, "生成问题文本"):
-        outcome.analysis = _analyse(port, data, past_months(data, history_path(port.path, history), required=False))
+        outcome.analysis = _analyse(port, data, past_months(data, history_path(port.path, history), required=False),
+                                    also=confirmed)
         _write_text(port, outcome, overwrite_text, earlier, announce)
     port.set_status("生成问题文本", summary(data))
     return outcome
@@ -211,9 +220,24 @@ def compare_cmd(workbook: Path, month: str | None = None, history: Path | None =
     return compare_book(file_port(workbook), month, history)
 
 
-def narrate(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
-    """The text of a month (nothing is saved: the document, mail and chart steps start from it)."""
-    return narrate_book(file_port(workbook), month, history, announce=False)
+def narrate(workbook: Path, month: str | None = None, history: Path | None = None,
+            out_dir: Path | None = None) -> Outcome:
+    """The text of a month (nothing is saved: the document, mail and chart steps start from it). The 状态
+    staff confirmed count wherever they set them: in the workbook, and in this month's result workbook in
+    the out folder (where a run leaves them for review)."""
+    workbook = Path(workbook)
+    return narrate_book(file_port(workbook), month, history, announce=False,
+                        confirmed=lambda data: result_statuses(workbook, data, out_dir))
+
+
+def result_statuses(workbook: Path, data: MonthData, out_dir: Path | None) -> dict[str, dict[str, str]]:
+    """The 状态 staff set in this month's result workbook ({} when there is none, or it is the workbook)."""
+    result = result_path(workbook, data, out_dir)
+    if not result.exists() or result.resolve() == Path(workbook).resolve():
+        return {}
+    port = file_port(result)
+    shown = compute(port.read_grids(), month=data.month)
+    return port.read_statuses(shown, rules_for(data.params))
 
 
 def close_month(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
