@@ -234,3 +234,14 @@ def test_staff_edits_survive_a_rerun_unless_overwritten(tmp_path):
 
     third = bulletin("run", SAMPLE, "--history", hist, "--out", out, "--overwrite-text", "--json")
     assert edited not in json.loads(third.stdout)["narrative"]["存在问题"]
+
+
+def test_honours_are_said_from_the_overall_figures_without_the_offices_words(tmp_path):
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["文字素材"]
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == "进展较大单位":
+            row[1].value = None
+    wb.save(tmp_path / "june.xlsx")
+    text = as_sections(render_facts(analyse(compute(read_grids(tmp_path / "june.xlsx"))).facts))["总体情况"]
+    assert "（六）6月份政务能力提升进展较大单位\n本月各窗口共收到群众和企业锦旗1面、表扬信1封。" in text
