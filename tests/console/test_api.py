@@ -259,3 +259,23 @@ def test_a_remote_console_asks_for_the_password(tmp_path):
     assert client.get("/", base_url=base).status_code == 200
     session = ok.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
     assert client.get("/api/workbooks", base_url=base, headers={HEADER: session}).status_code == 200
+
+
+def test_after_closing_the_month_the_console_makes_next_months_workbook(console, tmp_path):
+    """结转下月 then 生成下月工作簿: 通报数据-2023-07.xlsx beside the workbook, 部门 and the annex rows from the
+    closed June (a second call does not replace it)."""
+    console.folder.mkdir(exist_ok=True)
+    shutil.copy(SAMPLE, console.folder / SAMPLE.name)
+    closed = console.client.post("/api/close-month", base_url=BASE, headers=console.auth,
+                                 data={"workbook": SAMPLE.name})
+    assert closed.status_code == 200, closed.get_json()
+    made = console.client.post("/api/next-month", base_url=BASE, headers=console.auth, data={"workbook": SAMPLE.name})
+    assert made.status_code == 200, made.get_json()
+    assert any("2023-07" in n for n in made.get_json()["notes"])
+    book = openpyxl.load_workbook(console.folder / "通报数据-2023-07.xlsx")
+    month = next(r[1] for r in book["总体情况"].iter_rows(values_only=True) if r[0] == "月份")
+    assert month == "2023-07"
+    registry = [r for r in book["部门"].iter_rows(min_row=2, values_only=True) if r[0]]
+    assert "水利局" in {r[0] for r in registry} and len(registry) > 30
+    again = console.client.post("/api/next-month", base_url=BASE, headers=console.auth, data={"workbook": SAMPLE.name})
+    assert again.status_code != 200 and "已存在" in again.get_json()["error"]

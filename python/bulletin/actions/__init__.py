@@ -14,7 +14,8 @@ from typing import Any
 from ..errors import UsageError
 from .common import HISTORY_NAME, Outcome, history_path, output_dir
 from .month import (check, check_book, close_month, close_month_book, compare_book, compare_cmd, import_month,
-                    narrate, narrate_book, recalc, recalc_in_place, recalculate_book, run, run_book, template)
+                    narrate, narrate_book, next_month_workbook, recalc, recalc_in_place, recalculate_book, run,
+                    run_book, template)
 from .charts import charts  # eager: the function must win over the submodule of the same name
 
 _LAZY = {  # name -> (module, attribute or None for the module itself)
@@ -37,5 +38,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["HISTORY_NAME", "Outcome", "output_dir", "UsageError", "check", "check_book", "close_month",
            "close_month_book", "compare_book", "compare_cmd", "history_path", "import_month", "narrate",
-           "narrate_book", "recalc", "recalc_in_place", "recalculate_book", "run", "run_book", "template",
+           "narrate_book", "next_month_workbook", "recalc", "recalc_in_place", "recalculate_book", "run", "run_book", "template",
            "charts", *_LAZY]

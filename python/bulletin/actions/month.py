@@ -15,7 +15,7 @@ from ..adapters.xlsx_output import save_new
 from ..config import load_all, load_document_settings, load_registry, load_rules_file, load_settings
 from ..core.document import PARAM_KEYS as DOCUMENT_PARAM_KEYS
 from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
-from ..core.month import MonthData, previous_month
+from ..core.month import MonthData, next_month, previous_month
 from ..engine import analyse, compute, rules_for, setting_sources
 from ..errors import UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
@@ -286,6 +286,25 @@ def template(month: str, out: Path, history: Path | None = None) -> Outcome:
     wb = lay_out(load_settings().district, rows, {"月份": month}, references=references,
                  department_rows=stored[1] if stored else (), **layout_options())
     outcome.output = save_new(wb, out)
+    return outcome
+
+
+def next_month_workbook(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
+    """After 结转: next month's input workbook beside this one (通报数据-<下月>.xlsx), its 部门 and annex rows from
+    the latest month the history holds; an existing file of that name is never replaced."""
+    workbook = Path(workbook)
+    data = compute(file_port(workbook).read_grids(), month=month_arg(month))
+    if not data.month:
+        raise UsageError("无法确定月份：请在“总体情况”表填写月份，或用 --month 指定")
+    following = next_month(data.month)
+    out = workbook.resolve().parent / f"通报数据-{following}.xlsx"
+    if out.exists():
+        raise UsageError(f"{out.name} 已存在，未覆盖；如需重新生成，请先移走或改名")
+    path = history_path(workbook, history)
+    if not path.exists():
+        raise UsageError(f"历史库 {path} 不存在：请先结转本月（{data.month}）")
+    outcome = template(following, out, path)
+    outcome.notes.append(f"已生成下月（{following}）的输入工作簿 {out.name}。")
     return outcome
 
 

@@ -74,9 +74,15 @@ def environment(workbook: Path | None, history: Path | None, progress: Progress 
     return actions.check_environment(workbook, history)
 
 
+def next_month(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
+    if progress:
+        progress("正在生成下月的输入工作簿……")
+    return actions.next_month_workbook(workbook, None, history)
+
+
 FILE_STEPS: dict[str, Callable[..., actions.Outcome]] = {
     "render": render, "charts": charts, "mail-preview": mail_preview, "mail-send": mail_send,
-    "environment": environment,
+    "environment": environment, "next-month": next_month,
 }
 
 

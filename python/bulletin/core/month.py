@@ -28,6 +28,11 @@ def parse_month(value: Any) -> str | None:
     return None
 
 
+def next_month(month: str) -> str:
+    y, m = map(int, month.split("-"))
+    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
+
+
 def previous_month(month: str) -> str:
     y, m = map(int, month.split("-"))
     return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"

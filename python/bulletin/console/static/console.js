@@ -156,6 +156,7 @@ async function show(step, result) {
   if (step === "charts") { renderCharts(result); openTab("charts"); }
   if (step === "environment") { renderEnvironment(result); openTab("environment"); }
   if (step === "close-month") openTab("problems");
+  if (step === "next-month") await loadBooks();  // the new workbook joins the list (the current one stays chosen)
 }
 
 // -- problems -----------------------------------------------------------------------------------------------
