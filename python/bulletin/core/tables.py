@@ -20,7 +20,7 @@ from .compare import DISTRICT
 from .month import MonthData
 from .numbers import present
 from .recompute import AnnexResult
-from .rules import RowStatus, Status, worst
+from .rules import RowStatus, Status
 
 
 class RowKind(str, Enum):
