@@ -202,8 +202,10 @@ _MEMBERS[App] = _members(App) - {"alerts", "status_texts", "calls", "screen_hist
 
 
 class Book(Counted):
-    def __init__(self, path: Path, app: App | None = None) -> None:
+    def __init__(self, path: Path, app: App | None = None, *, read_only: bool = False) -> None:
         self._path = Path(path)
+        self._read_only = read_only  # opened read-only (someone else has it): Excel refuses to save
+        self._names: dict[str, str] = {}
         self._xl = openpyxl.load_workbook(self._path, keep_vba=self._path.suffix.lower() == ".xlsm")
         self._cached = openpyxl.load_workbook(self._path, data_only=True)  # Excel shows formulas' values
         self._application = app or App(ENGINE)
@@ -229,7 +231,13 @@ class Book(Counted):
     def sheets(self) -> "Sheets":
         return Sheets(self)
 
+    @property
+    def names(self) -> "Names":
+        return Names(self)
+
     def save(self, path: str | None = None, password: str | None = None) -> None:
+        if self._read_only and not path:  # Excel: "…is read-only. To save a copy, click OK…" as a COM error
+            raise OSError(-2147352567, "Exception occurred.", (0, "Microsoft Excel", "read-only", None, 0, -2146827284))
         target = Path(path) if path else self._path
         self._xl.save(target)
         self._saved_to.append(target)
@@ -240,6 +248,22 @@ class Book(Counted):
 
 
 _MEMBERS[Book] = _members(Book) - {"saved_to"}
+
+
+class Names(Counted):
+    """The book's defined names (only what the port asks: is a name there; tests add one)."""
+
+    def __init__(self, book: Book) -> None:
+        self._book = book
+
+    def _app(self) -> App:
+        return self._book._application
+
+    def contains(self, name_or_index: str) -> bool:
+        return name_or_index in self._book._names
+
+    def add(self, name: str, refers_to: str) -> None:
+        self._book._names[name] = refers_to
 
 
 class Sheets(Counted):
@@ -293,10 +317,15 @@ class Sheet(Counted):
         return self._book._xl.worksheets.index(self._ws) + 1
 
     def range(self, arg1: Any, arg2: Any = None) -> "Range":
+        return self._range(arg1, arg2)
+
+    def _range(self, arg1: Any, arg2: Any = None) -> "Range":
         if isinstance(arg1, Range):
             arg1 = (arg1._r1, arg1._c1)
         if isinstance(arg2, Range):
             arg2 = (arg2._r2, arg2._c2)
+        if isinstance(arg1, str) and "," in arg1:  # a multi-area range: formats only (as the port uses it)
+            return Areas(self, [self._range(part) for part in arg1.split(",")])
         if isinstance(arg1, str):
             c1, r1, c2, r2 = range_boundaries(arg1.replace("$", ""))
             return Range(self, (r1, c1), (r2, c2))
@@ -467,6 +496,29 @@ class Range(Counted):
         return self.address
 
 
+class Areas(Range):
+    """Range("B3:B9,E3:E9"): number format, fill and font apply to every area; values are refused (Excel
+    reads only the first area's)."""
+
+    def __init__(self, sheet: Sheet, parts: list[Range]) -> None:
+        super().__init__(sheet, (parts[0]._r1, parts[0]._c1), (parts[0]._r2, parts[0]._c2))
+        self._parts = parts
+
+    def _cells(self):
+        return [row for part in self._parts for row in part._cells()]
+
+    def _size(self) -> int:
+        return sum(p._size() for p in self._parts)
+
+    @property
+    def raw_value(self) -> Any:
+        raise NotImplementedError("a multi-area range's value: Excel answers the first area only")
+
+    @raw_value.setter
+    def raw_value(self, value: Any) -> None:
+        raise NotImplementedError("writing a multi-area range")
+
+
 def _evaluate(formula: str) -> Any:
     """What Excel shows for a formula the product writes; others are refused so a test notices."""
     link = HYPERLINK.match(formula)
@@ -530,10 +582,10 @@ def register() -> None:
         xw.engines.add(xw.main.Engine(impl=ENGINE))
 
 
-def open_book(path: Path) -> xw.Book:
+def open_book(path: Path, *, read_only: bool = False) -> xw.Book:
     """A real xlwings Book over a file, through this engine (its own App: its own records and call count)."""
     register()
-    return xw.Book(impl=Book(Path(path), App(ENGINE)))
+    return xw.Book(impl=Book(Path(path), App(ENGINE), read_only=read_only))
 
 
 __all__ = ["open_book", "register", "column_index_from_string", "dt", "CELL_ERRORS"]

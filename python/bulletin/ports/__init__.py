@@ -146,6 +146,13 @@ class WorkbookPort:
         """Number format, fill (RGB hex) and bold of a rectangular block, one call each."""
         raise NotImplementedError
 
+    def format_boxes(self, sheet: str, boxes: Sequence[tuple[int, int, int, int]], *,
+                     number_format: str | None = None, fill: str | None = None) -> None:
+        """The same format on several blocks (first row, first column, last row, last column); the live
+        book does it in one call per few blocks (a multi-area range)."""
+        for r1, c1, r2, c2 in boxes:
+            self.format(sheet, r1, c1, r2 - r1 + 1, c2 - c1 + 1, number_format=number_format, fill=fill)
+
     def merge(self, sheet: str, row: int, col: int, last_row: int, last_col: int) -> None:
         raise NotImplementedError
 
@@ -184,7 +191,10 @@ class WorkbookPort:
                 self._as_read()[sheet] = grid.rows
                 spec = ANNEX_BY_SHEET.get(sheet)
                 if spec is not None:
-                    grid.merged = self.merged(sheet, grid.rows, header_rows(spec, grid))
+                    head = header_rows(spec, grid)
+                    own = status_column_of(grid.rows[head.start - 1]) if head else None
+                    table = [line[:own - 1] for line in grid.rows] if own else grid.rows  # 状态… are the program's
+                    grid.merged = self.merged(sheet, table, head)
                     grid.percent_cells = self.percent(sheet, percent_sensitive(grid, ratio_columns(spec, grid)))
                 grids[sheet] = grid
         return grids
@@ -200,8 +210,7 @@ class WorkbookPort:
             if fmt != (None, None):
                 groups.setdefault(fmt, []).append(cell)
         for (number_format, fill), group in sorted(groups.items(), key=lambda g: (str(g[0][0]), str(g[0][1]))):
-            for r1, c1, r2, c2 in rectangles(group):
-                self.format(sheet, r1, c1, r2 - r1 + 1, c2 - c1 + 1, number_format=number_format, fill=fill)
+            self.format_boxes(sheet, rectangles(group), number_format=number_format, fill=fill)
 
     def write_computed(self, data: MonthData) -> None:
         """Every computed column of department and reference rows, and every figure of the total rows
@@ -256,8 +265,12 @@ class WorkbookPort:
         return status_col
 
     def _extra_headers(self, sheet: str, inp: Any, col: int, texts: list[str]) -> None:
-        """Headers of columns the program adds beside a table, spanning the table's header rows."""
+        """Headers of columns the program adds beside a table, spanning the table's header rows (left as
+        they are when an earlier run wrote them)."""
         depth = inp.header_end - inp.header_start + 1
+        read = self._as_read().get(sheet) or []
+        if len(read) >= inp.header_start and read[inp.header_start - 1][col - 1:col - 1 + len(texts)] == texts:
+            return
         self.write(sheet, inp.header_start, col, [texts])
         if depth > 1:
             for i in range(len(texts)):
