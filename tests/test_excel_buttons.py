@@ -138,3 +138,26 @@ def test_environment_shows_history_and_output_folder(folder):
     lines = excel.environment(open_book(path))
     assert f"历史库：{actions.history_path(path, None)}（已存在；工作簿旁）" in lines
     assert f"输出文件夹：{tmp.resolve() / 'out'}" in lines
+
+
+def test_copies_of_the_workbook_share_the_office_history(tmp_path, monkeypatch):
+    """settings.yaml history_file (the office's copy, BULLETIN_CONFIG_DIR): any copy of the workbook, in any
+    folder, compares with the same last month, and 检查环境 says where that history is."""
+    from bulletin.config import CONFIG_DIR_ENV, DATA_DIR
+
+    office = tmp_path / "office-config"
+    office.mkdir()
+    history = tmp_path / "共享" / "history.sqlite"
+    history.parent.mkdir()
+    text = (DATA_DIR / "settings.yaml").read_text(encoding="utf-8-sig")
+    (office / "settings.yaml").write_text(text + f"history_file: '{history}'\n", encoding="utf-8")
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(office))
+    with History(history) as h:
+        h.store(compute(read_grids(MAY)), source=MAY.name)
+    for name in ("科室", "下载"):
+        (tmp_path / name).mkdir()
+        book = open_book(paste_june(tmp_path / name / "通报.xlsm"))
+        outcome = excel.compare(book)
+        assert outcome is not None and outcome.analysis.previous.month == "2023-05", book.app.impl.alerts
+        assert f"历史库：{history}（已存在；settings.yaml 的 history_file 指定，各副本共用）" in excel.environment(book)
+    assert not any((tmp_path / name / "history.sqlite").exists() for name in ("科室", "下载"))
