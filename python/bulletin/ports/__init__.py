@@ -2,11 +2,11 @@
 Excel (xlwings). It is the ONE writer of the result workbook: the CLI's result file, the buttons' live book
 and the console's file all get their cells, formats and colours from the code below.
 
-Everything above the primitives (`sheet_names`, `values`, `extra`, `write`, `format`, `merge`,
-`add_sheet`, `colour_rows_by_status`) is written once here, so both implementations share it and CI runs it.
-Rules kept by every implementation:
-- one block read per sheet and one block write (or format) per contiguous block (cell loops are 100× slower
-  in Excel);
+Everything above the primitives (`sheet_names`, `has_sheet`, `values`, `merged`, `percent`, `write`,
+`format`, `format_boxes`, `merge`, `add_sheet`, `colour_rows_by_status`, `busy`, `progress`, `message`) is
+written once here, so both implementations share it and CI runs it. Rules kept by every implementation:
+- one block read per sheet; formats and merges asked only where the intake uses them; values written as few
+  rectangles as they allow, each format once per sheet (in Excel every call is a COM round trip);
 - input cells are never written: only computed columns, total rows (the engine's), the 状态/触发规则/上月/变化
   columns right of a table, the generated sheets (问题文本, 校验结果) and the 控制台 status cells;
 - a string is always written as text, never as a formula, whatever it starts with; only a `Formula` the
