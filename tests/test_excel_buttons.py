@@ -150,7 +150,9 @@ def test_copies_of_the_workbook_share_the_office_history(tmp_path, monkeypatch):
     history = tmp_path / "共享" / "history.sqlite"
     history.parent.mkdir()
     text = (DATA_DIR / "settings.yaml").read_text(encoding="utf-8-sig")
-    (office / "settings.yaml").write_text(text + f"history_file: '{history}'\n", encoding="utf-8")
+    assert 'history_file: ""' in text, "settings.yaml changed: update this test"
+    (office / "settings.yaml").write_text(text.replace('history_file: ""', f"history_file: '{history}'"),
+                                          encoding="utf-8")
     monkeypatch.setenv(CONFIG_DIR_ENV, str(office))
     with History(history) as h:
         h.store(compute(read_grids(MAY)), source=MAY.name)
