@@ -253,12 +253,17 @@ def test_annex3_department_cells_are_merged_down(rendered):
 
 # -- parameters, edits, errors ------------------------------------------------------------------------
 
-def test_staff_edits_in_an_earlier_output_are_printed(tmp_path):
+def _run_june(tmp_path):
+    """The June sample (with 参数) run against May: (workbook, history, out folder, result workbook)."""
     workbook = june_with_params(tmp_path)
     history = history_with_may(tmp_path)
     out = tmp_path / "out"
     actions.run(workbook, out, history=history)
-    result = out / "通报结果-2023-06.xlsx"
+    return workbook, history, out, out / "通报结果-2023-06.xlsx"
+
+
+def test_staff_edits_in_an_earlier_output_are_printed(tmp_path):
+    workbook, history, out, result = _run_june(tmp_path)
     wb = openpyxl.load_workbook(result)
     ws = wb["问题文本"]
     row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "存在问题.数据共享")
@@ -373,11 +378,7 @@ def test_cli_pdf_without_libreoffice_says_so(tmp_path):
 def test_statuses_staff_confirmed_in_the_result_workbook_are_printed(tmp_path):
     """税务局 set from 红 to 绿 in the run's result workbook: the document rendered from the input workbook
     no longer names it under 时限压缩 and no longer shades its 附件2 row."""
-    workbook = june_with_params(tmp_path)
-    history = history_with_may(tmp_path)
-    out = tmp_path / "out"
-    actions.run(workbook, out, history=history)
-    result = out / "通报结果-2023-06.xlsx"
+    workbook, history, out, result = _run_june(tmp_path)
     wb = openpyxl.load_workbook(result)
     ws = wb["附件2"]
     head = [c.value for c in ws[2]]
