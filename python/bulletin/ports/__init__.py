@@ -127,8 +127,13 @@ class WorkbookPort:
             if sheet in names:
                 rows = self.values(sheet)
                 percent, merged = self.extra(sheet, rows)
-                grids[sheet] = Grid(sheet, rows, percent, merged)
+                grids[sheet] = Grid(sheet, rows, percent, merged, uncalculated=self.uncalculated(sheet))
         return grids
+
+    def uncalculated(self, sheet: str) -> frozenset[tuple[int, int]]:
+        """Formula cells without a computed value (a file saved by a program that does not calculate):
+        none where the application calculates as it goes (Excel)."""
+        return frozenset()
 
     def _block(self, sheet: str, col: int, rows: Mapping[int, Sequence[Any]], *, number_format: str | None = None,
                fill: str | None = None) -> None:
