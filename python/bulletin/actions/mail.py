@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import jinja2
 
+from ..adapters.files import inside, unique_parts
 from ..adapters.mail_ledger import MailLedger
 from ..adapters.mail_message import build_message, message_bytes, write_bytes
 from ..adapters.mail_smtp import PasswordMissing, SmtpError, SmtpSender, password_for
@@ -42,6 +43,7 @@ class Package:
     attachments: list[tuple[str, bytes]]
     hash: str
     refused: list[str] = field(default_factory=list)
+    file_part: str = ""  # the short name as a safe file-name part (unique in the batch)
 
     @property
     def size(self) -> int:
@@ -129,9 +131,10 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
     env = _environment()
     year, month_no = data.month.split("-")
     packages = []
+    file_parts = unique_parts(p.department.short for p in parts)  # names from staff text: one safe part each
     for part in parts:
         dept = part.department
-        name = extract_name(data.month, dept.short)
+        name = extract_name(data.month, file_parts[dept.short])
         to, cc = tuple(dept.emails), settings.cc
         context = {"district": district, "year": year, "month_no": int(month_no), "month": data.month,
                    "department": dept.short, "full": dept.full, "office": settings.sender_name,
@@ -142,8 +145,9 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
         digest = content_hash(month=data.month, department=dept.name, to=to, cc=cc, subject=subject, body=body,
                               part=part.plain(), documents=documents)
         # written even for a refused department: staff can hand it over another way
-        attachments = [(name, write_extract(part, district, folder / name).read_bytes()), *documents]
-        package = Package(dept.name, dept.short, to, cc, subject, body, attachments, digest)
+        attachments = [(name, write_extract(part, district, inside(out_dir, folder / name)).read_bytes()), *documents]
+        package = Package(dept.name, dept.short, to, cc, subject, body, attachments, digest,
+                          file_part=file_parts[dept.short])
         package.refused = refusals(dept, to, cc, [(n, len(b)) for n, b in attachments], registry, settings)
         packages.append(package)
     # the mail's own outcome: problems and notes, not the whole narrative (printed by `narrate`)
@@ -190,7 +194,7 @@ def preview(workbook: Path, month: str | None = None, history: Path | None = Non
         if p.refused:
             status[p.department] = "拒绝"
             continue
-        files[p.department] = write_bytes(prepared.folder / f"{prepared.month}-{p.short}.eml",
+        files[p.department] = write_bytes(inside(prepared.folder, prepared.folder / f"{prepared.month}-{p.file_part}.eml"),
                                           message_bytes(_message(prepared, p, draft=True)))
         status[p.department] = "草稿"
     outcome = prepared.outcome
