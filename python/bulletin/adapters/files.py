@@ -10,6 +10,7 @@ from typing import Callable, Iterable
 from ..errors import UserError, WorkbookLocked
 
 FORBIDDEN = set('<>:"/\\|?*')  # what Windows forbids in a file name, and both path separators
+TEMP_SUFFIX = ".partial"  # what write_atomically's temp files end in
 NAME_PART_LIMIT = 60  # characters of a name part (a department's 简称) in a file name
 
 
@@ -84,7 +85,8 @@ def write_atomically(path: Path, write: Callable[[str], None], *, shared: bool =
         ensure_closed(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+        # hidden, and ending in .partial: a file left by a kill never looks like a workbook or a backup
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise _folder_error(path, exc) from exc
     os.close(fd)
