@@ -215,7 +215,7 @@ def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
                 except UnknownDepartment:
                     record["部门"], record["_known"] = label, False
                     problems.append(msg.problem("department.unknown", spec.sheet, address(r, name_col),
-                                                label, name=record["_label"]))
+                                                label, name=visible(record["_label"])))
                 last_department = (record["部门"], record["_label"], record["_known"])
         dept = record["部门"] if record["_kind"] == "department" else ""
         for col in spec.value_columns:
