@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..adapters.workbook_layout import CONSOLE_ROWS, CONSOLE_SHEET
-from ..adapters.xlsx_output import (CHANGE_FORMATS, COLOURS, STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT, cell_value,
-                                    number_format, text_rows)
+from ..adapters.xlsx_output import (CHANGE_FORMATS, COLOURS, STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT, OutputError,
+                                    cell_value, number_format, text_rows)
 from ..core.compare import DISTRICT
+from ..core.numbers import EXCEL_CELL_LIMIT
 from ..core.intake import Grid, address, column_letter
 from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
@@ -33,6 +34,16 @@ PROBLEM_ORDER = ("severity", "sheet", "cell", "department", "rule", "message")
 
 class Formula(str):
     """A formula the program built itself; every other string is written as text."""
+
+
+def check_lengths(sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
+    """Every port's `write` calls this first: a text longer than a cell holds is refused at its cell,
+    never cut (openpyxl and Excel would silently keep the first 32,767 characters)."""
+    for i, line in enumerate(block):
+        for j, value in enumerate(line):
+            if isinstance(value, str) and len(value) > EXCEL_CELL_LIMIT:
+                raise OutputError(f"工作表“{sheet}”{address(row + i, col + j)} 的内容有 {len(value)} 个字符，超过 "
+                                  f"Excel 单元格上限 {EXCEL_CELL_LIMIT}，未写入（请删减这段文字）")
 
 
 def runs(rows: Iterable[int]) -> list[list[int]]:

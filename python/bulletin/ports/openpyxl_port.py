@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from ..adapters.files import ensure_closed, write_atomically
 from ..adapters.xlsx_files import open_workbook
 from ..adapters.xlsx_output import COLOURS, save_new, style
-from . import Formula, WorkbookPort
+from . import Formula, WorkbookPort, check_lengths
 
 
 class OpenpyxlPort(WorkbookPort):
@@ -86,6 +86,7 @@ class OpenpyxlPort(WorkbookPort):
         return self._percent[sheet], merged
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
+        check_lengths(sheet, row, col, block)
         ws = self.wb[sheet]
         for i, line in enumerate(block):
             for j, value in enumerate(line):
