@@ -33,14 +33,18 @@ def assert_lost_0_duplicated_0(recorder: Recorder, outcome, *, resent: tuple[str
             assert outcome.failed and outcome.exit_code == 1 and short in text, (short, text)
 
 
-def test_dropped_at_rcpt_is_failed_and_the_rerun_delivers_it(env, server):
-    recorder, controller = server(Recorder(drop_at_rcpt_after=1))
+@pytest.mark.parametrize("fault, after, says, statuses", [
+    ("drop_at_rcpt_after", 1, "邮件尚未发出", ["failed", "sent"]),  # the link lost before any data
+    ("temp_fail_after", 0, "451 4.3.0", ["failed"] * 4),  # the server says: later
+])
+def test_refused_before_delivery_is_failed_and_the_rerun_delivers_it(env, server, fault, after, says, statuses):
+    recorder, controller = server(Recorder(**{fault: after}))
     s = settings_for(env, controller, user="")
     outcome, _ = send(env, s)
-    assert outcome.failed and "邮件尚未发出" in "\n".join(outcome.report)
-    assert sorted(v[0] for v in ledger(env).values()) == ["failed", "sent"]
+    assert outcome.failed and says in "\n".join(outcome.report)
+    assert sorted(v[0] for v in ledger(env).values()) == statuses
     assert_lost_0_duplicated_0(recorder, outcome)
-    recorder.drop_at_rcpt_after = None
+    setattr(recorder, fault, None)
     outcome, _ = send(env, s)
     assert not outcome.failed and len(recorder.received) == 4
     assert_lost_0_duplicated_0(recorder, outcome)
@@ -62,19 +66,6 @@ def test_accepted_then_dropped_before_the_reply_is_uncertain_and_never_doubled(e
     outcome, _ = send(env, s, resend=[doubtful])  # the clerk checked: forced, and only it
     assert not outcome.failed and recorder.count(addresses(doubtful)[0]) == 2
     assert_lost_0_duplicated_0(recorder, outcome, resent=(doubtful,))
-
-
-def test_451_is_failed_and_retried_by_the_rerun(env, server):
-    recorder, controller = server(Recorder(temp_fail_after=0))
-    s = settings_for(env, controller, user="")
-    outcome, _ = send(env, s)
-    assert outcome.failed and "451 4.3.0" in "\n".join(outcome.report) and recorder.received == []
-    assert {v[0] for v in ledger(env).values()} == {"failed"}
-    assert_lost_0_duplicated_0(recorder, outcome)
-    recorder.temp_fail_after = None
-    outcome, _ = send(env, s)
-    assert not outcome.failed and len(recorder.received) == 4
-    assert_lost_0_duplicated_0(recorder, outcome)
 
 
 def test_550_for_one_address_still_delivers_to_the_other(env, server):
