@@ -71,8 +71,8 @@ def _refuse_on_errors(data: MonthData, outcome: Outcome, step: str) -> bool:
     if not data.has_errors:
         return False
     first = next(p for p in data.problems if p.severity == "error")
-    outcome.notes.append(f"输入数据有错误（{summary(data)}），未能{step}。第一处：{first.where} {first.message}"
-                         f"。全部问题见“校验结果”表。")
+    outcome.notes.append(f"输入数据有错误（{summary(data)}），未能{step}。第一处：{first.where} "
+                         f"{first.message.rstrip('。')}。全部问题见“校验结果”表。")
     return True
 
 
