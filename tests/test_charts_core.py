@@ -4,6 +4,8 @@ from __future__ import annotations
 import copy
 
 import pytest
+
+from bulletin.errors import ConfigError
 import yaml
 
 from bulletin.actions.charts import load_chart_settings
@@ -73,7 +75,7 @@ def _settings() -> dict:
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda d: d.update(colour="红"), "未知的键"),
+    (lambda d: d.update(colour="红"), "colour.*不认识"),
     (lambda d: d["bars"][0].update(column="事项总数"), "不是比率列"),
     (lambda d: d["bars"][0].update(column="事项数"), "没有列"),
     (lambda d: d["bars"][0].update(reference="city"), "没有参照行"),
@@ -86,7 +88,7 @@ def _settings() -> dict:
 def test_settings_refuse_mistakes(change, message):
     d = _settings()
     change(d)
-    with pytest.raises(ChartSettingsError, match=message):
+    with pytest.raises((ChartSettingsError, ConfigError), match=message):
         ChartSettings.from_dict(d)
 
 

@@ -105,3 +105,19 @@ def test_a_button_shows_a_staff_file_typo_in_a_message_box(tmp_path, monkeypatch
     assert excel.recalculate(book) is None
     shown = "\n".join(text for _, text in book.app.impl.alerts)
     assert "rules.yaml" in shown and "whenn" in shown and "内部错误" not in shown
+
+
+def test_the_office_history_is_configuration_so_any_copy_compares_with_the_same_last_month(tmp_path, monkeypatch):
+    from bulletin import actions
+
+    office = tmp_path / "share" / "history.sqlite"
+    office.parent.mkdir()
+    assert actions.import_month(ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx", None, office).exit_code == 0
+    folder = office_copy(tmp_path, "settings.yaml", 'history_file: ""', f'history_file: "{office.as_posix()}"')
+    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(folder))
+    copy = tmp_path / "邮件附件" / "六月.xlsx"  # a copy saved somewhere else, no history beside it
+    copy.parent.mkdir()
+    shutil.copy(SAMPLE, copy)
+    outcome = actions.compare_cmd(copy)
+    assert outcome.analysis.previous.month == "2023-05"
+    assert actions.history_path(copy, None) == office

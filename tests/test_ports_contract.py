@@ -4,6 +4,7 @@ tests/excel/ runs the same suite against Excel on Windows (opt-in, BULLETIN_EXCE
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,16 @@ def sheet_records(port, sheet: str) -> list[dict]:
     return [dict(zip(header, r)) for r in rows[1:] if any(v is not None for v in r)]
 
 
+def shown(value) -> str:
+    """What a 校验结果 cell shows: Excel reads back a HYPERLINK's text, the file port its formula."""
+    text = str(value or "")
+    link = re.match(r'=HYPERLINK\("#\'([^\']+)\'!([A-Z]+[0-9]+)","([^"]*)"\)$', text)
+    if link:
+        assert link.group(2) == link.group(3), text  # the link goes to the cell it names
+        return link.group(3)
+    return text
+
+
 def _xlwings_port(path: Path):
     sys.path.insert(0, str(Path(__file__).parent))
     from xlwings_engine import open_book
@@ -82,8 +93,9 @@ def test_check_lists_the_same_problems_as_the_cli(june_port, tmp_path):
     cli = _cli_json(tmp_path, "check", str(SAMPLE))
     assert outcome.json()["problems"] == cli["problems"]
     problems = sheet_records(june_port, "校验结果")
-    assert all(r["单元格"] for r in problems)  # hyperlink formulas to each cell
-    assert any(str(r["单元格"]).startswith("=HYPERLINK(\"#'附件1'!") for r in problems)
+    # each problem's cell, as a link (Excel shows its text; the links themselves: test_result_workbook)
+    assert sorted((r["工作表"], shown(r["单元格"])) for r in problems) == \
+        sorted((p["sheet"], p["cell"]) for p in cli["problems"])
 
 
 def test_recalculate_and_narrate_match_the_cli(june_port, tmp_path):
@@ -145,7 +157,7 @@ def test_input_error_is_named_with_sheet_and_cell(june_port):
     june_port.write("附件1", 4, 5, [["很多"]])
     outcome = actions.recalculate_book(june_port)
     assert outcome.analysis is None and "附件1!E4" in outcome.notes[0]
-    assert any(r[2] and "附件1'!E4" in str(r[2]) for r in june_port.values("校验结果"))
+    assert any(r[1] == "附件1" and shown(r[2]) == "E4" for r in june_port.values("校验结果"))
 
 
 # -- the entry points of the buttons, on the xlwings port ---------------------------------------------
@@ -164,7 +176,8 @@ def test_button_entry_points_show_chinese_messages(june_book):
     alerts = june_book.app.impl.alerts
     assert alerts[0][1].startswith("校验完成：错误 0 条、警告 2 条")
     assert alerts[1][1].startswith("重新计算完成")
-    assert "正在重新计算……" in june_book.app.impl.status_texts and june_book.app.impl.status_texts[-1] == ""
+    assert "正在重新计算……" in june_book.app.impl.status_texts
+    assert june_book.app.impl.status_texts[-1] is False  # handed back to Excel, not left blank
 
 
 def test_missing_history_is_a_message_not_a_traceback(june_book):

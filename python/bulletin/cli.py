@@ -31,17 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("workbook", type=Path, help="输入工作簿（.xlsx / .xlsm）")
         s.add_argument("--month", help="月份，如 2023-06（默认取“总体情况”表中的月份）")
         if out:
-            s.add_argument("--out", type=Path, default=None, help="输出目录（默认 ./out）")
+            s.add_argument("--out", type=Path, default=None, help="输出目录（默认：工作簿所在目录下的 out）")
         s.add_argument("--json", action="store_true", help="以 JSON 输出结果")
         return s
 
     def with_history(s: argparse.ArgumentParser) -> argparse.ArgumentParser:
         s.add_argument("--history", type=Path, default=None,
-                       help=f"历史库文件（默认：工作簿所在目录下的 {actions.HISTORY_NAME}）")
+                       help=f"历史库文件（默认：settings.yaml 的 history_file；未设置时为工作簿所在目录下的 {actions.HISTORY_NAME}）")
         return s
 
     workbook_cmd("check", "校验输入数据，列出全部问题", out=False)
-    rc = workbook_cmd("recalc", "校验并重新计算，写出新的结果工作簿", out=True)
+    rc = with_history(workbook_cmd("recalc", "校验并重新计算、标注状态（历史库有上月时含上月/变化），写出新的结果工作簿", out=True))
     rc.add_argument("--in-place", action="store_true",
                     help="写回输入工作簿本身（如 bulletin.xlsm：只写计算列、状态和生成的表，先留带时间戳的备份）")
     r = with_history(workbook_cmd("run", "完整运行：校验、重新计算、与上月比较、标注落后单位、生成问题文本、输出结果工作簿",
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    out=True))
     rd.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF")
     ch = with_history(workbook_cmd("charts", "生成图表图片：各单位比率条形图和全区月度趋势图（PNG）", out=False))
-    ch.add_argument("--out", type=Path, default=None, help="图片输出目录（默认 ./out/charts）")
+    ch.add_argument("--out", type=Path, default=None, help="图片输出目录（默认：工作簿所在目录下的 out/charts）")
     m = with_history(workbook_cmd("mail", "邮件分发：为每个单位生成数据摘录和邮件草稿（.eml），加 --send 才发送",
                                   out=True))
     m.add_argument("--send", action="store_true", help="通过 SMTP 发送（默认只生成草稿）")
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
     sv.add_argument("--folder", type=Path, default=None, help="工作文件夹（默认：用户目录下的“通报工作台”）")
     sv.add_argument("--history", type=Path, default=None,
-                    help=f"历史库文件（默认：工作簿所在目录下的 {actions.HISTORY_NAME}）")
+                    help=f"历史库文件（默认：settings.yaml 的 history_file；未设置时为工作簿所在目录下的 {actions.HISTORY_NAME}）")
     sv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，仅本机）")
     sv.add_argument("--allow-remote", action="store_true",
                     help="允许其他电脑访问（与 --host 一起使用；需设置登录密码 BULLETIN_CONSOLE_PASSWORD）")
@@ -119,9 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "check":
             outcome = actions.check(args.workbook, args.month)
         elif args.command == "recalc" and args.in_place:
-            outcome = actions.recalc_in_place(args.workbook, args.month)
+            outcome = actions.recalc_in_place(args.workbook, args.month, args.history)
         elif args.command == "recalc":
-            outcome = actions.recalc(args.workbook, args.out, args.month)
+            outcome = actions.recalc(args.workbook, args.out, args.month, args.history)
         elif args.command == "run":
             outcome = actions.run(args.workbook, args.out, args.month, history=args.history,
                                   overwrite_text=args.overwrite_text)

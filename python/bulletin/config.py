@@ -107,36 +107,40 @@ def settings_from_dict(d: dict[str, Any], file: str = "settings.yaml") -> Settin
                     unit, str(d.get("history_file") or ""))
 
 
+def _builders() -> dict[str, Callable[[dict[str, Any], str], Any]]:
+    """Each staff YAML file and the checked object made of it (imported here: a step loads only its own)."""
+    from .core.document import DocumentSettings
+    from .core.mailing import MailSettings
+    from .core.overview import ChartSettings
+    from .core.rules import load_rules
+
+    return {"settings.yaml": settings_from_dict, "rules.yaml": load_rules, "messages.yaml": Messages,
+            "document.yaml": lambda d, f: DocumentSettings.from_dict(d, where=f),
+            "mail.yaml": lambda d, f: MailSettings.from_dict(d, where=f),
+            "charts.yaml": lambda d, f: ChartSettings.from_dict(d)}
+
+
 @lru_cache(maxsize=None)
-def _settings(path: Path) -> Settings:
-    return settings_from_dict(_mapping(path, read_yaml(path)), path.name)
+def _yaml_file(path: Path, name: str) -> Any:
+    data = _mapping(path, read_yaml(path))
+    return _checked(path, lambda: _builders()[name](data, path.name))
+
+
+def _staff_yaml(name: str) -> Any:
+    return _yaml_file(staff_file(name), name)
 
 
 def load_settings() -> Settings:
-    return _settings(staff_file("settings.yaml"))
-
-
-@lru_cache(maxsize=None)
-def _rules(path: Path):
-    from .core.rules import load_rules
-
-    data = _mapping(path, read_yaml(path))
-    return _checked(path, lambda: load_rules(data))
+    return _staff_yaml("settings.yaml")
 
 
 def load_rules_file():
     """data/rules.yaml as a checked RuleSet (the condition language is compiled here)."""
-    return _rules(staff_file("rules.yaml"))
-
-
-@lru_cache(maxsize=None)
-def _messages(path: Path) -> Messages:
-    data = _mapping(path, read_yaml(path))
-    return _checked(path, lambda: Messages(data, file=path.name))
+    return _staff_yaml("rules.yaml")
 
 
 def load_messages() -> Messages:
-    return _messages(staff_file("messages.yaml"))
+    return _staff_yaml("messages.yaml")
 
 
 def read_registry_rows(path: Path) -> list[dict[str, str]]:
@@ -174,40 +178,16 @@ def load_registry(settings: Settings | None = None) -> Registry:
     return _registry(staff_file("departments.csv"), (settings or load_settings()).name_prefixes)
 
 
-@lru_cache(maxsize=None)
-def _document_settings(path: Path):
-    from .core.document import DocumentSettings
-
-    data = _mapping(path, read_yaml(path))
-    return _checked(path, lambda: DocumentSettings.from_dict(data, where=path.name))
-
-
 def load_document_settings():
-    return _document_settings(staff_file("document.yaml"))
-
-
-@lru_cache(maxsize=None)
-def _mail_settings(path: Path):
-    from .core.mailing import MailSettings
-
-    data = _mapping(path, read_yaml(path))
-    return _checked(path, lambda: MailSettings.from_dict(data, where=path.name))
+    return _staff_yaml("document.yaml")
 
 
 def load_mail_settings():
-    return _mail_settings(staff_file("mail.yaml"))
-
-
-@lru_cache(maxsize=None)
-def _chart_settings(path: Path):
-    from .core.overview import ChartSettings
-
-    data = _mapping(path, read_yaml(path))
-    return _checked(path, lambda: ChartSettings.from_dict(data))
+    return _staff_yaml("mail.yaml")
 
 
 def load_chart_settings():
-    return _chart_settings(staff_file("charts.yaml"))
+    return _staff_yaml("charts.yaml")
 
 
 def load_all() -> None:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from . import actions
 from .actions import month as month_actions
 from .adapters import xlwings_conf
+from .config import load_settings
 from .errors import UserError
 from .ports.xlwings_port import XlwingsPort
 
@@ -43,17 +44,19 @@ def _run(book: Any, title: str, step: Callable[[XlwingsPort], Any]) -> Any:
     """Run one action on the live book: its notes in a message box, errors handled as the module says."""
     port = XlwingsPort(_book(book))
     try:
-        outcome = step(port)
+        with port.busy():  # screen updating and calculation restored, status bar handed back, always
+            try:
+                outcome = step(port)
+            except UserError as exc:
+                port.set_status(title, f"未完成：{exc}")
+                raise
     except UserError as exc:
-        port.set_status(title, f"未完成：{exc}")
         port.message(f"{title}未完成：{exc}")
         return None
     except Exception as exc:  # never a traceback in Excel: a log file beside the workbook
         log = _log(port, exc)
         port.message(f"{title}时发生程序内部错误（{type(exc).__name__}）。详细信息已写入：\n{log}\n请把该文件发给信息科。")
         return None
-    finally:
-        port.progress("")
     if outcome is not None and outcome.notes:
         port.message("\n".join(outcome.notes))
     return outcome
@@ -92,7 +95,7 @@ def _delegate(book: Any, title: str, module: str, function: str, call: Callable[
             return None
         if port.path is None or not port.path.exists():
             raise actions.UsageError("请先保存工作簿（文件→另存为），再点此按钮")
-        port.book.save()
+        port.save()
         outcome = call(target, port.path)
         port.set_status(title, "完成", str(outcome.output) if outcome.output else None)
         if not outcome.notes:
@@ -117,7 +120,7 @@ def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
     port = XlwingsPort(_book(book))
     conf_file = xlwings_conf.directory_path(port.path.parent) if port.path else None
     user_conf = xlwings_conf.user_path()
-    if xlwings_conf.SHEET_NAME in port.sheet_names():  # xlwings reads the sheet first, then these files
+    if port.has_sheet(xlwings_conf.SHEET_NAME):  # xlwings reads the sheet first, then these files
         source = "工作簿内的 xlwings.conf 工作表（优先于配置文件）"
     elif conf_file is not None and conf_file.exists():
         source = f"工作簿旁的配置文件 {conf_file}"
@@ -125,7 +128,9 @@ def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
         source = f"用户配置文件 {user_conf}"
     else:
         source = "未找到 xlwings.conf（工作簿旁和用户目录 .xlwings 下都没有），请运行 setup.bat"
-    history = month_actions.history_path(port.path, None) if port.path else None
+    history = actions.history_path(port.path, None) if port.path else None
+    out = actions.output_dir(port.path, None) if port.path else None
+    configured = load_settings().history_file
     match = "一致" if vba_version == xlwings.__version__ else "不一致，请运行 make workbook 或重新安装"
     return [
         f"Python：{sys.executable}",
@@ -133,8 +138,10 @@ def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
         f"xlwings：Python 包 {xlwings.__version__}，工作簿 VBA 模块 {vba_version or '未知'}（{match}）",
         f"bulletin 程序位置：{Path(__file__).resolve().parent}",
         f"配置来源：{source}",
-        f"历史库：{history}（{'已存在' if history and history.exists() else '尚未创建'}）" if history else
+        f"历史库：{history}（{'已存在' if history.exists() else '尚未创建'}；"
+        f"{'settings.yaml 的 history_file 指定，各副本共用' if configured else '工作簿旁'}）" if history else
         "历史库：工作簿尚未保存",
+        f"输出文件夹：{out}" if out else "输出文件夹：工作簿尚未保存",
     ]
 
 

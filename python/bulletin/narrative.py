@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import jinja2
 
-from .config import TEMPLATES_DIR
+from .resources import TEMPLATES_DIR
 
 SECTIONS = ("总体情况", "存在问题", "下步工作要求")
 _HEADING = re.compile(r"^（[一二三四五六七八九十]+）")

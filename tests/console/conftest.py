@@ -1,9 +1,8 @@
 """Fixtures of the console tests: the console as a real process (`bulletin serve`) on a working folder,
-and Debian's Chromium driven by playwright. Under CI=true a missing Chromium or playwright FAILS."""
+and Debian's Chromium driven by playwright (conftest.require_tool: under CI=true a missing Chromium fails)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -17,12 +16,6 @@ MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def missing(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI: {what} is required for the console's browser tests (.ci/install-system-packages)")
-    pytest.skip(f"{what} not installed")
 
 
 class Console:
@@ -55,12 +48,8 @@ class Console:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        missing("Debian's chromium (/usr/bin/chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("playwright (requirements-dev.txt)")
+    from playwright.sync_api import sync_playwright  # requirements-dev.txt: always installed
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -75,5 +64,8 @@ def working_folder(tmp_path_factory, name: str = "console") -> Path:
     return folder
 
 
-def soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
+def chromium_mark():
+    """The browser tests need Debian's Chromium: skipped where it is missing, failed under CI=true."""
+    from conftest import require_tool
+
+    return require_tool("Chromium", Path(CHROMIUM).exists(), "apt-get install chromium chromium-driver")

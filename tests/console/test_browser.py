@@ -12,10 +12,14 @@ import docx
 import openpyxl
 import pytest
 
-from .conftest import ROOT, SAMPLE, Console, soffice, working_folder
+from bulletin.adapters.pdf_libreoffice import soffice
+
+from .conftest import ROOT, SAMPLE, Console, chromium_mark, working_folder
 
 sys.path.insert(0, str(ROOT / "tests"))
 from mail_server import Recorder, make_certificate, start  # noqa: E402
+
+pytestmark = chromium_mark()
 
 EDITED = "即办件占比较上月有所下降，请各单位对照附件1认真整改（工作人员在网页中改写）。"
 PARAGRAPH = "总体情况.即办件与时限压缩"

@@ -25,6 +25,32 @@ def excel_app():
 
 
 @pytest.fixture
+def june_book(excel_app, tmp_path):
+    """The master workbook with June pasted in, opened in Excel, May in the history beside it, in test
+    mode (defined name BULLETIN_NO_MODAL: the buttons' messages are not modal boxes). The buttons find
+    Python through xlwings.conf: the repository's (copied beside the book, as setup.bat writes it) or
+    the user's %USERPROFILE%\\.xlwings\\xlwings.conf. An error of RunPython itself (no Python found) is
+    xlwings' own message box, which stops the run: run setup.bat first."""
+    import shutil
+
+    from bulletin.adapters.history_sqlite import History
+    from bulletin.adapters.xlsx_files import read_grids
+    from bulletin.engine import compute
+    from test_ports_contract import MASTER, MAY, paste_june
+
+    path = paste_june(tmp_path / "2023年6月通报.xlsm")
+    conf = MASTER.parent / "xlwings.conf"
+    if conf.exists():
+        shutil.copy(conf, tmp_path / conf.name)
+    with History(tmp_path / "history.sqlite") as h:
+        h.store(compute(read_grids(MAY)), source=MAY.name)
+    book = excel_app.books.open(str(path))
+    book.names.add("BULLETIN_NO_MODAL", "=TRUE")
+    yield book
+    book.close()
+
+
+@pytest.fixture
 def june_port(excel_app, tmp_path):
     from bulletin.adapters.history_sqlite import History
     from bulletin.adapters.xlsx_files import read_grids

@@ -6,7 +6,7 @@ into Excel, and the tables read back for display: the browser console uses them 
 - `text_paragraphs` / `write_paragraph`: the 问题文本 sheet, and a clerk's edit into its column D, which a
   re-run of 生成问题文本 keeps (narrative.merge_edits), as an edit made in Excel.
 
-Only the port primitives are used (`sheet_names`, `values`, `write`, `read_grids`), so every port works.
+Only the port primitives are used (`has_sheet`, `values`, `write`, `read_grids`), so every port works.
 """
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def set_status(port: Any, sheet: str, department: str, status: str, month: str |
 def text_paragraphs(port: Any) -> list[dict[str, Any]]:
     """The 问题文本 sheet's paragraphs: id, section, heading, text (column D, as staff left it), the
     newly generated text, the note, and whether staff edited it."""
-    if TEXT_SHEET_OUT not in port.sheet_names():
+    if not port.has_sheet(TEXT_SHEET_OUT):
         return []
     out = []
     for row in port.values(TEXT_SHEET_OUT)[1:]:
@@ -128,7 +128,7 @@ def write_paragraph(port: Any, paragraph: str, text: str) -> Outcome:
         raise EditError(f"段落不能以“{text[0]}”开头：Excel 和 WPS 会把它当作公式")
     if len(text) > CELL_LIMIT:
         raise EditError(f"段落过长（{len(text)} 字），一个单元格最多 {CELL_LIMIT} 字")
-    rows = port.values(TEXT_SHEET_OUT) if TEXT_SHEET_OUT in port.sheet_names() else []
+    rows = port.values(TEXT_SHEET_OUT) if port.has_sheet(TEXT_SHEET_OUT) else []
     if not any(r and r[0] for r in rows[1:]):
         raise EditError("工作簿中还没有问题文本：请先点“生成问题文本”")
     row = next((i for i, r in enumerate(rows, start=1) if i > 1 and r and str(r[0] or "") == paragraph), None)

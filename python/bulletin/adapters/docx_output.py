@@ -14,7 +14,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 
-from ..config import TEMPLATES_DIR
+from ..resources import TEMPLATES_DIR
 from ..core.document import DocumentError
 from .files import write_atomically
 

@@ -87,6 +87,19 @@ def _find_header(spec: AnnexSpec, grid: Grid) -> int | None:
     return None
 
 
+def header_rows(spec: AnnexSpec, grid: Grid) -> range:
+    """The rows of the annex's printed header in the grid (empty when its header is not found)."""
+    start = _find_header(spec, grid)
+    return range(start, start + spec.header_rows) if start else range(0)
+
+
+def ratio_columns(spec: AnnexSpec, grid: Grid) -> set[int]:
+    """Sheet columns of the annex's ratio columns (where a percent number format changes a reading)."""
+    start = _find_header(spec, grid)
+    columns = _map_columns(spec, grid, start) if start else {}
+    return {columns[c.name] for c in spec.columns if c.type == "ratio" and c.name in columns}
+
+
 def _header_paths(grid: Grid, start: int, depth: int) -> dict[int, tuple[str, ...]]:
     block = {(r, c): grid.value(r, c) for r in range(start, start + depth) for c in range(1, grid.width + 1)}
     for (r0, c0, r1, c1) in grid.merged:  # a merged header cell speaks for every cell it covers

@@ -7,7 +7,7 @@ recomputed ratios in the annex's printed order, trend values the recomputed dist
 """
 from __future__ import annotations
 
-from ..errors import UserError
+from ..errors import UserError, check_keys
 
 import re
 from dataclasses import dataclass, field
@@ -26,13 +26,7 @@ class ChartSettingsError(UserError, ValueError):
 
 
 def _keys(where: str, d: Any, allowed: set[str], required: set[str]) -> None:
-    if not isinstance(d, Mapping):
-        raise ChartSettingsError(f"charts.yaml {where}: 应为键值表")
-    unknown, missing = sorted(set(d) - allowed), sorted(required - set(d))
-    if unknown:
-        raise ChartSettingsError(f"charts.yaml {where}: 未知的键 {unknown}（可用：{sorted(allowed)}）")
-    if missing:
-        raise ChartSettingsError(f"charts.yaml {where}: 缺少键 {missing}")
+    check_keys("charts.yaml", d, sorted(allowed), tuple(sorted(required)), where=where)
 
 
 def _colour(where: str, v: Any) -> str:

@@ -2,11 +2,11 @@
 Excel (xlwings). It is the ONE writer of the result workbook: the CLI's result file, the buttons' live book
 and the console's file all get their cells, formats and colours from the code below.
 
-Everything above the primitives (`sheet_names`, `values`, `extra`, `write`, `format`, `merge`,
-`add_sheet`, `colour_rows_by_status`) is written once here, so both implementations share it and CI runs it.
-Rules kept by every implementation:
-- one block read per sheet and one block write (or format) per contiguous block (cell loops are 100× slower
-  in Excel);
+Everything above the primitives (`sheet_names`, `has_sheet`, `values`, `merged`, `percent`, `write`,
+`format`, `format_boxes`, `merge`, `add_sheet`, `colour_rows_by_status`, `busy`, `progress`, `message`) is
+written once here, so both implementations share it and CI runs it. Rules kept by every implementation:
+- one block read per sheet; formats and merges asked only where the intake uses them; values written as few
+  rectangles as they allow, each format once per sheet (in Excel every call is a COM round trip);
 - input cells are never written: only computed columns, total rows (the engine's), the 状态/触发规则/上月/变化
   columns right of a table, the generated sheets (问题文本, 校验结果) and the 控制台 status cells;
 - a string is always written as text, never as a formula, whatever it starts with; only a `Formula` the
@@ -14,6 +14,7 @@ Rules kept by every implementation:
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -22,13 +23,14 @@ from ..adapters.workbook_layout import CONSOLE_ROWS, CONSOLE_SHEET
 from ..adapters.xlsx_output import (CHANGE_FORMATS, COLOURS, STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT, OutputError,
                                     cell_value, number_format, text_rows)
 from ..core.compare import DISTRICT
+from ..core.intake import Grid, address, column_letter, header_rows, ratio_columns
 from ..core.numbers import EXCEL_CELL_LIMIT
-from ..core.intake import Grid, address, column_letter
 from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
 from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, TEXT_SHEET, Column
 
 READ_SHEETS = (SCALAR_SHEET, TEXT_SHEET, PARAM_SHEET, DEPT_SHEET, *(a.sheet for a in ANNEXES))
+ANNEX_BY_SHEET = {a.sheet: a for a in ANNEXES}
 PROBLEM_ORDER = ("severity", "sheet", "cell", "department", "rule", "message")
 
 
@@ -57,6 +59,38 @@ def runs(rows: Iterable[int]) -> list[list[int]]:
     return out
 
 
+def rectangles(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Cells covered by few rectangles (first row, first column, last row, last column): runs down each
+    column joined across, or runs along each row joined down, whichever needs fewer (a computed column is
+    one run down; a total row one run along)."""
+    cells = list(cells)
+    down = _column_rectangles(cells)
+    along = [(c1, r1, c2, r2) for r1, c1, r2, c2 in _column_rectangles([(c, r) for r, c in cells])]
+    return down if len(down) <= len(along) else sorted(along)
+
+
+def _column_rectangles(cells: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Each column's runs of rows, a run joined with the same run of the column to its left."""
+    by_col: dict[int, list[int]] = {}
+    for r, c in cells:
+        by_col.setdefault(c, []).append(r)
+    open_: dict[tuple[int, int], list[int]] = {}  # (first row, last row) -> [first col, last col]
+    out: list[tuple[int, int, int, int]] = []
+    for c in sorted(by_col):
+        spans = {(run[0], run[-1]) for run in runs(by_col[c])}
+        for span, cols in list(open_.items()):
+            if span not in spans or cols[1] != c - 1:
+                out.append((span[0], cols[0], span[1], cols[1]))
+                del open_[span]
+        for span in spans:
+            if span in open_:
+                open_[span][1] = c
+            else:
+                open_[span] = [c, c]
+    out += [(span[0], cols[0], span[1], cols[1]) for span, cols in open_.items()]
+    return sorted(out)
+
+
 def problem_rows(problems: Sequence[Problem], sheets: Iterable[str]) -> list[list[Any]]:
     """校验结果 rows; the cell is a HYPERLINK formula (one block write, works in Excel, WPS and LibreOffice)."""
     sheets = set(sheets)
@@ -67,6 +101,14 @@ def problem_rows(problems: Sequence[Problem], sheets: Iterable[str]) -> list[lis
             cell = Formula(f"=HYPERLINK(\"#'{p.sheet}'!{p.cell}\",\"{p.cell}\")")
         rows.append([SEVERITY_ZH[p.severity], p.sheet, cell, p.department, p.rule, p.message])
     return rows or [["", "", "", "", "", "未发现问题。"]]
+
+
+def percent_sensitive(grid: Grid, columns: Iterable[int]) -> list[tuple[int, int]]:
+    """The cells whose reading a percent format changes: numbers outside 0…1 in ratio columns (the
+    intake scales a fraction anyway, and reads "62.71%" text by its sign)."""
+    columns = set(columns)
+    return [(r, c) for r, line in enumerate(grid.rows, 1) for c, v in enumerate(line, 1)
+            if c in columns and isinstance(v, (int, float)) and not isinstance(v, bool) and not 0 <= v <= 1]
 
 
 def status_column_of(head: Sequence[Any]) -> int | None:
@@ -90,12 +132,20 @@ class WorkbookPort:
     def sheet_names(self) -> list[str]:
         raise NotImplementedError
 
+    def has_sheet(self, name: str) -> bool:
+        return name in self.sheet_names()
+
     def values(self, sheet: str) -> list[list[Any]]:
         """The sheet's cells from A1 to the end of its used range, in one read."""
         raise NotImplementedError
 
-    def extra(self, sheet: str, rows: list[list[Any]]) -> tuple[frozenset, tuple]:
-        """(percent-formatted cells, merged ranges) the intake needs besides the values."""
+    def merged(self, sheet: str, rows: list[list[Any]], header_rows: range) -> tuple[tuple[int, int, int, int], ...]:
+        """Merged areas (first row, first column, last row, last column) the intake needs: those over blank
+        cells of `header_rows` at least (the live book answers just those: each read is a COM call)."""
+        raise NotImplementedError
+
+    def percent(self, sheet: str, cells: Iterable[tuple[int, int]]) -> frozenset:
+        """Which of `cells` have a percent number format."""
         raise NotImplementedError
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
@@ -106,6 +156,13 @@ class WorkbookPort:
                fill: str | None = None, bold: bool | None = None) -> None:
         """Number format, fill (RGB hex) and bold of a rectangular block, one call each."""
         raise NotImplementedError
+
+    def format_boxes(self, sheet: str, boxes: Sequence[tuple[int, int, int, int]], *,
+                     number_format: str | None = None, fill: str | None = None) -> None:
+        """The same format on several blocks (first row, first column, last row, last column); the live
+        book does it in one call per few blocks (a multi-area range)."""
+        for r1, c1, r2, c2 in boxes:
+            self.format(sheet, r1, c1, r2 - r1 + 1, c2 - c1 + 1, number_format=number_format, fill=fill)
 
     def merge(self, sheet: str, row: int, col: int, last_row: int, last_col: int) -> None:
         raise NotImplementedError
@@ -125,6 +182,11 @@ class WorkbookPort:
     def message(self, text: str) -> None:
         raise NotImplementedError
 
+    @contextlib.contextmanager
+    def busy(self) -> Any:
+        """Around one button's step (the live book: no redrawing, manual calculation, restored after)."""
+        yield
+
     def write_overview(self, overview: Any) -> bool:
         """The 总览 sheet with native charts. False where this port cannot draw charts (the live Excel
         workbook for now): the caller then points the user to `bulletin run` / `bulletin charts`."""
@@ -132,13 +194,21 @@ class WorkbookPort:
 
     # -- shared ----------------------------------------------------------------------------------------
     def read_grids(self) -> dict[str, Grid]:
+        """The sheets the engine reads; formats and merges only for the annexes (nothing else uses them)."""
         grids = {}
-        names = set(self.sheet_names())
         for sheet in READ_SHEETS:
-            if sheet in names:
-                rows = self.values(sheet)
-                percent, merged = self.extra(sheet, rows)
-                grids[sheet] = Grid(sheet, rows, percent, merged, uncalculated=self.uncalculated(sheet))
+            if self.has_sheet(sheet):
+                grid = Grid(sheet, self.values(sheet))
+                grid.uncalculated = self.uncalculated(sheet)
+                self._as_read()[sheet] = grid.rows
+                spec = ANNEX_BY_SHEET.get(sheet)
+                if spec is not None:
+                    head = header_rows(spec, grid)
+                    own = status_column_of(grid.rows[head.start - 1]) if head else None
+                    table = [line[:own - 1] for line in grid.rows] if own else grid.rows  # 状态… are the program's
+                    grid.merged = self.merged(sheet, table, head)
+                    grid.percent_cells = self.percent(sheet, percent_sensitive(grid, ratio_columns(spec, grid)))
+                grids[sheet] = grid
         return grids
 
     def uncalculated(self, sheet: str) -> frozenset[tuple[int, int]]:
@@ -146,14 +216,18 @@ class WorkbookPort:
         none where the application calculates as it goes (Excel)."""
         return frozenset()
 
-    def _block(self, sheet: str, col: int, rows: Mapping[int, Sequence[Any]], *, number_format: str | None = None,
-               fill: str | None = None) -> None:
-        """Rows of values starting at `col`, one write (and one format) per run of consecutive rows."""
-        for run in runs(rows):
-            self.write(sheet, run[0], col, [rows[r] for r in run])
-            if number_format or fill:
-                width = max(len(rows[r]) for r in run)
-                self.format(sheet, run[0], col, len(run), width, number_format=number_format, fill=fill)
+    def _write_cells(self, sheet: str, cells: Mapping[tuple[int, int], Any],
+                     formats: Mapping[tuple[int, int], tuple[str | None, str | None]] | None = None) -> None:
+        """Cells {(row, col): value} in as few rectangular writes as they allow, then each (number format,
+        fill) on its cells in as few rectangles (a write or a format is one COM call in Excel)."""
+        for r1, c1, r2, c2 in rectangles(cells):
+            self.write(sheet, r1, c1, [[cells[(r, c)] for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)])
+        groups: dict[tuple[str | None, str | None], list[tuple[int, int]]] = {}
+        for cell, fmt in (formats or {}).items():
+            if fmt != (None, None):
+                groups.setdefault(fmt, []).append(cell)
+        for (number_format, fill), group in sorted(groups.items(), key=lambda g: (str(g[0][0]), str(g[0][1]))):
+            self.format_boxes(sheet, rectangles(group), number_format=number_format, fill=fill)
 
     def write_computed(self, data: MonthData) -> None:
         """Every computed column of department and reference rows, and every figure of the total rows
@@ -172,31 +246,48 @@ class WorkbookPort:
                     totals[r["_row"]] = res.total
                 elif r["_kind"] == "subtotal":
                     totals[r["_row"]] = res.subtotals.get(r["_section"], {})
+            cells: dict[tuple[int, int], Any] = {}
+            formats: dict[tuple[int, int], tuple[str | None, str | None]] = {}
             for col in inp.spec.value_columns:
                 c = inp.columns.get(col.name)
                 if c is None or not col.is_numeric:
                     continue
-                rows = {**(values if col.role == "computed" else {}), **totals}
-                self._block(sheet, c, {r: [cell_value(col, v.get(col.name))] for r, v in rows.items()},
-                            number_format=number_format(col), fill=COLOURS["computed"] if col.role == "computed"
-                            else None)
+                fmt = (number_format(col), COLOURS["computed"] if col.role == "computed" else None)
+                for r, v in {**(values if col.role == "computed" else {}), **totals}.items():
+                    cells[(r, c)] = cell_value(col, v.get(col.name))
+                    formats[(r, c)] = fmt
+            self._write_cells(sheet, cells, formats)
+
+    def _as_read(self) -> dict[str, list[list[Any]]]:
+        """The sheets' rows as read_grids read them (this port is one step: its own writes are known)."""
+        return self.__dict__.setdefault("_rows_read", {})
 
     def _status_column(self, sheet: str, inp: Any) -> int:
-        """The 状态 column (followed by 触发规则): the template's own, else added right of the table."""
-        rows = self.values(sheet)
+        """The 状态 column (followed by 触发规则): the template's own, else added right of the table; found
+        from the rows already read, and remembered once added."""
+        known: dict[str, int] = self.__dict__.setdefault("_status_columns", {})
+        if sheet in known:
+            return known[sheet]
+        rows = self._as_read().get(sheet) or self.values(sheet)
         head = rows[inp.header_start - 1] if len(rows) >= inp.header_start else []
         found = status_column_of(head)
         if found is not None:
+            known[sheet] = found
             return found
         status_col = max(len(head), max(inp.columns.values())) + 1
         self._extra_headers(sheet, inp, status_col, list(STATUS_HEADERS))
         last_row = max((r["_row"] for r in inp.records), default=inp.header_end + 1)
         self.colour_rows_by_status(sheet, inp.header_end + 1, last_row, status_col + 1, status_col)
+        known[sheet] = status_col
         return status_col
 
     def _extra_headers(self, sheet: str, inp: Any, col: int, texts: list[str]) -> None:
-        """Headers of columns the program adds beside a table, spanning the table's header rows."""
+        """Headers of columns the program adds beside a table, spanning the table's header rows (left as
+        they are when an earlier run wrote them)."""
         depth = inp.header_end - inp.header_start + 1
+        read = self._as_read().get(sheet) or []
+        if len(read) >= inp.header_start and read[inp.header_start - 1][col - 1:col - 1 + len(texts)] == texts:
+            return
         self.write(sheet, inp.header_start, col, [texts])
         if depth > 1:
             for i in range(len(texts)):
@@ -239,15 +330,16 @@ class WorkbookPort:
                     else:
                         line.append(None if v is None or v != v else (round(float(v), 2) if col.type == "ratio" else v))
                 change_rows[r["_row"]] = line
-            self._block(sheet, status_col, status_rows)
-            for i, (col, what) in enumerate(extra):
-                fmt = number_format(col) if what == "previous" else CHANGE_FORMATS[col.type == "ratio"]
-                self._block(sheet, status_col + 2 + i, {r: [line[i]] for r, line in change_rows.items()},
-                            number_format=fmt)
+            fmts = [number_format(col) if what == "previous" else CHANGE_FORMATS[col.type == "ratio"]
+                    for col, what in extra]
+            cells = {(r, status_col + i): v for r, line in status_rows.items() for i, v in enumerate(line)}
+            cells.update({(r, status_col + 2 + i): v for r, line in change_rows.items() for i, v in enumerate(line)})
+            self._write_cells(sheet, cells, {(r, status_col + 2 + i): (fmt, None) for r in change_rows
+                                             for i, fmt in enumerate(fmts)})
 
     def _replace_body(self, sheet: str, header: Sequence[str], body: list[list[Any]]) -> None:
         """Header and rows of a generated sheet; leftover rows of an earlier run are blanked (one block)."""
-        if sheet not in self.sheet_names():
+        if not self.has_sheet(sheet):
             self.add_sheet(sheet)
         old = self.values(sheet)
         width = max(len(header), max((len(r) for r in old), default=0))
@@ -258,12 +350,12 @@ class WorkbookPort:
         self.format(sheet, 1, 1, 1, len(header), fill=COLOURS["header"], bold=True)
 
     def write_problems(self, problems: Sequence[Problem]) -> None:
-        self._replace_body(PROBLEM_SHEET, [PROBLEM_HEADERS[f] for f in PROBLEM_ORDER],
-                           problem_rows(problems, self.sheet_names()))
+        sheets = {p.sheet for p in problems if p.sheet and self.has_sheet(p.sheet)}
+        self._replace_body(PROBLEM_SHEET, [PROBLEM_HEADERS[f] for f in PROBLEM_ORDER], problem_rows(problems, sheets))
 
     def read_text(self) -> dict[str, dict[str, str]]:
         """Paragraphs already in 问题文本 (staff edits in column D): id -> {text, generated}."""
-        if TEXT_SHEET_OUT not in self.sheet_names():
+        if not self.has_sheet(TEXT_SHEET_OUT):
             return {}
         return text_rows(self.values(TEXT_SHEET_OUT))
 
@@ -274,7 +366,7 @@ class WorkbookPort:
 
     def set_status(self, action: str, result: str, output: str | None = None, history: str | None = None) -> None:
         """The 控制台 block: 上次操作, 时间, 结果, 输出文件, 历史库 (B5:B9, one write)."""
-        if CONSOLE_SHEET not in self.sheet_names():
+        if not self.has_sheet(CONSOLE_SHEET):
             return
         first = CONSOLE_ROWS["上次操作"]
         self.write(CONSOLE_SHEET, first, 2, [[action], [dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")],

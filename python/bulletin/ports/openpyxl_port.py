@@ -47,7 +47,7 @@ class OpenpyxlPort(WorkbookPort):
 
     def values(self, sheet: str) -> list[list[Any]]:
         """The cells as values (formulas as Excel last computed them); the percent-formatted cells are
-        noted in the same pass for `extra`."""
+        noted in the same pass for `percent`."""
         ws, cached = self.wb[sheet], None
         rows, percent, uncalculated = [], set(), set()
         percent_ids = self._percent_format_ids()
@@ -79,11 +79,13 @@ class OpenpyxlPort(WorkbookPort):
         own = {i + BUILTIN_FORMATS_MAX_SIZE for i, f in enumerate(self.wb._number_formats) if "%" in f}
         return frozenset({i for i, f in BUILTIN_FORMATS.items() if "%" in f} | own)
 
-    def extra(self, sheet: str, rows: list[list[Any]]) -> tuple[frozenset, tuple]:
+    def merged(self, sheet: str, rows: list[list[Any]], header_rows: range) -> tuple[tuple[int, int, int, int], ...]:
+        return tuple((m.min_row, m.min_col, m.max_row, m.max_col) for m in self.wb[sheet].merged_cells.ranges)
+
+    def percent(self, sheet: str, cells: Iterable[tuple[int, int]]) -> frozenset:
         if sheet not in self._percent:
             self.values(sheet)
-        merged = tuple((m.min_row, m.min_col, m.max_row, m.max_col) for m in self.wb[sheet].merged_cells.ranges)
-        return self._percent[sheet], merged
+        return self._percent[sheet] & frozenset(cells)
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
         check_lengths(sheet, row, col, block)

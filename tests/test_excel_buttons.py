@@ -1,0 +1,165 @@
+"""The buttons (bulletin/excel.py) on the xlwings port through the Excel-faithful test engine: error cells
+seen as Excel gives them, COM calls per button within budget, Excel's state restored, outputs beside the
+workbook whatever the current directory, a locked book named in Chinese."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from bulletin import actions, excel
+from bulletin.actions import month as month_actions
+from bulletin.adapters.history_sqlite import History
+from bulletin.adapters.xlsx_files import read_grids
+from bulletin.engine import compute
+from test_ports_contract import MAY, paste_june
+
+sys.path.insert(0, str(Path(__file__).parent))
+from xlwings_engine import open_book  # noqa: E402
+
+# COM round trips per click on the June sample pasted into bulletin.xlsm, May in the history (README, Windows
+# section). `pytest tests/test_excel_buttons.py -k budget -s` prints each figure. The first 重新计算 or 与上月比较
+# also adds the 上月/变化 headers; a later click finds them (AGAIN).
+BUDGET = {"check": 120, "recalculate": 345, "compare": 345, "narrate": 135, "close_month": 120,
+          "render_document": 25, "mail_preview": 25}
+AGAIN = {"recalculate": 255, "compare": 255}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    book = paste_june(tmp_path / "通报.xlsm")
+    with History(tmp_path / "history.sqlite") as h:
+        h.store(compute(read_grids(MAY)), source=MAY.name)
+    return tmp_path, book
+
+
+def test_an_error_cell_is_an_excel_error_from_a_button(folder):
+    tmp, path = folder
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb["附件1"]["E4"] = "#DIV/0!"  # what Excel shows for a broken formula pasted as values
+    wb.save(path)
+    book = open_book(path)
+    excel.check(book)
+    assert book.app.impl.alerts[-1][1].startswith("校验完成：错误 1 条")
+    rows = book.sheets["校验结果"].range("A1:F4").value
+    assert any(r[1] == "附件1" and r[2] == "E4" and r[4] == "value.excel_error" and "#DIV/0!" in r[5] for r in rows)
+    assert month_actions.check(path).json()["problems"] == excel.check(open_book(path)).json()["problems"]
+
+
+@pytest.mark.parametrize("step", sorted(BUDGET))
+def test_com_calls_per_button_are_within_budget(folder, step):
+    tmp, path = folder
+    book = open_book(path)
+    outcome = getattr(excel, step)(book)
+    assert outcome is not None and not outcome.failed, book.app.impl.alerts
+    calls = book.app.impl.calls
+    print(f"\n{step}: {sum(calls.values())} COM calls ({dict(calls.most_common(6))})")  # shown with -s
+    assert sum(calls.values()) <= BUDGET[step]
+    # never a read per cell: number formats and merge areas only in blocks / per merged header area
+    assert calls["Range.number_format"] <= 10 and calls["Range.merge_area"] <= 20
+
+
+@pytest.mark.parametrize("step", sorted(AGAIN))
+def test_com_calls_of_a_second_click_are_within_budget(folder, step):
+    tmp, path = folder
+    first = open_book(path)
+    getattr(excel, step)(first)
+    first.save()
+    book = open_book(path)
+    getattr(excel, step)(book)
+    total = sum(book.app.impl.calls.values())
+    print(f"\n{step} again: {total} COM calls")
+    assert total <= AGAIN[step]
+
+
+def test_screen_updating_and_calculation_are_restored_and_the_status_bar_handed_back(folder):
+    tmp, path = folder
+    book = open_book(path)
+    book.app.calculation = "semiautomatic"  # the user's own setting survives the click
+    excel.recalculate(book)
+    app = book.app.impl
+    assert app.screen_history == [True, False, True]
+    assert app.calculation_history == ["automatic", "semiautomatic", "manual", "semiautomatic"]
+    assert "正在重新计算……" in app.status_texts and app.status_texts[-1] is False
+
+
+def test_excel_is_restored_after_an_internal_error_too(folder, monkeypatch):
+    tmp, path = folder
+
+    def broken(port, *a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(month_actions, "recalculate_book", broken)
+    book = open_book(path)
+    excel.recalculate(book)
+    app = book.app.impl
+    assert app.screen_updating is True and app.calculation == "automatic" and app.status_texts[-1] is False
+    assert "程序内部错误" in app.alerts[-1][1]
+
+
+def test_every_button_writes_beside_the_workbook_from_a_foreign_directory(folder, tmp_path_factory, monkeypatch):
+    tmp, path = folder
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)  # a button's Python starts in the interpreter's folder, not the book's
+    book = open_book(path)
+    for step in ("check", "recalculate", "compare", "narrate", "render_document", "mail_preview", "close_month"):
+        outcome = getattr(excel, step)(book)
+        assert outcome is not None and not outcome.failed, (step, book.app.impl.alerts[-1])
+    assert list(elsewhere.iterdir()) == []
+    out = tmp / "out"
+    assert (out / "通报-2023-06.docx").is_file()
+    assert list((out / "mail" / "2023-06").glob("*.eml"))
+    with History(tmp / "history.sqlite") as h:
+        assert h.months() == ["2023-05", "2023-06"]
+
+
+def test_a_book_excel_cannot_save_gives_a_chinese_message(folder):
+    tmp, path = folder
+    book = open_book(path, read_only=True)
+    assert excel.render_document(book) is None
+    text = book.app.impl.alerts[-1][1]
+    assert text.startswith("生成通报文档未完成：请先关闭工作簿 通报.xlsm") and "Traceback" not in text
+    assert not (tmp / "out").exists()
+
+
+def test_test_mode_shows_no_message_box(folder):
+    tmp, path = folder
+    book = open_book(path)
+    book.names.add("BULLETIN_NO_MODAL", "=TRUE")
+    outcome = excel.check(book)
+    assert book.app.impl.alerts == [] and outcome.notes[0].startswith("校验完成")
+    assert book.sheets["控制台"].range("B5").value == "校验数据"
+
+
+def test_environment_shows_history_and_output_folder(folder):
+    tmp, path = folder
+    lines = excel.environment(open_book(path))
+    assert f"历史库：{actions.history_path(path, None)}（已存在；工作簿旁）" in lines
+    assert f"输出文件夹：{tmp.resolve() / 'out'}" in lines
+
+
+def test_copies_of_the_workbook_share_the_office_history(tmp_path, monkeypatch):
+    """settings.yaml history_file (the office's copy, BULLETIN_CONFIG_DIR): any copy of the workbook, in any
+    folder, compares with the same last month, and 检查环境 says where that history is."""
+    from bulletin.config import CONFIG_DIR_ENV, DATA_DIR
+
+    office = tmp_path / "office-config"
+    office.mkdir()
+    history = tmp_path / "共享" / "history.sqlite"
+    history.parent.mkdir()
+    text = (DATA_DIR / "settings.yaml").read_text(encoding="utf-8-sig")
+    assert 'history_file: ""' in text, "settings.yaml changed: update this test"
+    (office / "settings.yaml").write_text(text.replace('history_file: ""', f"history_file: '{history}'"),
+                                          encoding="utf-8")
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(office))
+    with History(history) as h:
+        h.store(compute(read_grids(MAY)), source=MAY.name)
+    for name in ("科室", "下载"):
+        (tmp_path / name).mkdir()
+        book = open_book(paste_june(tmp_path / name / "通报.xlsm"))
+        outcome = excel.compare(book)
+        assert outcome is not None and outcome.analysis.previous.month == "2023-05", book.app.impl.alerts
+        assert f"历史库：{history}（已存在；settings.yaml 的 history_file 指定，各副本共用）" in excel.environment(book)
+    assert not any((tmp_path / name / "history.sqlite").exists() for name in ("科室", "下载"))
