@@ -6,7 +6,7 @@ BULLETIN := $(VENV)/bin/bulletin
 SAMPLE := examples/2023-06/通报数据-2023-06.xlsx
 MAY := examples/2023-05/通报数据-2023-05.xlsx
 
-.PHONY: demo test setup samples bench bench-console serve console-screenshots clean workbook docx-template
+.PHONY: demo test setup samples bench bench-scale bench-console serve console-screenshots clean workbook docx-template
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -58,6 +58,9 @@ docx-template: setup  # regenerate templates/通报.docx (overwrites staff edits
 
 bench: setup
 	$(PY) bench/bench_run.py
+
+bench-scale: setup  # check + run with 10,000 rows in an annex (target <= 3 s)
+	$(PY) bench/bench_scale.py
 
 bench-console: setup  # a warm console's check and run, server-side
 	$(PY) bench/bench_console.py

@@ -2,12 +2,14 @@
 implicit TLS with a self-signed certificate made here (cryptography), and AUTH."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,23 +64,59 @@ class Received:
 
 @dataclass
 class Recorder:
-    """Keeps every accepted message. After `refuse_after` accepted messages it answers 554; after
-    `drop_after` it closes the connection instead of answering (the client never gets a 250)."""
+    """Keeps every accepted message. Faults, each counted in accepted messages before it strikes:
+    `refuse_after` answers 554 to the data; `temp_fail_after` answers 451 to the data; `drop_after` closes
+    the connection after the data instead of answering (the message is NOT kept); `accept_then_drop_after`
+    keeps the message and then closes before its 250 (delivered, but the client cannot know);
+    `drop_at_rcpt_after` closes at RCPT TO (before any data). `refuse_rcpt`: addresses answered 550 at
+    RCPT TO. `delay`: seconds before the answer to the data (a slow server). `in_data` is set while a
+    message's data is being answered."""
 
     refuse_after: int | None = None
     drop_after: int | None = None
+    temp_fail_after: int | None = None
+    accept_then_drop_after: int | None = None
+    drop_at_rcpt_after: int | None = None
+    refuse_rcpt: tuple[str, ...] = ()
+    delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    in_data: threading.Event = field(default_factory=threading.Event)
+
+    @staticmethod
+    def _due(limit: int | None, n: int) -> bool:
+        return limit is not None and n >= limit
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self._due(self.drop_at_rcpt_after, len(self.received)):
+            server.transport.close()
+            return "421 4.3.0 dropped at RCPT by the test"
+        if address in self.refuse_rcpt:
+            return "550 5.1.1 mailbox unavailable (test)"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         n = len(self.received)
-        if self.drop_after is not None and n >= self.drop_after:
+        self.in_data.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self._due(self.drop_after, n):
             server.transport.close()
             return "421 4.3.0 dropped by the test"
-        if self.refuse_after is not None and n >= self.refuse_after:
+        if self._due(self.refuse_after, n):
             return "554 5.7.1 refused by the test"
+        if self._due(self.temp_fail_after, n):
+            return "451 4.3.0 try again later (test)"
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        if self._due(self.accept_then_drop_after, n):
+            server.transport.close()
+            return "421 4.3.0 accepted, then dropped by the test"
         return f"250 2.0.0 OK queued as T{n + 1}"
+
+    def count(self, address: str) -> int:
+        """How many messages reached `address`."""
+        return sum(address in r.rcpt_tos for r in self.received)
 
     def authenticate(self, server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USER and \

@@ -41,6 +41,8 @@ def _april(folder: Path) -> Path:
     for row in ws.iter_rows(min_row=1):
         if row[0].value == "月份":
             row[1].value = "2023-04"
+        if row[0].value == "统计截止日期":
+            row[1].value = "2023-04-30"  # a cut-off inside the month
         if row[0].value == "好差评主动评价量":
             row[1].value = APRIL_EVALUATIONS
     path = folder / "通报数据-2023-04.xlsx"

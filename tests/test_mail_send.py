@@ -138,18 +138,22 @@ def test_refused_after_n_then_the_next_run_sends_exactly_the_rest(env, server):
     assert sorted(s[1] for s in rows.values()) == [1, 1, 2, 2]
 
 
-def test_connection_dropped_after_n_then_the_next_run_sends_exactly_the_rest(env, server):
+def test_connection_dropped_after_the_data_is_uncertain_never_resent_by_itself(env, server):
     recorder, controller = server(Recorder(drop_after=1))
     s = settings_for(env, controller, user="")
     outcome, lines = send(env, s)
     report = "\n".join(outcome.report)
-    assert outcome.failed and "连接中断" in report and "已发送 1 封" in report
-    assert "失败 1 个" in report and "未发送 2 个" in report
-    assert ledger(env) and sorted(s[0] for s in ledger(env).values()) == ["failed", "sent"]
+    assert outcome.failed and outcome.exit_code == 1 and "连接中断" in report and "已发送 1 封" in report
+    assert "待核实" in report and "未发送 2 个" in report
+    assert sorted(s[0] for s in ledger(env).values()) == ["sent", "uncertain"]
+    (doubtful,) = [d for d, s in ledger(env).items() if s[0] == "uncertain"]
     recorder.drop_after = None
-    outcome, _ = send(env, s)
+    outcome, _ = send(env, s)  # the two never sent go; the uncertain one is named, not sent
+    assert outcome.failed and outcome.exit_code == 1 and len(recorder.received) == 3
+    assert f"待核实（未能确认送达，不会自动重发；核实后如需重发：--resend 单位）：{doubtful}" in outcome.report
+    assert len({r.rcpt_tos[0] for r in recorder.received}) == 3  # nobody twice
+    outcome, _ = send(env, s, resend=[doubtful])
     assert not outcome.failed and len(recorder.received) == 4
-    assert len({r.rcpt_tos[0] for r in recorder.received}) == 4  # nobody twice
     assert {s[0] for s in ledger(env).values()} == {"sent"} and len(ledger(env)) == 4
 
 
@@ -162,6 +166,7 @@ def test_a_message_left_pending_by_a_killed_run_is_not_sent_again_unless_forced(
     assert {r.rcpt_tos[0] for r in recorder.received} == {"rsj@yindu.example", "gafj@yindu.example",
                                                           "shuiwuju@yindu.example"}
     assert "交通局：上次发送中断" in "\n".join(outcome.report)
+    assert outcome.failed and outcome.exit_code == 1  # a message left pending is named, and the run is not ok
     send(env, s, resend=["交通局"])
     assert recorder.received[-1].rcpt_tos == ["jtj@yindu.example"] and ledger(env)["交通局"][:2] == ("sent", 2)
 

@@ -27,6 +27,12 @@ def _july_with_renfang(tmp_path, *, registry_rows=None):
         ws = wb[sheet]
         cell = find_cell(ws, label, "单位")
         ws[cell] = "人防办"
+    scalars = wb["总体情况"]
+    for row in scalars.iter_rows(min_row=2):
+        if row[0].value == "统计截止日期":
+            row[1].value = "2023-07-31"  # July's own cut-off (June's would be outside the month)
+        if row[0].value == "月份":
+            row[1].value = "2023-07"
     if registry_rows is not None:
         ws = wb["部门"]
         header = [c.value for c in ws[1] if c.value]

@@ -131,7 +131,7 @@ def test_in_place_run_keeps_vba_and_buttons_and_a_backup(tmp_path):
     assert buttons_of(book) == buttons_of(MASTER)
     wb = openpyxl.load_workbook(book)
     assert wb["附件1"]["F3"].value == pytest.approx(0.6271)
-    assert not list(tmp_path.glob(".tmp-*"))
+    assert not list(tmp_path.glob(".*.partial"))
 
 
 def test_not_stale_against_its_sources(tmp_path):

@@ -37,7 +37,7 @@ def test_a_replace_refused_by_windows_is_workbook_locked(sample_copy, monkeypatc
     monkeypatch.setattr(files.os, "replace", refuse)
     with pytest.raises(WorkbookLocked, match="请先关闭工作簿"):
         port.save_in_place()
-    assert not [p for p in os.listdir(sample_copy.parent) if p.startswith(".tmp-")]  # no temp file left
+    assert not [p for p in os.listdir(sample_copy.parent) if p.endswith(".partial")]  # no temp file left
 
 
 def test_without_a_lock_the_workbook_is_replaced(sample_copy):

@@ -26,6 +26,12 @@ TOTAL_POSITIONS = ("top", "bottom")
 SORT_DIRECTIONS = ("desc", "asc")
 
 
+# Magnitude bounds per column type (a column may set its own "max"): far above any district's figures,
+# and low enough that sums of every row stay exact in binary floating point (below 2**53).
+MAX_EXACT = 2 ** 53
+DEFAULT_MAX = {"count": 10 ** 9, "number": 10 ** 7, "ratio": 100}
+
+
 class SpecError(ValueError):
     """A mistake in a spec declaration (raised at import time, for developers and config editors)."""
 
@@ -80,8 +86,9 @@ class Column:
     required: bool = True
     printed: bool = True  # present in the office's printed table (else added by the output only)
     total: str = "sum"  # sum | formula | none | weighted:<column>
+    max: float | None = None  # the largest plausible value (a figure beyond it is an error at its cell)
 
-    _KEYS = ("name", "type", "role", "header", "formula", "required", "printed", "total")
+    _KEYS = ("name", "type", "role", "header", "formula", "required", "printed", "total", "max")
 
     @staticmethod
     def from_dict(where: str, d: Mapping[str, Any]) -> "Column":
@@ -98,8 +105,11 @@ class Column:
         if not (total in ("sum", "formula", "none") or total.startswith("weighted:")):
             raise SpecError(f"{where}: total {total!r} is not sum, formula, none or weighted:<column>")
         required = d.get("required", role in ("name", "input") and ctype != "text")
+        bound = d.get("max", DEFAULT_MAX.get(ctype))
+        if bound is not None and not (isinstance(bound, (int, float)) and 0 < bound <= MAX_EXACT):
+            raise SpecError(f"{where}: max {bound!r} must be a number between 0 and {MAX_EXACT}")
         return Column(name, ctype, role, tuple(d.get("header", (name,))), formula, bool(required),
-                      bool(d.get("printed", True)), total)
+                      bool(d.get("printed", True)), total, bound)
 
     @property
     def is_numeric(self) -> bool:
@@ -238,12 +248,14 @@ class Scalar:
     type: str  # count | number | text | month | date
     required: bool = True
     note: str = ""
+    max: float | None = None  # the largest plausible value of a count or number
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "Scalar":
-        _check_keys(f"scalar {d.get('name')!r}", d, ("name", "type", "required", "note"), ("name", "type"))
+        _check_keys(f"scalar {d.get('name')!r}", d, ("name", "type", "required", "note", "max"), ("name", "type"))
         _choice(f"scalar {d['name']!r}", d["type"], ("count", "number", "text", "month", "date"))
-        return Scalar(d["name"], d["type"], bool(d.get("required", True)), d.get("note", ""))
+        return Scalar(d["name"], d["type"], bool(d.get("required", True)), d.get("note", ""),
+                      d.get("max", DEFAULT_MAX.get(d["type"])))
 
 
 def _count(name: str, **kw: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import jinja2
 
+from ..adapters.files import inside, unique_parts
 from ..adapters.mail_ledger import MailLedger
 from ..adapters.mail_message import build_message, message_bytes, write_bytes
 from ..adapters.mail_smtp import PasswordMissing, SmtpError, SmtpSender, password_for
@@ -42,6 +43,7 @@ class Package:
     attachments: list[tuple[str, bytes]]
     hash: str
     refused: list[str] = field(default_factory=list)
+    file_part: str = ""  # the short name as a safe file-name part (unique in the batch)
 
     @property
     def size(self) -> int:
@@ -129,9 +131,10 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
     env = _environment()
     year, month_no = data.month.split("-")
     packages = []
+    file_parts = unique_parts(p.department.short for p in parts)  # names from staff text: one safe part each
     for part in parts:
         dept = part.department
-        name = extract_name(data.month, dept.short)
+        name = extract_name(data.month, file_parts[dept.short])
         to, cc = tuple(dept.emails), settings.cc
         context = {"district": district, "year": year, "month_no": int(month_no), "month": data.month,
                    "department": dept.short, "full": dept.full, "office": settings.sender_name,
@@ -142,8 +145,9 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
         digest = content_hash(month=data.month, department=dept.name, to=to, cc=cc, subject=subject, body=body,
                               part=part.plain(), documents=documents)
         # written even for a refused department: staff can hand it over another way
-        attachments = [(name, write_extract(part, district, folder / name).read_bytes()), *documents]
-        package = Package(dept.name, dept.short, to, cc, subject, body, attachments, digest)
+        attachments = [(name, write_extract(part, district, inside(out_dir, folder / name)).read_bytes()), *documents]
+        package = Package(dept.name, dept.short, to, cc, subject, body, attachments, digest,
+                          file_part=file_parts[dept.short])
         package.refused = refusals(dept, to, cc, [(n, len(b)) for n, b in attachments], registry, settings)
         packages.append(package)
     # the mail's own outcome: problems and notes, not the whole narrative (printed by `narrate`)
@@ -190,7 +194,7 @@ def preview(workbook: Path, month: str | None = None, history: Path | None = Non
         if p.refused:
             status[p.department] = "拒绝"
             continue
-        files[p.department] = write_bytes(prepared.folder / f"{prepared.month}-{p.short}.eml",
+        files[p.department] = write_bytes(inside(prepared.folder, prepared.folder / f"{prepared.month}-{p.file_part}.eml"),
                                           message_bytes(_message(prepared, p, draft=True)))
         status[p.department] = "草稿"
     outcome = prepared.outcome
@@ -227,6 +231,7 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
         raise UsageError(str(exc)) from exc
     status: dict[str, str] = {}
     sent, skipped, failed, refused, unsent = [], [], [], [], []
+    unconfirmed, partial = [], []  # pending or uncertain (never resent by itself); recipients refused
     for p in prepared.packages:  # every refusal is known and reported before the first message goes
         if p.refused:
             status[p.department] = "拒绝"
@@ -247,6 +252,8 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
             else:
                 status[p.department] = "中断待核实" if action == SKIP_PENDING else "已发送过"
                 skipped.append(f"{p.short}：{note}")
+                if action == SKIP_PENDING:
+                    unconfirmed.append(p.short)
         sender: SmtpSender | None = None
         stopped = ""
         for i, p in enumerate(queue, start=1):
@@ -269,21 +276,32 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
             recipients = [*p.to, *p.cc]
             ledger.pending(prepared.month, p.department, p.hash, "；".join(recipients))
             try:
-                answer = sender.send(prepared.settings.sender, recipients, message_bytes(msg))
+                answer, rejected = sender.send(prepared.settings.sender, recipients, message_bytes(msg))
             except SmtpError as exc:
-                ledger.failed(prepared.month, p.department, str(exc))
-                status[p.department] = "失败"
-                failed.append(f"{p.short}：{exc}")
-                say(f"[{i}/{len(queue)}] {p.short} 失败：{exc}")
+                if exc.uncertain:
+                    ledger.uncertain(prepared.month, p.department, str(exc))
+                    status[p.department] = "待核实"
+                    unconfirmed.append(p.short)
+                    say(f"[{i}/{len(queue)}] {p.short} 待核实：{exc}")
+                else:
+                    ledger.failed(prepared.month, p.department, str(exc))
+                    status[p.department] = "失败"
+                    failed.append(f"{p.short}：{exc}")
+                    say(f"[{i}/{len(queue)}] {p.short} 失败：{exc}")
                 if exc.connection:
                     stopped = str(exc)
                     sender = None
                     say("连接中断，停止发送；再次运行将只发送尚未发出的邮件。")
                 continue
-            ledger.sent(prepared.month, p.department, answer)
-            status[p.department] = "已发送"
+            lost = "；".join(f"{a}（{r}）" for a, r in rejected.items())
+            ledger.sent(prepared.month, p.department, answer, lost)
+            status[p.department] = "已发送" if not rejected else "已发送（部分收件人被拒）"
             sent.append(p.short)
-            say(f"[{i}/{len(queue)}] {p.short} 已发送 → {'；'.join(p.to)}（{answer}）")
+            delivered = [a for a in recipients if a not in rejected]
+            say(f"[{i}/{len(queue)}] {p.short} 已发送 → {'；'.join(delivered)}（{answer}）")
+            if rejected:
+                partial.append(f"{p.short}：{lost}")
+                say(f"[{i}/{len(queue)}] {p.short} 被拒收的地址：{lost}")
         if sender is not None:
             sender.close()
     finally:
@@ -292,12 +310,18 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
                       f"发送结果（{prepared.month}）：已发送 {len(sent)} 封，跳过（已发送过或待核实）{len(skipped)} 个，"
                       f"失败 {len(failed)} 个，未发送 {len(unsent)} 个，拒绝 {len(refused)} 个。",
                       *(f"跳过：{x}" for x in skipped), *(f"失败：{x}" for x in failed),
+                      *(f"部分收件人被拒（其余地址已收到，不会自动重发）：{x}" for x in partial),
+                      *([f"待核实（未能确认送达，不会自动重发；核实后如需重发：--resend 单位）："
+                         f"{'、'.join(unconfirmed)}"] if unconfirmed else []),
                       *([f"未发送（{stopped}）：{'、'.join(unsent)}"] if unsent else []),
                       *(f"拒绝：{x}" for x in refused)]
     if failed or unsent:
         outcome.notes.append("有邮件未发出：排除原因后再次运行同一命令，只会发送尚未发出的邮件。")
-    outcome.failed = bool(failed or unsent or refused)
+    if unconfirmed:
+        outcome.notes.append(f"有 {len(unconfirmed)} 个单位的邮件无法确认是否送达：{'、'.join(unconfirmed)}。请向对方核实，"
+                             f"未收到的用 --resend 单位 重发。")
+    outcome.failed = bool(failed or unsent or refused or unconfirmed or partial)
     outcome.extra = _json(prepared, status, {})
     outcome.extra["mail"]["summary"] = {"sent": sent, "skipped": skipped, "failed": failed, "unsent": unsent,
-                                        "refused": refused}
+                                        "refused": refused, "unconfirmed": unconfirmed, "partial": partial}
     return outcome

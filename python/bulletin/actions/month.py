@@ -12,14 +12,18 @@ from typing import Any, Callable, Mapping
 from ..adapters.history_sqlite import History
 from ..adapters.workbook_layout import PARAM_NOTES, ParamRow, lay_out
 from ..adapters.xlsx_output import save_new
-from ..config import load_all, load_document_settings, load_registry, load_rules_file, load_settings
+from ..config import (load_all, load_document_settings, load_messages, load_registry, load_rules_file,
+                      load_settings)
 from ..core.document import PARAM_KEYS as DOCUMENT_PARAM_KEYS
-from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
+from ..core.document import parse_date
 from ..core.month import MonthData, next_month, previous_month
-from ..engine import analyse, compute, rules_for, setting_sources
+from ..core.numbers import visible
+from ..core.problems import Problem
+from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
+from ..engine import ParamError, analyse, compute, ratio_unit_for, rules_for, setting_sources
 from ..errors import UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
-from ..spec import ANNEXES, RATIO_UNIT_PARAM
+from ..spec import ANNEXES, PARAM_SHEET, RATIO_UNIT_PARAM
 from .common import (HISTORY_NAME, Outcome, adopted_text, backup_outputs, earlier_result_text, history_path,
                      kept_note, month_arg, output_dir, overview_of, past_months, result_path, summary)
 
@@ -37,6 +41,7 @@ def _book_month(port: Any, month: str | None = None) -> MonthData:
     """Read the book (one block per sheet), compute, and list the problems in 校验结果."""
     port.progress("正在读取并校验数据……")
     data = compute(port.read_grids(), month=month_arg(month))
+    data.problems += param_problems(data)
     port.write_problems(data.problems)
     return data
 
@@ -54,12 +59,34 @@ def _analyse(port: Any, data: MonthData, past: Mapping[str, MonthData], *, reset
     return analyse(data, past, confirmed=confirmed)
 
 
+def param_problems(data: MonthData) -> list[Problem]:
+    """Every 参数 value the later steps read, checked now and named by its cell (so `check` and
+    `close-month` refuse what `run` would refuse)."""
+    msg, problems = load_messages(), []
+    for name, raw in data.params.items():
+        try:
+            if name == RATIO_UNIT_PARAM:
+                ratio_unit_for({name: raw})
+            else:
+                rules_for({name: raw})
+        except ParamError:
+            expected = "应为“%”或“个百分点”" if name == RATIO_UNIT_PARAM else "应为数字"
+        else:
+            if name == "印发日期" and parse_date(raw) is None:
+                expected = "应为日期，如 2023-07-10"
+            else:
+                continue
+        problems.append(msg.problem("param.invalid", PARAM_SHEET, data.param_cells.get(name, ""),
+                                    name=name, value=visible(raw), expected=expected))
+    return problems
+
+
 def _refuse_on_errors(data: MonthData, outcome: Outcome, step: str) -> bool:
     if not data.has_errors:
         return False
     first = next(p for p in data.problems if p.severity == "error")
-    outcome.notes.append(f"输入数据有错误（{summary(data)}），未能{step}。第一处：{first.where} {first.message}"
-                         f"。全部问题见“校验结果”表。")
+    outcome.notes.append(f"输入数据有错误（{summary(data)}），未能{step}。第一处：{first.where} "
+                         f"{first.message.rstrip('。')}。全部问题见“校验结果”表。")
     return True
 
 
@@ -68,7 +95,7 @@ def check_book(port: Any, month: str | None = None) -> Outcome:
     data = _book_month(port, month)
     outcome = Outcome(data)
     outcome.notes.append(f"校验完成：{summary(data)}。" if data.problems else "校验通过，未发现问题。")
-    sources = setting_sources(data)
+    sources = [] if any(p.rule == "param.invalid" for p in data.problems) else setting_sources(data)
     outcome.report.append("参数取值及来源：" + "；".join(f"{name} = {value}（{where}）" for name, value, where in sources))
     outcome.extra["settings"] = [{"name": n, "value": v, "source": w} for n, v, w in sources]
     port.set_status("校验数据", summary(data))

@@ -3,10 +3,68 @@ from __future__ import annotations
 
 import os
 import tempfile
+import unicodedata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
-from ..errors import WorkbookLocked
+from ..errors import UserError, WorkbookLocked
+
+FORBIDDEN = set('<>:"/\\|?*')  # what Windows forbids in a file name, and both path separators
+TEMP_SUFFIX = ".partial"  # what write_atomically's temp files end in
+NAME_PART_LIMIT = 60  # characters of a name part (a department's 简称) in a file name
+
+
+class OutputFolderError(UserError):
+    """An output that cannot be written where it should go (folder read-only, a file in its place, a name
+    that would leave the out folder): Chinese message with the path."""
+
+
+def safe_part(text: str, *, limit: int = NAME_PART_LIMIT, fallback: str = "单位") -> str:
+    """A name (a department's 简称, an upload's name) as one safe file-name part: no path separators, no
+    characters Windows forbids, no control or invisible characters, no "..", no leading or trailing
+    dots and spaces (hidden files, Windows strips them), at most `limit` characters."""
+    name = "".join(ch for ch in str(text or "") if ch not in FORBIDDEN and unicodedata.category(ch)[0] != "C")
+    while ".." in name:
+        name = name.replace("..", ".")
+    name = name.strip(" .")
+    while name[:1] in ("~", "$", "."):
+        name = name[1:]
+    return name[:limit].strip(" .") or fallback
+
+
+def unique_parts(names: Iterable[str], **kw) -> dict[str, str]:
+    """Each name -> its safe part, made unique ("-2", "-3" …) where two names would give the same file."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        base = safe_part(name, **kw)
+        part, n = base, 1
+        while part.casefold() in taken:  # Windows and macOS file names ignore case
+            n += 1
+            part = f"{base}-{n}"
+        taken.add(part.casefold())
+        out[name] = part
+    return out
+
+
+def inside(folder: Path, path: Path) -> Path:
+    """`path`, resolved, after checking it lies inside `folder` (the final guard of every name built
+    from user text)."""
+    root, target = Path(folder).resolve(), Path(path).resolve()
+    if target != root and root not in target.parents:
+        raise OutputFolderError(f"输出文件 {target} 不在输出文件夹 {root} 之内，已拒绝写入")
+    return target
+
+
+def _folder_error(path: Path, exc: OSError) -> OutputFolderError:
+    folder = path.parent
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) or (folder.exists() and not folder.is_dir()):
+        return OutputFolderError(f"无法写入 {path}：{folder} 不是文件夹（已有同名文件），请换一个输出文件夹（--out）")
+    if isinstance(exc, PermissionError):
+        return OutputFolderError(f"无法写入 {path}：没有写入文件夹 {folder} 的权限，请换一个输出文件夹（--out）")
+    if getattr(exc, "errno", None) == 36 or isinstance(exc, OSError) and "name too long" in str(exc).lower():
+        return OutputFolderError(f"无法写入 {path}：文件名过长")
+    return OutputFolderError(f"无法写入 {path}：{exc.strerror or exc}")
 
 
 def readable_mode() -> int:
@@ -25,8 +83,12 @@ def write_atomically(path: Path, write: Callable[[str], None], *, shared: bool =
     path = Path(path).resolve()
     if shared:
         ensure_closed(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # hidden, and ending in .partial: a file left by a kill never looks like a workbook or a backup
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise _folder_error(path, exc) from exc
     os.close(fd)
     try:
         write(tmp)
@@ -35,8 +97,10 @@ def write_atomically(path: Path, write: Callable[[str], None], *, shared: bool =
             os.replace(tmp, path)
         except PermissionError as exc:
             if not shared:
-                raise
+                raise _folder_error(path, exc) from exc
             raise WorkbookLocked(locked_message(path)) from exc
+        except IsADirectoryError as exc:
+            raise OutputFolderError(f"无法写入 {path}：已有同名文件夹") from exc
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

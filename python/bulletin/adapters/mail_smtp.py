@@ -12,11 +12,14 @@ from ..core.mailing import SmtpSettings
 
 class SmtpError(Exception):
     """A failure the user must see (Chinese message). `connection` is True when the link to the server is
-    gone (the run stops), False when the server refused this one message (the run goes on)."""
+    gone (the run stops), False when the server refused this one message (the run goes on). `uncertain`:
+    the link was lost after the message's data went out and before the server answered — it may have been
+    delivered, so it must never be resent automatically."""
 
-    def __init__(self, message: str, *, connection: bool):
+    def __init__(self, message: str, *, connection: bool, uncertain: bool = False):
         super().__init__(message)
         self.connection = connection
+        self.uncertain = uncertain
 
 
 class PasswordMissing(Exception):
@@ -108,33 +111,51 @@ class SmtpSender:
         else:
             smtp.login(self.settings.user, self._password or "")
 
-    def send(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
-        """Send one message; returns the server's answer to it (e.g. "250 OK queued as …")."""
+    def send(self, sender: str, recipients: Sequence[str], data: bytes) -> tuple[str, dict[str, str]]:
+        """Send one message: (the server's answer to it, e.g. "250 OK queued as …", {refused recipient:
+        the server's answer}). A recipient the server refuses does not stop the others; a message every
+        recipient refused is refused before its data is sent (safe to retry)."""
         if self._smtp is None:
             self.connect()
         smtp = self._smtp
+        data_sent = False  # from the DATA command on, a lost link leaves the delivery unknown
         try:
             code, resp = smtp.mail(sender)
             if code != 250:
                 smtp.rset()
                 raise SmtpError(f"服务器拒绝发件人：{_answer(code, resp)}", connection=False)
+            refused = {}
             for rcpt in recipients:
                 code, resp = smtp.rcpt(rcpt)
                 if code not in (250, 251):
-                    smtp.rset()
-                    raise SmtpError(f"服务器拒绝收件人 {rcpt}：{_answer(code, resp)}", connection=False)
+                    refused[rcpt] = _answer(code, resp)
+            if len(refused) == len(recipients):
+                smtp.rset()
+                raise SmtpError("服务器拒绝了全部收件人：" + "；".join(f"{a}（{r}）" for a, r in refused.items()),
+                                connection=False)
+            data_sent = True
             code, resp = smtp.data(data)
             if code != 250:
                 raise SmtpError(f"服务器拒收邮件：{_answer(code, resp)}", connection=False)
-            return _answer(code, resp)
+            return _answer(code, resp), refused
         except smtplib.SMTPServerDisconnected:
             self._drop()
-            raise SmtpError("与邮件服务器的连接中断（邮件未被确认接收）", connection=True) from None
+            raise self._lost("中断", data_sent) from None
         except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == 421:  # the server closes the link (421 before the data: nothing was sent)
+                self._drop()
+                raise self._lost(_answer(exc.smtp_code, exc.smtp_error), data_sent) from None
             raise SmtpError(f"服务器拒收邮件：{_answer(exc.smtp_code, exc.smtp_error)}", connection=False) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise SmtpError(f"发送时出错：{exc}", connection=True) from None
+            raise self._lost(f"出错：{exc or type(exc).__name__}", data_sent) from None
+
+    @staticmethod
+    def _lost(why: str, data_sent: bool) -> SmtpError:
+        if data_sent:
+            return SmtpError(f"邮件内容已交给服务器，但在服务器确认之前与服务器的连接{why}：无法确定是否已送达"
+                             f"（不会自动重发；请向对方核实，需要时用 --resend 重发）", connection=True, uncertain=True)
+        return SmtpError(f"与邮件服务器的连接{why}（邮件尚未发出）", connection=True)
 
     def _drop(self) -> None:
         if self._smtp is not None:

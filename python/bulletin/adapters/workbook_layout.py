@@ -11,7 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..spec import (ANNEXES, CONSOLE_SHEET, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, RATIO_UNIT_PARAM, SCALAR_SHEET,
                     SCALARS, TEXT_SHEET)
-from .xlsx_output import (BORDER, HEADER_FILL, TEXT_HEADERS, TEXT_SHEET_OUT, write_annex_sheet,
+from .xlsx_output import (BORDER, HEADER_FILL, TEXT_HEADERS, TEXT_SHEET_OUT, append, put, write_annex_sheet,
                           write_scalar_sheet, write_texts_input_sheet)
 
 # 控制台 cells the buttons report into (label in column A, value in column B).
@@ -59,7 +59,7 @@ class ParamRow:
 
 
 def _header(ws: Worksheet, values: Sequence[str], widths: Sequence[int]) -> None:
-    ws.append(list(values))
+    append(ws, list(values))
     for c in ws[ws.max_row]:
         c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
     for i, width in enumerate(widths):
@@ -70,16 +70,16 @@ def _header(ws: Worksheet, values: Sequence[str], widths: Sequence[int]) -> None
 def write_console_sheet(ws: Worksheet, district: str) -> None:
     """Title, the month (from 总体情况), the last run's status; the buttons are drawn over column D-G."""
     ws.title = CONSOLE_SHEET
-    ws["A1"] = f"{district}政务服务能力提升月度通报 · 控制台"
+    put(ws, 1, 1, f"{district}政务服务能力提升月度通报 · 控制台")
     ws["A1"].font = Font(bold=True, size=16)
     month_row = 2 + next(i for i, s in enumerate(SCALARS) if s.name == "月份")
     for label, r in CONSOLE_ROWS.items():
-        ws.cell(r, 1, label).font = Font(bold=True)
+        put(ws, r, 1, label).font = Font(bold=True)
         ws.cell(r, 2).border = BORDER
-    ws.cell(CONSOLE_ROWS["月份"], 2, f"='{SCALAR_SHEET}'!B{month_row}")
-    ws.cell(CONSOLE_ROWS["上次操作"], 2, "尚未运行")
+    ws.cell(CONSOLE_ROWS["月份"], 2, f"='{SCALAR_SHEET}'!B{month_row}")  # the one formula of our own text
+    put(ws, CONSOLE_ROWS["上次操作"], 2, "尚未运行")
     for i, line in enumerate(CONSOLE_STEPS):
-        ws.cell(12 + i, 1, line).alignment = Alignment(vertical="top")
+        put(ws, 12 + i, 1, line).alignment = Alignment(vertical="top")
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 12, 36
     for letter in "DEFG":
         ws.column_dimensions[letter].width = 12
@@ -93,15 +93,13 @@ def write_department_sheet(ws: Worksheet, columns: Sequence[str],
     """部门: the registry's columns; no rows (departments.csv stays the one source until staff fill this in),
     or the rows of the latest closed month's registry (a unit added once stays)."""
     _header(ws, list(columns), [14, 14, 34, 30, 12, 18, 30, 24, 12, 40][:len(columns)] or [14])
-    note = ws.cell(1, len(columns) + 2, DEPT_NOTE)
+    note = put(ws, 1, len(columns) + 2, DEPT_NOTE)
     note.font = Font(color="595959")
     for r, row in enumerate(rows or [{}], start=2):
         for c, name in enumerate(columns, start=1):
-            cell = ws.cell(r, c)
-            cell.number_format = "@"  # 附件 "1,2,3" is text, not a number
             value = row.get(name)
-            if value not in (None, ""):
-                cell.value = str(value)
+            cell = put(ws, r, c, str(value)) if value not in (None, "") else ws.cell(r, c)  # text, never a formula
+            cell.number_format = "@"  # 附件 "1,2,3" is text, not a number
 
 
 def _shown(value: Any) -> str:
@@ -115,7 +113,7 @@ def write_param_sheet(ws: Worksheet, rows: Sequence[ParamRow]) -> None:
     and that a value filled in here wins for this workbook."""
     _header(ws, ("参数", "值", "说明"), (16, 60, 70))
     for row in rows:
-        ws.append([row.name, None, f"{row.explain}。{row.file} 中为“{_shown(row.file_value)}”；留空即用此值，"
+        append(ws, [row.name, None, f"{row.explain}。{row.file} 中为“{_shown(row.file_value)}”；留空即用此值，"
                                    f"填写则本工作簿以所填为准"])
     for row in ws.iter_rows(min_row=2):
         for c in row:

@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..spec import CONSOLE_SHEET
 from ..core.overview import STATUS_COLOURS as STATUS_MARKS, BarChartData, Overview, TrendChartData, month_label
-from .xlsx_output import BORDER, HEADER_FILL, STATUS_FILLS, style
+from .xlsx_output import BORDER, HEADER_FILL, STATUS_FILLS, put, style
 
 SHEET = "总览"
 NO_HISTORY = "暂无历史数据"
@@ -59,19 +59,19 @@ class _Writer:
         self.ws, self.row = ws, 1
 
     def title(self, text: str) -> None:
-        self.ws.cell(self.row, DATA_COLUMN, text).font = Font(bold=True)
+        put(self.ws, self.row, DATA_COLUMN, text).font = Font(bold=True)
         self.row += 1
 
     def header(self, names: list[str]) -> int:
         for i, name in enumerate(names):
-            style(self.ws.cell(self.row, DATA_COLUMN + i, name), fill=HEADER_FILL, border=BORDER,
+            style(put(self.ws, self.row, DATA_COLUMN + i, name), fill=HEADER_FILL, border=BORDER,
                   font=Font(bold=True), alignment=Alignment(horizontal="center", wrap_text=True))
         self.row += 1
         return self.row - 1
 
     def put(self, values: list[Any], formats: list[str | None]) -> None:
         for i, (v, fmt) in enumerate(zip(values, formats)):
-            cell = self.ws.cell(self.row, DATA_COLUMN + i, v)
+            cell = put(self.ws, self.row, DATA_COLUMN + i, v)
             style(cell, border=BORDER, **({"number_format": fmt} if fmt else {}))
         self.row += 1
 
@@ -181,7 +181,7 @@ def _trend_chart(w: _Writer, t: TrendChartData, colours: dict[str, Any]) -> Line
 def _movers_table(w: _Writer, overview: Overview) -> None:
     if overview.previous_month is None:
         w.title("变化最大的单位")
-        w.ws.cell(w.row, DATA_COLUMN, "暂无上月数据，不列变化最大的单位。")
+        put(w.ws, w.row, DATA_COLUMN, "暂无上月数据，不列变化最大的单位。")
         w.row += 2
         return
     w.title(f"变化最大的单位（{month_label(overview.month)}与{month_label(overview.previous_month)}比较）"
@@ -191,7 +191,7 @@ def _movers_table(w: _Writer, overview: Overview) -> None:
         w.put([f"{m.sheet} {m.column}", m.direction, m.rank, m.department, _fraction(m.previous),
                _fraction(m.current), m.change], [None, None, "0", None, PERCENT, PERCENT, "+0.00;-0.00;0.00"])
     if not overview.movers:
-        w.ws.cell(w.row, DATA_COLUMN, "本月各单位上述指标均无变化。")
+        put(w.ws, w.row, DATA_COLUMN, "本月各单位上述指标均无变化。")
         w.row += 1
     w.gap()
 
@@ -203,27 +203,27 @@ def write_overview(wb: openpyxl.Workbook, overview: Overview) -> Worksheet:
     # first sheet, or right after 控制台 in the master workbook (its buttons stay on the first sheet)
     ws = wb.create_sheet(SHEET, 1 if wb.sheetnames and wb.sheetnames[0] == CONSOLE_SHEET else 0)
     month = month_label(overview.month) if overview.month else ""
-    ws["A1"] = f"{overview.district}政务服务指标总览（{month}）" if month else f"{overview.district}政务服务指标总览"
+    put(ws, 1, 1, f"{overview.district}政务服务指标总览（{month}）" if month else f"{overview.district}政务服务指标总览")
     ws["A1"].font = Font(bold=True, size=16)
-    ws["A2"] = ("图表的数据在本表 T 列起的表格中，改动表格数值图表随之更新；条形按本月“状态”着色"
-                "（红、黄为落后单位），比率均按各单位报送数重新计算。")
+    put(ws, 2, 1, ("图表的数据在本表 T 列起的表格中，改动表格数值图表随之更新；条形按本月“状态”着色"
+                "（红、黄为落后单位），比率均按各单位报送数重新计算。"))
     ws["A2"].font = Font(color="595959")
     w = _Writer(ws)
     _movers_table(w, overview)
     charts = [_bar_chart(w, b, overview.colours) for b in overview.bars]
     if overview.has_history and overview.trends:
         months = overview.trends[0].trend.months
-        ws["A3"] = f"趋势图：{month_label(months[0])}至{month_label(months[-1])}，共 {len(months)} 个月（历史库中的月份）。"
+        put(ws, 3, 1, f"趋势图：{month_label(months[0])}至{month_label(months[-1])}，共 {len(months)} 个月（历史库中的月份）。")
         charts += [_trend_chart(w, t, overview.colours) for t in overview.trends]
         note_row = None
     else:
         note_row = CHART_ROW + ((len(charts) + 1) // 2) * CHART_ROWS
-        ws["A3"] = f"{NO_HISTORY}：历史库中没有往月数据，暂不绘制月度趋势图。"
+        put(ws, 3, 1, f"{NO_HISTORY}：历史库中没有往月数据，暂不绘制月度趋势图。")
     for k, chart in enumerate(charts):
         chart.width, chart.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
         ws.add_chart(chart, f"{CHART_COLUMNS[k % 2]}{CHART_ROW + (k // 2) * CHART_ROWS}")
     if note_row is not None:
-        cell = ws.cell(note_row, 1, f"{NO_HISTORY}：历史库中还没有往月数据，无法绘制月度趋势图。请用 bulletin import-month "
+        cell = put(ws, note_row, 1, f"{NO_HISTORY}：历史库中还没有往月数据，无法绘制月度趋势图。请用 bulletin import-month "
                                     f"补录往月工作簿，或每月用 bulletin close-month 结转后再生成。")
         cell.font = Font(bold=True, size=12, color="C00000")
     ws["A3"].font = Font(color="595959")

@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 
 from ..core.mailing import VISIBILITIES, DepartmentPart, SheetPart
 from ..core.tables import RowKind, TableRow, header_layout
-from .xlsx_output import (BORDER, CENTER, COMPUTED_FILL, EXTRA_FILL, HEADER_FILL, STATUS_FILLS, cell_value,
+from .xlsx_output import (BORDER, CENTER, COMPUTED_FILL, EXTRA_FILL, HEADER_FILL, STATUS_FILLS, append, cell_value, put,
                           number_format, save_new, style)
 
 INTRO_SHEET, SENTENCE_SHEET = "说明", "问题摘录"
@@ -29,7 +29,7 @@ def extract_name(month: str, short: str) -> str:
 
 def _header(ws: Any, r: int, texts: list[str], fills: list[Any]) -> None:
     for c, (text, fill) in enumerate(zip(texts, fills), start=1):
-        style(ws.cell(r, c, text), fill=fill, border=BORDER, alignment=CENTER, font=BOLD)
+        style(put(ws, r, c, text), fill=fill, border=BORDER, alignment=CENTER, font=BOLD)
 
 
 def _annex_header(ws: Any, first: int, part: SheetPart) -> int:
@@ -47,7 +47,7 @@ def _annex_header(ws: Any, first: int, part: SheetPart) -> int:
             style(ws.cell(r, c), fill=HEADER_FILL if c <= extra else EXTRA_FILL, border=BORDER, alignment=CENTER,
                   font=BOLD)
     for h in header_layout(paths, depth):
-        ws.cell(first + h.row, h.col + 1, h.text)
+        put(ws, first + h.row, h.col + 1, h.text)
         if h.merged:
             ws.merge_cells(start_row=first + h.row, start_column=h.col + 1, end_row=first + h.last_row,
                            end_column=h.last_col + 1)
@@ -55,7 +55,7 @@ def _annex_header(ws: Any, first: int, part: SheetPart) -> int:
 
 
 def _annex_sheet(ws: Any, part: SheetPart) -> None:
-    ws.cell(1, 1, f"附件{part.spec.number}　{part.title}").font = Font(bold=True, size=14)
+    put(ws, 1, 1, f"附件{part.spec.number}　{part.title}").font = Font(bold=True, size=14)
     r = first = _annex_header(ws, 2, part)
     for row in [*part.totals, *part.rows]:
         _row(ws, r, part, row)
@@ -69,7 +69,7 @@ def _annex_sheet(ws: Any, part: SheetPart) -> None:
 
 def _row(ws: Any, r: int, part: SheetPart, row: TableRow) -> None:
     bold = row.kind is not RowKind.DEPARTMENT
-    style(ws.cell(r, 1, row.standalone_label), border=BORDER, **({"font": BOLD} if bold else {}))
+    style(put(ws, r, 1, row.standalone_label), border=BORDER, **({"font": BOLD} if bold else {}))
     c = 2
     for col in part.columns:
         attrs: dict[str, Any] = {"number_format": number_format(col), "border": BORDER}
@@ -77,37 +77,37 @@ def _row(ws: Any, r: int, part: SheetPart, row: TableRow) -> None:
             attrs["fill"] = COMPUTED_FILL
         if bold:
             attrs["font"] = BOLD
-        style(ws.cell(r, c, cell_value(col, row.values.get(col.name))), **attrs)
+        style(put(ws, r, c, cell_value(col, row.values.get(col.name))), **attrs)
         c += 1
     for col in part.compared:
-        style(ws.cell(r, c, cell_value(col, row.previous.get(col.name))), number_format=number_format(col),
+        style(put(ws, r, c, cell_value(col, row.previous.get(col.name))), number_format=number_format(col),
               border=BORDER)
         change = row.change.get(col.name)
-        style(ws.cell(r, c + 1, None if change is None else (float(change) if col.type == "ratio" else change)),
+        style(put(ws, r, c + 1, None if change is None else (float(change) if col.type == "ratio" else change)),
               number_format="+0.00;-0.00;0.00" if col.type == "ratio" else "+0;-0;0", border=BORDER)
         c += 2
     status = row.status.label if row.status else None
-    style(ws.cell(r, c, status), border=BORDER, **({"fill": STATUS_FILLS[status]} if status in STATUS_FILLS else {}))
-    style(ws.cell(r, c + 1, "、".join(row.rules) or None), border=BORDER)
+    style(put(ws, r, c, status), border=BORDER, **({"fill": STATUS_FILLS[status]} if status in STATUS_FILLS else {}))
+    style(put(ws, r, c + 1, "、".join(row.rules) or None), border=BORDER)
 
 
 def _intro(ws: Any, part: DepartmentPart, district: str) -> None:
     d = part.department
-    ws.append([f"{district}政务服务能力提升情况通报 数据摘录"])
+    append(ws, [f"{district}政务服务能力提升情况通报 数据摘录"])
     ws["A1"].font = Font(bold=True, size=14)
     for label, value in (("单位", d.full), ("月份", part.month), ("数据范围", VISIBILITIES[part.visibility]),
                          ("说明", "各表先列全区合计，再列本单位各行；比例为重新计算后的数值，“变化”为本月减上月"
                                   "（比例单位为百分点）；“状态”红/黄为规则提示的落后项，以通报正文为准。")):
-        ws.append([label, value])
+        append(ws, [label, value])
         ws.cell(ws.max_row, 1).font = BOLD
-    ws.append([])
-    ws.append(["附件", "表名", "本单位状态", "触发规则"])
+    append(ws, [])
+    append(ws, ["附件", "表名", "本单位状态", "触发规则"])
     for cell in ws[ws.max_row]:
         style(cell, fill=HEADER_FILL, border=BORDER, font=BOLD)
     for s in part.sheets:
         worst, fired = s.summary(d.name)
         status = worst.label if worst else None
-        ws.append([s.spec.sheet, s.title, status, "、".join(fired) or None])
+        append(ws, [s.spec.sheet, s.title, status, "、".join(fired) or None])
         for cell in ws[ws.max_row]:
             style(cell, border=BORDER, **({"fill": STATUS_FILLS[status]} if cell.column == 3 and status in STATUS_FILLS
                                           else {}))
@@ -119,11 +119,11 @@ def _intro(ws: Any, part: DepartmentPart, district: str) -> None:
 def _sentences(ws: Any, part: DepartmentPart) -> None:
     _header(ws, 1, ["部分", "标题", "通报原文（提及本单位的句子）"], [HEADER_FILL] * 3)
     for s in part.sentences:
-        ws.append([s.section, s.heading or None, s.text])
+        append(ws, [s.section, s.heading or None, s.text])
         for cell in ws[ws.max_row]:
             style(cell, border=BORDER, alignment=WRAP)
     if not part.sentences:
-        ws.append([None, None, "本月通报正文未点名本单位。"])
+        append(ws, [None, None, "本月通报正文未点名本单位。"])
     for letter, width in zip("ABC", (12, 36, 90)):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"

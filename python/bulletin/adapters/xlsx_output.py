@@ -18,7 +18,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..core.numbers import present
+from ..core.numbers import EXCEL_CELL_LIMIT, present
 from ..spec import SCALARS, TEXT_ITEMS, AnnexSpec, Column
 from .files import write_atomically
 from .xlsx_files import open_workbook
@@ -54,6 +54,28 @@ def style(cell: Any, **attrs: Any) -> None:
         cell._style = copy(cached)
 
 
+def put(ws: Worksheet, row: int, col: int, value: Any = None) -> Any:
+    """The one way the adapters write a cell: a string is text, never a formula (a department name, an
+    alias or a paragraph beginning with "=", "+", "-" or "@" stays what it says)."""
+    cell = ws.cell(row, col)
+    if value is not None:
+        if isinstance(value, str) and len(value) > EXCEL_CELL_LIMIT:
+            raise OutputError(f"工作表“{ws.title}”{get_column_letter(col)}{row} 的内容有 {len(value)} 个字符，"
+                              f"超过 Excel 单元格上限 {EXCEL_CELL_LIMIT}，未写入（请删减这段文字）")
+        cell.value = value
+        if isinstance(value, str):
+            cell.data_type = "s"
+    return cell
+
+
+def append(ws: Worksheet, values: Iterable[Any]) -> None:
+    """openpyxl's ws.append through `put`: the next row, strings as text."""
+    r = ws._current_row + 1  # where ws.append would write
+    for c, v in enumerate(values, start=1):
+        put(ws, r, c, v)
+    ws._current_row = r  # an empty row still takes its place, as ws.append does
+
+
 class OutputError(UserError):
     """A refused write (message in Chinese, for the user)."""
 
@@ -80,11 +102,11 @@ def write_header(ws: Worksheet, spec: AnnexSpec, title: str, columns: Sequence[C
     from ..core.tables import header_layout  # the one place header merges are computed
 
     depth = spec.header_rows
-    ws.cell(TITLE_ROW, 1, title).font = Font(bold=True, size=14)
+    put(ws, TITLE_ROW, 1, title).font = Font(bold=True, size=14)
     ws.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=len(columns))
     ws.cell(TITLE_ROW, 1).alignment = CENTER
     for h in header_layout([col.header for col in columns], depth):
-        ws.cell(FIRST_HEADER_ROW + h.row, h.col + 1, h.text)
+        put(ws, FIRST_HEADER_ROW + h.row, h.col + 1, h.text)
         if h.merged:
             ws.merge_cells(start_row=FIRST_HEADER_ROW + h.row, start_column=h.col + 1,
                            end_row=FIRST_HEADER_ROW + h.last_row, end_column=h.last_col + 1)
@@ -102,7 +124,7 @@ def write_header(ws: Worksheet, spec: AnnexSpec, title: str, columns: Sequence[C
 def write_row(ws: Worksheet, r: int, columns: Sequence[Column], values: Mapping[str, Any], *,
               bold: bool = False) -> None:
     for c, col in enumerate(columns, start=1):
-        cell = ws.cell(r, c, cell_value(col, values.get(col.name)))
+        cell = put(ws, r, c, cell_value(col, values.get(col.name)))
         attrs: dict[str, Any] = {"number_format": number_format(col), "border": BORDER}
         if col.role == "computed":
             attrs["fill"] = COMPUTED_FILL
@@ -132,7 +154,7 @@ def write_annex_sheet(ws: Worksheet, spec: AnnexSpec, district: str, rows: Itera
     n = 0
     for s_i, section in enumerate(sections):
         if s_i > 0:
-            ws.cell(r, 1, section).font = TOTAL_FONT
+            put(ws, r, 1, section).font = TOTAL_FONT
             r += 1
         for row in rows:
             if (row.get("_section") or sections[0]) != section:
@@ -189,23 +211,23 @@ def add_annex_table(ws: Worksheet, spec: AnnexSpec, width: int, last_row: int) -
 
 
 def write_scalar_sheet(ws: Worksheet, values: Mapping[str, Any]) -> None:
-    ws.append(["项目", "数值", "说明"])
+    append(ws, ["项目", "数值", "说明"])
     for c in ws[1]:
         c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
     for s in SCALARS:
-        ws.append([s.name, values.get(s.name), s.note])
+        append(ws, [s.name, values.get(s.name), s.note])
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 24, 16
     ws.column_dimensions["C"].width = 40
 
 
 def write_texts_input_sheet(ws: Worksheet, texts: Mapping[str, Sequence[str]]) -> None:
     """文字素材: one paragraph per row; every known 栏目 is listed once so staff see what exists."""
-    ws.append(["栏目", "内容", "说明"])
+    append(ws, ["栏目", "内容", "说明"])
     for c in ws[1]:
         c.fill, c.font, c.border = HEADER_FILL, Font(bold=True), BORDER
     for item, explain in TEXT_ITEMS.items():
         for body in texts.get(item) or [None]:
-            ws.append([item, body, explain])
+            append(ws, [item, body, explain])
     for letter, width in zip("ABC", (14, 90, 50)):
         ws.column_dimensions[letter].width = width
 
@@ -233,7 +255,7 @@ EXTRA_FILL = PatternFill("solid", fgColor=COLOURS["extra"])
 
 def _header_cell(ws: Worksheet, spec: AnnexSpec, start: int, c: int, text: str) -> None:
     for level in range(spec.header_rows):
-        cell = ws.cell(start + level, c, text if level == 0 else None)
+        cell = put(ws, start + level, c, text if level == 0 else None)
         style(cell, fill=EXTRA_FILL, border=BORDER, alignment=CENTER, font=HEADER_FONT)
     if spec.header_rows > 1:
         ws.merge_cells(start_row=start, start_column=c, end_row=start + spec.header_rows - 1, end_column=c)

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..actions.common import out_folder
-from ..adapters.files import ensure_closed, readable_mode
+from ..adapters.files import ensure_closed, readable_mode, safe_part
 from ..adapters.xlsx_files import WORKBOOK_SUFFIXES, WorkbookError, not_a_workbook
 from ..errors import UserError
 from ..ports.openpyxl_port import backup_name, is_backup
 
-FORBIDDEN = set('<>:"/\\|?*')
 NAME_LIMIT = 120  # characters of a stored file name
 
 
@@ -24,16 +23,15 @@ class NotFound(UserError):
 
 
 def safe_name(filename: str) -> str:
-    """An upload's name as stored: its last path part, without characters Windows forbids, control
-    characters or a leading dot/~$ (hidden and lock-file names). Chinese names are kept."""
+    """An upload's name as stored: its last path part made safe (`safe_part`: no characters Windows
+    forbids, no control characters, no leading dot/~$ of hidden and lock-file names). Chinese names are kept."""
     name = str(filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch not in FORBIDDEN and ord(ch) >= 32).strip()
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""
-    while stem[:1] in (".", "~", "$", " "):
-        stem = stem[1:]
-    return (stem[:NAME_LIMIT].strip() or "工作簿") + (f".{suffix.lower()}" if dot else "")
+    suffix = safe_part(suffix, fallback="").lower()
+    return safe_part(stem, limit=NAME_LIMIT, fallback="工作簿") + (f".{suffix}" if dot and suffix else "")
+
 
 class Workspace:
     def __init__(self, folder: Path) -> None:

@@ -7,11 +7,12 @@ and section lines (annex 8's 公共服务单位); blank lines are skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
 from typing import Any
 
 
 from ..spec import TOTAL_LABELS, AnnexSpec, Column
-from .numbers import BadNumber, clean_text, is_blank, parse_number
+from .numbers import EXCEL_CELL_LIMIT, BadNumber, clean_text, is_blank, parse_number, visible
 from .problems import Messages, Problem
 from .registry import Registry, UnknownDepartment
 
@@ -40,6 +41,7 @@ class Grid:
     percent_cells: frozenset[tuple[int, int]] = frozenset()
     merged: tuple[tuple[int, int, int, int], ...] = ()  # (min_row, min_col, max_row, max_col)
     positional: bool = False  # header text unreliable (text extracted from a PDF): map by position
+    uncalculated: frozenset[tuple[int, int]] = frozenset()  # formula cells saved without a computed value
 
     def value(self, row: int, col: int) -> Any:
         if 1 <= row <= len(self.rows) and 1 <= col <= len(self.rows[row - 1]):
@@ -143,16 +145,32 @@ def _map_columns(spec: AnnexSpec, grid: Grid, start: int) -> dict[str, int]:
     return mapping
 
 
+def _shown(raw: Any) -> str:
+    return visible(raw).strip() if isinstance(raw, str) else f"{raw:g}" if isinstance(raw, float) else str(raw)
+
+
 def _parse_cell(col: Column, raw: Any, percent_format: bool) -> tuple[Any, str | None, str]:
-    """-> (value, rule of the problem or None, value as shown)."""
+    """-> (value, rule of the problem or None, value as shown). Each column kind accepts only its own
+    values: counts non-negative integers (no "%"), ratios 0–100 %, every figure within the column's bound."""
     if col.type == "text":
-        return (None if is_blank(raw) else str(raw).strip()), None, ""
+        if is_blank(raw):
+            return None, None, ""
+        text = str(raw).strip()
+        if len(text) > EXCEL_CELL_LIMIT:
+            return None, "value.too_long", str(len(text))
+        return text, None, ""
+    if col.type != "ratio" and isinstance(raw, str) and clean_text(raw).endswith("%"):
+        return None, "value.percent_not_allowed", _shown(raw)
     try:
         value = parse_number(raw, percent=col.type == "ratio", percent_format=percent_format)
     except BadNumber as bad:
         return None, bad.rule, bad.shown
     if value is None:
         return None, None, ""
+    if not math.isfinite(value) or (col.max is not None and abs(value) > col.max):
+        if col.type == "ratio" and percent_format and isinstance(raw, (int, float)) and math.isfinite(value):
+            return None, "value.percent_format", f"{raw:g}（显示为 {raw * 100:g}%）"  # 62.71 typed into a %-formatted cell: 6271%
+        return None, "value.too_large" if col.type != "ratio" else "value.ratio_range", _shown(raw)
     if value < 0:
         return value, "value.negative", f"{value:g}"
     if col.type == "count" and value != int(value):
@@ -222,7 +240,7 @@ def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
                     record["部门"], record["_known"] = label, False
                     near = ctx.registry.nearest(label)
                     problems.append(msg.problem("department.unknown", spec.sheet, address(r, name_col),
-                                                label, name=record["_label"], nearest=(
+                                                label, name=visible(record["_label"]), nearest=(
                                                     f"名录中相近的名称：{'、'.join(near)}。" if near else ""),
                                                 annex=spec.number))
                 last_department = (record["部门"], record["_label"], record["_known"])
@@ -236,7 +254,11 @@ def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
                 continue  # a printed computed value is only compared; the recomputed one replaces it
             where = address(r, c) if c else f"第{r}行"
             if rule:
-                problems.append(msg.problem(rule, spec.sheet, where, dept, column=col.name, value=shown))
+                limit = EXCEL_CELL_LIMIT if rule == "value.too_long" else f"{col.max:g}" if col.max else ""
+                problems.append(msg.problem(rule, spec.sheet, where, dept, column=col.name, value=shown,
+                                            limit=limit))
+            elif value is None and c and (r, c) in grid.uncalculated:
+                problems.append(msg.problem("value.uncalculated", spec.sheet, where, dept, column=col.name))
             elif value is None and col.required and record["_kind"] in ("department", "reference") and c:
                 problems.append(msg.problem("value.missing", spec.sheet, where, dept, column=col.name))
         records.append(record)

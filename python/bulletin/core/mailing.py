@@ -305,4 +305,7 @@ def decide(status: str | None, sent_hash: str | None, new_hash: str, *, forced: 
     if status == "sent":
         note = "" if sent_hash == new_hash else "（此后内容有变化；如需重发请用 --resend）"
         return SKIP_SENT, "已发送过" + note
+    if status == "uncertain":
+        return SKIP_PENDING, ("上次发送时邮件内容已交给服务器，但连接在确认前中断，无法确认对方是否已收到；"
+                              "请核实，如需重发请用 --resend")
     return SKIP_PENDING, ("上次发送中断，无法确认对方是否已收到；请核实，如需重发请用 --resend")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -9,7 +10,7 @@ from typing import Any, Mapping
 
 from ..spec import ANNEXES, PARAM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Scalar
 from .intake import AnnexInput, Grid, IntakeContext, address, read_annex
-from .numbers import BadNumber, clean_text, is_blank, parse_number, present
+from .numbers import EXCEL_CELL_LIMIT, BadNumber, clean_text, is_blank, parse_number, present, visible
 from .problems import Messages, Problem, has_errors
 from .recompute import AnnexResult, recompute
 from .registry import Registry
@@ -72,16 +73,45 @@ def _parse_scalar(s: Scalar, raw: Any) -> tuple[Any, str | None]:
             return raw.strftime("%Y-%m-%d"), None
         text = clean_text(raw)
         m = re.match(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", text)
-        return (f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}", None) if m else (None, "如 2023-06-30")
+        try:
+            day = dt.date(int(m[1]), int(m[2]), int(m[3])) if m else None
+        except ValueError:
+            return None, "不是日历上的日期"
+        return (day.isoformat(), None) if day else (None, "如 2023-06-30")
     if s.type == "text":
-        return str(raw).strip(), None
+        text = str(raw).strip()
+        return (text, None) if len(text) <= EXCEL_CELL_LIMIT else (None, f"超过 {EXCEL_CELL_LIMIT} 个字符")
+    if isinstance(raw, str) and clean_text(raw).endswith("%"):
+        return None, "应为数量，不能填百分数"
     try:
         v = parse_number(raw)
     except BadNumber:
         return None, "应为数字"
+    if v is not None and (not math.isfinite(v) or (s.max is not None and v > s.max)):
+        return None, f"超出合理范围，应不大于 {s.max:g}"
     if v is None or v < 0 or (s.type == "count" and v != int(v)):
         return None, "应为非负整数" if s.type == "count" else "应为非负数"
     return (int(v) if s.type == "count" else v), None
+
+
+# Relations between scalars: (part, whole) — a part never exceeds its whole.
+SCALAR_RELATIONS = (("差评已整改件数", "差评件数"),)
+
+
+def _scalar_checks(values: Mapping[str, Any], cells: Mapping[str, str], msg: Messages) -> list[Problem]:
+    problems = []
+    month = values.get("月份")
+    for s in SCALARS:
+        v = values.get(s.name)
+        if s.type == "date" and v and month and v[:7] != month:
+            problems.append(msg.problem("scalar.out_of_month", SCALAR_SHEET, cells.get(s.name, ""), name=s.name,
+                                        value=v, month=month))
+    for part, whole in SCALAR_RELATIONS:
+        p, w = values.get(part), values.get(whole)
+        if p is not None and w is not None and p > w:
+            problems.append(msg.problem("scalar.relation", SCALAR_SHEET, cells.get(part, ""), part=part,
+                                        part_value=p, whole=whole, whole_value=w))
+    return problems
 
 
 def read_scalars(grid: Grid | None, msg: Messages, given: Mapping[str, Any] | None = None,
@@ -97,6 +127,7 @@ def read_scalars(grid: Grid | None, msg: Messages, given: Mapping[str, Any] | No
             if name and name not in found:
                 found[name] = (row[1] if len(row) > 1 else None, r)
     values: dict[str, Any] = {}
+    cells = {} if cells is None else cells  # filled for the caller too (the agreement checks name cells)
     for s in SCALARS:
         if s.name in given:
             values[s.name] = given[s.name]
@@ -104,15 +135,19 @@ def read_scalars(grid: Grid | None, msg: Messages, given: Mapping[str, Any] | No
         raw, r = found.get(clean_text(s.name), (None, 0))
         value, expected = _parse_scalar(s, raw)
         cell = address(r, 2) if r else ""
-        if cells is not None and cell:
-            cells[s.name] = cell
         if expected:
-            problems.append(msg.problem("scalar.invalid", SCALAR_SHEET, cell, name=s.name, value=raw,
-                                        expected=expected))
+            problems.append(msg.problem("scalar.invalid", SCALAR_SHEET, cell, name=s.name,
+                                        value=_shown_scalar(raw), expected=expected))
         elif value is None and s.required:
             problems.append(msg.problem("scalar.missing", SCALAR_SHEET, cell, name=s.name))
         values[s.name] = value
-    return values, problems
+        cells[s.name] = cell
+    return values, problems + _scalar_checks(values, cells, msg)
+
+
+def _shown_scalar(raw: Any) -> str:
+    text = visible(raw)
+    return text if len(text) <= 60 else f"{text[:60]}…（共 {len(text)} 个字符）"
 
 
 def read_texts(grid: Grid | None, msg: Messages) -> tuple[dict[str, list[str]], list[Problem]]:
@@ -123,6 +158,10 @@ def read_texts(grid: Grid | None, msg: Messages) -> tuple[dict[str, list[str]], 
         item = clean_text(row[0]) if row else ""
         body = str(row[1]).strip() if len(row) > 1 and not is_blank(row[1]) else ""
         if r == 1 or not item or not body:
+            continue
+        if len(body) > EXCEL_CELL_LIMIT:
+            problems.append(msg.problem("text.too_long", TEXT_SHEET, address(r, 2), item=item, value=len(body),
+                                        limit=EXCEL_CELL_LIMIT))
             continue
         if item not in TEXT_ITEMS:
             problems.append(msg.problem("text.unknown_item", TEXT_SHEET, address(r, 1), item=item,

@@ -33,6 +33,36 @@ def is_blank(value: Any) -> bool:
         isinstance(value, float) and value != value)
 
 
+# Characters a clerk cannot see in a cell: named in messages so the problem can be found and deleted.
+INVISIBLE_NAMES = {"\u200b": "零宽空格", "\u200c": "零宽非连接符", "\u200d": "零宽连接符", "\u2060": "零宽不换行空格",
+                   "\ufeff": "字节顺序标记（BOM）", "\u00ad": "软连字符", "\u200e": "从左到右标记",
+                   "\u200f": "从右到左标记", "\u202a": "方向控制符", "\u202c": "方向控制符", "\u202d": "方向控制符",
+                   "\u202e": "方向控制符"}
+EXCEL_CELL_LIMIT = 32767  # characters an Excel cell can hold
+
+
+def _invisible(ch: str) -> str | None:
+    if ch in INVISIBLE_NAMES:
+        return INVISIBLE_NAMES[ch]
+    cat = unicodedata.category(ch)
+    if cat == "Cf" or (cat == "Cc" and ch not in "\t\n\r"):
+        return "控制字符"
+    return None
+
+
+def visible(text: Any) -> str:
+    """The text with every invisible character spelled out: "12\u200b3" -> "12[U+200B 零宽空格]3"."""
+    out = []
+    for ch in str(text):
+        name = _invisible(ch)
+        out.append(f"[U+{ord(ch):04X} {name}]" if name else ch)
+    return "".join(out)
+
+
+def has_invisible(text: Any) -> bool:
+    return any(_invisible(ch) for ch in str(text))
+
+
 class BadNumber(ValueError):
     def __init__(self, rule: str, shown: str):
         super().__init__(rule)
@@ -51,7 +81,7 @@ def parse_number(value: Any, *, percent: bool = False, percent_format: bool = Fa
     if isinstance(value, bool):
         raise BadNumber("value.not_number", str(value))
     if isinstance(value, (int, float, Decimal)):
-        number = float(value)
+        number = _float(value)
         if percent and (percent_format or 0 <= number <= 1):
             number = float(Decimal(str(number)) * 100)
         return number
@@ -66,11 +96,21 @@ def parse_number(value: Any, *, percent: bool = False, percent_format: bool = Fa
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     if not _PLAIN.match(text):
-        raise BadNumber("value.not_number", str(value).strip())
-    number = float(text)
+        if has_invisible(text) and _PLAIN.match("".join(ch for ch in text if not _invisible(ch))):
+            raise BadNumber("value.invisible_char", visible(str(value).strip()))
+        raise BadNumber("value.not_number", visible(str(value).strip()))
+    number = _float(text)
     if percent and not is_pct and 0 <= number <= 1:
         number = float(Decimal(text) * 100)
     return number
+
+
+def _float(value: Any) -> float:
+    """float() without OverflowError: a 400-digit integer is infinite here, and refused by the bounds."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if not str(value).lstrip().startswith("-") else -math.inf
 
 
 def round_half_up(value: float | Decimal | None, places: int = 2) -> float | None:

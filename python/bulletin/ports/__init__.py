@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..adapters.workbook_layout import CONSOLE_ROWS, CONSOLE_SHEET
-from ..adapters.xlsx_output import (CHANGE_FORMATS, COLOURS, STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT, cell_value,
-                                    number_format, text_rows)
+from ..adapters.xlsx_output import (CHANGE_FORMATS, COLOURS, STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT, OutputError,
+                                    cell_value, number_format, text_rows)
 from ..core.compare import DISTRICT
 from ..core.intake import Grid, address, column_letter, header_rows, ratio_columns
+from ..core.numbers import EXCEL_CELL_LIMIT
 from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
 from ..core.rules import worst
@@ -36,6 +37,16 @@ PROBLEM_ORDER = ("severity", "sheet", "cell", "department", "rule", "message")
 
 class Formula(str):
     """A formula the program built itself; every other string is written as text."""
+
+
+def check_lengths(sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
+    """Every port's `write` calls this first: a text longer than a cell holds is refused at its cell,
+    never cut (openpyxl and Excel would silently keep the first 32,767 characters)."""
+    for i, line in enumerate(block):
+        for j, value in enumerate(line):
+            if isinstance(value, str) and len(value) > EXCEL_CELL_LIMIT:
+                raise OutputError(f"工作表“{sheet}”{address(row + i, col + j)} 的内容有 {len(value)} 个字符，超过 "
+                                  f"Excel 单元格上限 {EXCEL_CELL_LIMIT}，未写入（请删减这段文字）")
 
 
 def runs(rows: Iterable[int]) -> list[list[int]]:
@@ -189,6 +200,7 @@ class WorkbookPort:
         for sheet in READ_SHEETS:
             if self.has_sheet(sheet):
                 grid = Grid(sheet, self.values(sheet))
+                grid.uncalculated = self.uncalculated(sheet)
                 self._as_read()[sheet] = grid.rows
                 spec = ANNEX_BY_SHEET.get(sheet)
                 if spec is not None:
@@ -231,6 +243,11 @@ class WorkbookPort:
                     out.setdefault(sheet, {})[dept] = status
         return out
 
+    def uncalculated(self, sheet: str) -> frozenset[tuple[int, int]]:
+        """Formula cells without a computed value (a file saved by a program that does not calculate):
+        none where the application calculates as it goes (Excel)."""
+        return frozenset()
+
     def _write_cells(self, sheet: str, cells: Mapping[tuple[int, int], Any],
                      formats: Mapping[tuple[int, int], tuple[str | None, str | None]] | None = None) -> None:
         """Cells {(row, col): value} in as few rectangular writes as they allow, then each (number format,
@@ -241,8 +258,8 @@ class WorkbookPort:
         for cell, fmt in (formats or {}).items():
             if fmt != (None, None):
                 groups.setdefault(fmt, []).append(cell)
-        for (number_format, fill), group in sorted(groups.items(), key=lambda g: (str(g[0][0]), str(g[0][1]))):
-            self.format_boxes(sheet, rectangles(group), number_format=number_format, fill=fill)
+        for (fmt, fill), group in sorted(groups.items(), key=lambda g: (str(g[0][0]), str(g[0][1]))):
+            self.format_boxes(sheet, rectangles(group), number_format=fmt, fill=fill)
 
     def write_computed(self, data: MonthData) -> None:
         """Every computed column of department and reference rows, and every figure of the total rows

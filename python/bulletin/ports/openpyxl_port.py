@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from ..adapters.files import ensure_closed, write_atomically
 from ..adapters.xlsx_files import open_workbook
 from ..adapters.xlsx_output import COLOURS, save_new, style
-from . import Formula, WorkbookPort
+from . import Formula, WorkbookPort, check_lengths
 
 
 class OpenpyxlPort(WorkbookPort):
@@ -33,6 +33,7 @@ class OpenpyxlPort(WorkbookPort):
         self._cached: openpyxl.Workbook | None = None
         self._written: set[tuple[str, int, int]] = set()  # our own cells: their value is what we wrote
         self._percent: dict[str, frozenset] = {}  # noted by values(), for extra()
+        self._uncalculated: dict[str, frozenset] = {}  # noted by values(): formulas without a cached value
         self.messages, self.progress_log = [], []
 
     def sheet_names(self) -> list[str]:
@@ -48,7 +49,7 @@ class OpenpyxlPort(WorkbookPort):
         """The cells as values (formulas as Excel last computed them); the percent-formatted cells are
         noted in the same pass for `percent`."""
         ws, cached = self.wb[sheet], None
-        rows, percent = [], set()
+        rows, percent, uncalculated = [], set(), set()
         percent_ids = self._percent_format_ids()
         for row in ws.iter_rows():
             line = []
@@ -57,12 +58,20 @@ class OpenpyxlPort(WorkbookPort):
                 if c.data_type == "f" and (sheet, c.row, c.column) not in self._written:
                     cached = cached or self._cached_values()
                     value = cached[sheet][c.coordinate].value if sheet in cached.sheetnames else None
+                    if value is None:
+                        uncalculated.add((c.row, c.column))
                 if value is not None and c._style is not None and c._style.numFmtId in percent_ids:
                     percent.add((c.row, c.column))
                 line.append(value)
             rows.append(line)
         self._percent[sheet] = frozenset(percent)
+        self._uncalculated[sheet] = frozenset(uncalculated)
         return rows
+
+    def uncalculated(self, sheet: str) -> frozenset[tuple[int, int]]:
+        if sheet not in self._uncalculated:
+            self.values(sheet)
+        return self._uncalculated[sheet]
 
     def _percent_format_ids(self) -> frozenset[int]:
         """Ids of the number formats with a "%" (built-in 9 and 10, and the book's own): comparing a cell's
@@ -79,6 +88,7 @@ class OpenpyxlPort(WorkbookPort):
         return self._percent[sheet] & frozenset(cells)
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
+        check_lengths(sheet, row, col, block)
         ws = self.wb[sheet]
         for i, line in enumerate(block):
             for j, value in enumerate(line):

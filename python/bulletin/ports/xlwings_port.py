@@ -19,7 +19,7 @@ from xlwings import conversion
 from ..adapters.xlsx_output import COLOURS
 from ..adapters.files import locked_message
 from ..errors import WorkbookLocked
-from . import Formula, WorkbookPort, column_letter
+from . import Formula, WorkbookPort, check_lengths, column_letter
 
 TEXT_LEADS = ("=", "+", "-", "@")  # Excel would take a string starting with these as a formula or number
 XL_EXPRESSION = 2  # FormatConditions.Add Type:=xlExpression
@@ -176,6 +176,7 @@ class XlwingsPort(WorkbookPort):
 
     # -- writing ---------------------------------------------------------------------------------------
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[Any]]) -> None:
+        check_lengths(sheet, row, col, block)  # an over-long text is refused at its cell, as by every port
         prepare = self._engine.impl.prepare_xl_data_element  # as xlwings' converter does (None -> "")
         width = max(len(line) for line in block)
         data = [[prepare(_cell(v), None) for v in list(line) + [None] * (width - len(line))] for line in block]
