@@ -62,19 +62,18 @@ def test_merged_department_cells_fill_down():
 
 
 def test_formula_cells_are_read_as_excel_computed_them(tmp_path):
-    """A formula in an input cell is read through Excel's cached value, not as text."""
-    from bulletin.adapters.xlsx_files import grids_for
-    from bulletin.adapters.xlsx_files import open_workbook
+    """A formula in an input cell is read through Excel's cached value, never as its "=…" text: one that was
+    never calculated (openpyxl writes no cached value) is named as such at its cell."""
+    from bulletin.actions.month import check
 
     wb = openpyxl.load_workbook(SAMPLE)
     ws = wb["附件6"]
     addr = find_cell(ws, "人社局", "部门报送数据")
-    ws[addr] = "=28000+79"  # openpyxl writes no cached value: the cell reads as blank, never as "=…" text
+    ws[addr] = "=28000+79"
     path = tmp_path / "formula.xlsx"
     wb.save(path)
-    grids = grids_for(path, open_workbook(path))
-    data = compute(grids)
-    assert [p.rule for p in data.problems if p.cell == addr] == ["value.missing"]
+    data = check(path).data
+    assert [p.rule for p in data.problems if p.cell == addr] == ["value.uncalculated"]
 
 
 def test_annex5_header_pasted_unmerged_as_printed(tmp_path):

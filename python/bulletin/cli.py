@@ -11,7 +11,9 @@ from typing import Sequence
 
 from . import actions
 from .errors import UserError
-from .core.problems import SEVERITY_ZH, Problem
+from .actions.common import summary
+from .core.month import MonthData
+from .core.problems import SEVERITY_ZH
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -86,12 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _print_problems(problems: Sequence[Problem]) -> None:
-    errors = sum(p.severity == "error" for p in problems)
-    for p in sorted(problems, key=lambda p: p.severity != "error"):
+def _print_problems(data: MonthData) -> None:
+    for p in sorted(data.problems, key=lambda p: p.severity != "error"):
         dept = f"［{p.department}］" if p.department else ""
         print(f"{SEVERITY_ZH[p.severity]}  {p.where}  {dept}{p.message}  ({p.rule})")
-    print(f"共发现错误 {errors} 条、警告 {len(problems) - errors} 条。" if problems else "校验通过，未发现问题。")
+    print(f"共发现{summary(data)}。" if data.problems else "校验通过，未发现问题。")
 
 
 def _log_crash(exc: BaseException) -> Path:
@@ -148,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return outcome.exit_code
     if outcome.data is not None:
         print(f"月份：{outcome.data.month or '未知'}")
-        _print_problems(outcome.data.problems)
+        _print_problems(outcome.data)
     if args.command == "compare" and outcome.analysis is not None:
         _print_changes(outcome)
     if outcome.text_rows and args.command != "render":  # render: the text is in the document

@@ -84,16 +84,3 @@ def read_grids(path: Path) -> dict[str, Grid]:
         return {name: sheet_grid(wb[name]) for name in READ_SHEETS if name in wb.sheetnames}
     finally:
         wb.close()
-
-
-def has_formulas(wb: openpyxl.Workbook) -> bool:
-    return any(cell.data_type == "f" for name in READ_SHEETS if name in wb.sheetnames
-               for row in wb[name].iter_rows() for cell in row)
-
-
-def grids_for(path: Path, wb: openpyxl.Workbook) -> dict[str, Grid]:
-    """The grids of a workbook already loaded with its formulas: reused as they are when the read
-    sheets hold no formula (one load instead of two), else read again for Excel's cached values."""
-    if has_formulas(wb):
-        return read_grids(path)
-    return {name: sheet_grid(wb[name]) for name in READ_SHEETS if name in wb.sheetnames}

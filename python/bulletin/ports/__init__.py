@@ -19,6 +19,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..adapters.xlsx_files import READ_SHEETS
 from ..adapters.workbook_layout import CONSOLE_ROWS, CONSOLE_SHEET
 from ..adapters.xlsx_output import (CHANGE_FORMATS, COLOURS, STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT, OutputError,
                                     cell_value, number_format, text_rows)
@@ -28,9 +29,8 @@ from ..core.numbers import EXCEL_CELL_LIMIT
 from ..core.month import MonthData
 from ..core.problems import PROBLEM_HEADERS, SEVERITY_ZH, Problem
 from ..core.rules import worst
-from ..spec import ANNEXES, DEPT_SHEET, PARAM_SHEET, PROBLEM_SHEET, SCALAR_SHEET, TEXT_SHEET, Column
+from ..spec import ANNEXES, PROBLEM_SHEET, Column
 
-READ_SHEETS = (SCALAR_SHEET, TEXT_SHEET, PARAM_SHEET, DEPT_SHEET, *(a.sheet for a in ANNEXES))
 ANNEX_BY_SHEET = {a.sheet: a for a in ANNEXES}
 PROBLEM_ORDER = ("severity", "sheet", "cell", "department", "rule", "message")
 
@@ -403,9 +403,6 @@ class WorkbookPort:
         first = CONSOLE_ROWS["上次操作"]
         self.write(CONSOLE_SHEET, first, 2, [[action], [dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")],
                                               [result], [output or ""], [history or ""]])
-
-    def where(self, p: Problem) -> str:
-        return p.where
 
 
 __all__ = ["WorkbookPort", "Formula", "READ_SHEETS", "problem_rows", "runs", "status_column_of", "text_rows", "address", "column_letter"]
