@@ -7,6 +7,7 @@ workbook and shows a short message with its path, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib
 import platform
 import struct
@@ -42,6 +43,8 @@ def _log(port: XlwingsPort, exc: BaseException) -> Path:
 
 def _run(book: Any, title: str, step: Callable[[XlwingsPort], Any]) -> Any:
     """Run one action on the live book: its notes in a message box, errors handled as the module says."""
+    if book is None:  # a click's own process (RunPython): see cli.entry on why the imports are frozen
+        gc.freeze()
     port = XlwingsPort(_book(book))
     try:
         with port.busy():  # screen updating and calculation restored, status bar handed back, always
