@@ -108,23 +108,40 @@ def settings_from_dict(d: dict[str, Any], file: str = "settings.yaml") -> Settin
                     unit, str(d.get("history_file") or ""), int(_number(file, d, "list_limit", 5)))
 
 
-def _builders() -> dict[str, Callable[[dict[str, Any], str], Any]]:
-    """Each staff YAML file and the checked object made of it (imported here: a step loads only its own)."""
-    from .core.document import DocumentSettings
+def _document_settings(d: dict[str, Any], file: str) -> Any:
+    from .core.document import DocumentSettings  # each builder imports its own module: a step loads only its own
+
+    return DocumentSettings.from_dict(d, where=file)
+
+
+def _mail_settings(d: dict[str, Any], file: str) -> Any:
     from .core.mailing import MailSettings
+
+    return MailSettings.from_dict(d, where=file)
+
+
+def _chart_settings(d: dict[str, Any], file: str) -> Any:
     from .core.overview import ChartSettings
+
+    return ChartSettings.from_dict(d)
+
+
+def _rules(d: dict[str, Any], file: str) -> Any:
     from .core.rules import load_rules
 
-    return {"settings.yaml": settings_from_dict, "rules.yaml": load_rules, "messages.yaml": Messages,
-            "document.yaml": lambda d, f: DocumentSettings.from_dict(d, where=f),
-            "mail.yaml": lambda d, f: MailSettings.from_dict(d, where=f),
-            "charts.yaml": lambda d, f: ChartSettings.from_dict(d)}
+    return load_rules(d, file)
+
+
+# each staff YAML file and the checked object made of it
+BUILDERS: dict[str, Callable[[dict[str, Any], str], Any]] = {
+    "settings.yaml": settings_from_dict, "rules.yaml": _rules, "messages.yaml": Messages,
+    "document.yaml": _document_settings, "mail.yaml": _mail_settings, "charts.yaml": _chart_settings}
 
 
 @lru_cache(maxsize=None)
 def _yaml_file(path: Path, name: str) -> Any:
     data = _mapping(path, read_yaml(path))
-    return _checked(path, lambda: _builders()[name](data, path.name))
+    return _checked(path, lambda: BUILDERS[name](data, path.name))
 
 
 def _staff_yaml(name: str) -> Any:

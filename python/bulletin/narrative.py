@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from .errors import UserError
 
-import getpass
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -66,12 +64,11 @@ def names(items: Any, sep: str = "、") -> str:
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """Compiled templates are cached (keyed by each template's checksum, so edits take effect)."""
-    folder = Path(tempfile.gettempdir()) / f"bulletin-jinja-{getpass.getuser()}"
+    """Compiled templates are cached (keyed by each template's checksum, so edits take effect), in jinja2's
+    own per-user folder: it refuses a folder another user made or could write (the cache is loaded as code)."""
     try:
-        folder.mkdir(exist_ok=True)
-        return jinja2.FileSystemBytecodeCache(str(folder))
-    except OSError:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):  # no safe folder: compile each time
         return None
 
 

@@ -489,6 +489,8 @@ SCALAR_SHEET = "总体情况"
 # the document's 发文字号/主送/印发 lines… Each consumer defines the keys it reads and their defaults.
 PARAM_SHEET = "参数"
 RATIO_UNIT_PARAM = "环比单位"  # 参数 row: overrides settings.yaml ratio_change_unit
+# 参数 rows the document reads (their defaults are in data/document.yaml)
+DOCUMENT_PARAM_KEYS = ("发文机关标志", "发文字号", "标题", "主送", "印发机关", "印发日期")
 # The department registry as a sheet (same columns as data/departments.csv); when present it replaces the file.
 DEPT_SHEET = "部门"
 # Free-text items placed by the narrative templates (sheet 文字素材: 栏目 | 内容), one paragraph per row.

@@ -14,16 +14,14 @@ from ..adapters.workbook_layout import PARAM_NOTES, ParamRow, lay_out
 from ..adapters.xlsx_output import save_new
 from ..config import (load_all, load_document_settings, load_messages, load_registry, load_rules_file,
                       load_settings)
-from ..core.document import PARAM_KEYS as DOCUMENT_PARAM_KEYS
-from ..core.document import parse_date
 from ..core.month import MonthData, next_month, previous_month
-from ..core.numbers import visible
+from ..core.numbers import parse_date, visible
 from ..core.problems import Problem
 from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
 from ..engine import ParamError, analyse, compute, ratio_unit_for, rules_for, setting_sources
 from ..errors import UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
-from ..spec import ANNEXES, PARAM_SHEET, RATIO_UNIT_PARAM
+from ..spec import ANNEXES, DOCUMENT_PARAM_KEYS, PARAM_SHEET, RATIO_UNIT_PARAM
 from .common import (HISTORY_NAME, Outcome, adopted_text, backup_outputs, earlier_result_text, history_path,
                      kept_note, month_arg, output_dir, overview_of, past_months, result_path, summary)
 

@@ -32,6 +32,9 @@ CHART_ROWS = 17  # rows between two chart rows
 CHART_COLUMNS = ("A", "J")  # two charts side by side
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 16.0, 8.0
 PERCENT = "0.00%"
+# style objects made once: the style cache of xlsx_output.style() knows an object by its identity
+BOLD = Font(bold=True)
+HEADER_ALIGNMENT = Alignment(horizontal="center", wrap_text=True)
 
 
 def _rotated_labels(size: int = 800) -> RichText:
@@ -59,13 +62,13 @@ class _Writer:
         self.ws, self.row = ws, 1
 
     def title(self, text: str) -> None:
-        put(self.ws, self.row, DATA_COLUMN, text).font = Font(bold=True)
+        style(put(self.ws, self.row, DATA_COLUMN, text), font=BOLD)
         self.row += 1
 
     def header(self, names: list[str]) -> int:
         for i, name in enumerate(names):
-            style(put(self.ws, self.row, DATA_COLUMN + i, name), fill=HEADER_FILL, border=BORDER,
-                  font=Font(bold=True), alignment=Alignment(horizontal="center", wrap_text=True))
+            style(put(self.ws, self.row, DATA_COLUMN + i, name), fill=HEADER_FILL, border=BORDER, font=BOLD,
+                  alignment=HEADER_ALIGNMENT)
         self.row += 1
         return self.row - 1
 
@@ -96,7 +99,7 @@ def _bar_chart(w: _Writer, b: BarChartData, colours: dict[str, Any]) -> BarChart
         w.put(row, [None, PERCENT, None] + [PERCENT] * (len(row) - 3))
         fill = STATUS_FILLS.get(status)
         if fill is not None:
-            ws.cell(w.row - 1, DATA_COLUMN + 2).fill = fill
+            style(ws.cell(w.row - 1, DATA_COLUMN + 2), fill=fill)
     first, last = header_row + 1, max(header_row + 1, w.row - 1)
     w.gap()
     chart = BarChart()

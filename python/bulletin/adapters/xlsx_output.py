@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..core.numbers import EXCEL_CELL_LIMIT, present
 from ..spec import SCALARS, TEXT_ITEMS, AnnexSpec, Column
 from .files import write_atomically
-from .xlsx_files import open_workbook
+from .xlsx_files import sheet_values
 
 # The colours of every workbook the program writes (layout, result workbook, live book): RGB hex.
 COLOURS = {"header": "DDEBF7", "computed": "F2F2F2", "extra": "E2EFDA", "红": "F8CBAD", "黄": "FFE699"}
@@ -267,17 +267,8 @@ def read_text_sheet(path: Path) -> dict[str, dict[str, str]]:
     path = Path(path)
     if not path.exists():
         return {}
-    wb = open_workbook(path, read_only=True)
-    try:
-        return text_sheet_rows(wb)
-    finally:
-        wb.close()
-
-
-def text_sheet_rows(wb: openpyxl.Workbook) -> dict[str, dict[str, str]]:
-    if TEXT_SHEET_OUT not in wb.sheetnames:
-        return {}
-    return text_rows([list(r) for r in wb[TEXT_SHEET_OUT].iter_rows(values_only=True)])
+    rows = sheet_values(path, TEXT_SHEET_OUT)
+    return text_rows(rows) if rows else {}
 
 
 def text_rows(rows: Sequence[Sequence[Any]]) -> dict[str, dict[str, str]]:

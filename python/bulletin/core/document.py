@@ -16,18 +16,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..spec import ANNEXES, AnnexSpec
+from ..spec import ANNEXES, DOCUMENT_PARAM_KEYS, AnnexSpec
 from .month import MonthData
-from .numbers import clean_text, is_blank
+from .numbers import clean_text, is_blank, parse_date
 from .tables import PrintedTable, RowKind, build_tables
 
-# Rows of the workbook's 参数 sheet that the document reads (the defaults are in data/document.yaml).
-PARAM_KEYS = ("发文机关标志", "发文字号", "标题", "主送", "印发机关", "印发日期")
+PARAM_KEYS = DOCUMENT_PARAM_KEYS  # the 参数 rows the document reads
 SETTING_KEYS = (*PARAM_KEYS, "状态底色")
 PLACEHOLDERS = ("区", "年", "月", "发文年")
 SECTION_KEYS = {"总体情况": "overview", "存在问题": "problems", "下步工作要求": "requirements"}
 _HEX = re.compile(r"^[0-9A-Fa-f]{6}$")
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 NO_FILL = "auto"  # w:shd fill of an unshaded cell
 
 
@@ -59,21 +57,6 @@ class DocumentSettings:
                 raise DocumentError(f"{where} 的“状态底色”中“{status}”应为六位十六进制颜色，如 F8CBAD")
         return DocumentSettings({k: "" if d[k] is None else str(d[k]) for k in PARAM_KEYS},
                                 {k: str(v).upper() for k, v in fills.items()})
-
-
-def parse_date(value: Any) -> dt.date | None:
-    """A date cell (datetime/date) or text such as 2023-07-10, 2023/7/10, 2023年7月10日."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    m = _DATE.match(clean_text(value))
-    if not m:
-        return None
-    try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
 
 
 def date_zh(d: dt.date) -> str:

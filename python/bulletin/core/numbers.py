@@ -14,6 +14,7 @@ EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _SPACES = re.compile(r"\s+")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 def clean_text(value: Any) -> str:
@@ -123,3 +124,18 @@ def round_half_up(value: float | Decimal | None, places: int = 2) -> float | Non
 
 def to_decimal(value: float | int) -> Decimal:
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date cell (datetime/date) or text such as 2023-07-10, 2023/7/10, 2023年7月10日."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    m = _DATE.match(clean_text(value))
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
