@@ -74,6 +74,8 @@ def _checked(path: Path, parse: Callable[[], T]) -> T:
 
 @dataclass(frozen=True)
 class Settings:
+    """settings.yaml, checked: the district's names, tolerances, the ratio-change unit, the history file."""
+
     district: str
     city: str
     province: str

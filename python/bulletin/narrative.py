@@ -27,6 +27,8 @@ class TemplateError(UserError):
 
 @dataclass(frozen=True)
 class Paragraph:
+    """One paragraph of the text as a template block rendered it."""
+
     id: str  # "总体情况.即办件"
     section: str
     heading: str  # "（一）不见面审批、即办件、时限压缩情况" or ""

@@ -54,6 +54,9 @@ def _choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class Formula:
+    """A computed column: the `num` terms (a leading "-" subtracts) over the `den` terms when there are any (a
+    ratio), else their sum."""
+
     num: tuple[str, ...]
     den: tuple[str, ...] = ()
 
@@ -78,6 +81,8 @@ class Formula:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of an annex: its printed header, value type, role (input, computed, reference…) and bounds."""
+
     name: str
     type: str
     role: str
@@ -118,6 +123,9 @@ class Column:
 
 @dataclass(frozen=True)
 class Check:
+    """A check within a row: the `parts` add up to `whole` (parts_sum_to_whole), or the part is at most the
+    whole (part_le_whole)."""
+
     rule: str
     whole: str
     parts: tuple[str, ...]
@@ -137,6 +145,8 @@ class Check:
 
 @dataclass(frozen=True)
 class Total:
+    """A total row of an annex: its printed label and whether it stands above or below the departments."""
+
     label: str  # "合计", "总计", or "{district}" for the district row
     position: str  # top | bottom
 
@@ -148,6 +158,8 @@ class Total:
 
 @dataclass(frozen=True)
 class AnnexSpec:
+    """One annex table as the bulletin prints it: sheet, title, header rows, columns, totals, checks."""
+
     number: int
     sheet: str
     title: str  # may contain {district}
@@ -453,6 +465,8 @@ AGREEMENT_DECLARATIONS: list[dict[str, Any]] = [
 
 @dataclass(frozen=True)
 class Term:
+    """One figure of an agreement: a column of a sheet, added or subtracted."""
+
     sheet: str
     column: str
     sign: int = 1
@@ -460,6 +474,8 @@ class Term:
 
 @dataclass(frozen=True)
 class Agreement:
+    """Figures the bulletin prints twice, which must agree (per department or for the district)."""
+
     left: tuple[Term, ...]
     right: tuple[Term, ...]
     per_department: bool = False

@@ -24,6 +24,8 @@ OUT_FOLDER = "out"
 
 @dataclass
 class Outcome:
+    """What a step leaves for its front end: the month's data, the output file, notes and report lines."""
+
     data: MonthData | None
     output: Path | None = None
     analysis: Analysis | None = None

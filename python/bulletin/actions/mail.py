@@ -81,6 +81,8 @@ def _kb(size: int) -> str:
 
 @dataclass
 class _Prepared:
+    """A month's mail, built and checked, ready to preview or send."""
+
     outcome: Outcome
     month: str
     folder: Path

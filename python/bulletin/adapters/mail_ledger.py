@@ -39,6 +39,8 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS {table} (
 
 @dataclass(frozen=True)
 class Entry:
+    """One department's mail of a month in the ledger, with its state."""
+
     month: str
     department: str
     content_hash: str

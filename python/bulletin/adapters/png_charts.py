@@ -35,6 +35,8 @@ class ChartFontError(UserError):
 
 @dataclass(frozen=True)
 class ResolvedFont:
+    """The font matplotlib draws the charts with, and where it was found."""
+
     family: str  # the family name given to matplotlib
     path: str  # the font file matplotlib resolves that family to
     face_index: int

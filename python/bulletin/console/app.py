@@ -44,6 +44,8 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 @dataclass
 class Settings:
+    """The console's settings: its folder, history file and upload limit."""
+
     folder: Path
     history: Path | None = None
     max_upload_mb: int = MAX_UPLOAD_MB

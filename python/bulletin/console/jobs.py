@@ -15,6 +15,8 @@ KEEP = 50  # finished jobs remembered for polling
 
 @dataclass
 class Job:
+    """A step the console runs in the background, with its progress lines and result."""
+
     id: str
     step: str
     workbook: str

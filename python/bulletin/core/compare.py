@@ -45,6 +45,8 @@ def _row_key(spec: AnnexSpec, r: dict[str, Any]) -> tuple:
 
 @dataclass
 class Driver:
+    """A department's share of the change of a district ratio."""
+
     department: str
     effect: float  # percentage points of the district ratio's change due to this department
     previous: float | None  # the department's own ratio last month
@@ -53,6 +55,8 @@ class Driver:
 
 @dataclass
 class Comparison:
+    """This month against the previous one: a change record per sheet, row and column."""
+
     month: str
     previous_month: str
     records: list[dict[str, Any]]  # one per (sheet, row, column), keys CHANGE_COLUMNS

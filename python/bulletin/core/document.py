@@ -35,6 +35,8 @@ class DocumentError(UserError):
 
 @dataclass(frozen=True)
 class DocumentSettings:
+    """document.yaml, checked: the defaults of the document's 参数 rows and the status shading."""
+
     defaults: dict[str, str]  # PARAM_KEYS -> default text (may hold {placeholders})
     fills: dict[str, str]  # status (红/黄) -> RGB hex
 

@@ -43,6 +43,8 @@ def _clean(v: Any) -> Any:
 
 @dataclass
 class Facts:
+    """What the text says, decided: the templates only word these."""
+
     month: str
     year: int
     m: int  # month number, 6

@@ -55,6 +55,8 @@ class Grid:
 
 @dataclass
 class AnnexInput:
+    """An annex as read from its sheet: printed values per row, with the cell of each."""
+
     spec: AnnexSpec
     records: list[dict[str, Any]]  # META_COLUMNS + one key per spec value column (printed values)
     columns: dict[str, int]  # spec column name -> sheet column number
@@ -73,6 +75,8 @@ class AnnexInput:
 
 @dataclass(frozen=True)
 class IntakeContext:
+    """What reading a sheet needs besides its cells: the registry, messages and names."""
+
     registry: Registry
     messages: Messages
     district: str

@@ -68,6 +68,8 @@ def _port(value: Any, where: str) -> int:
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    """The mail server: host, port, security and user."""
+
     host: str
     port: int
     security: str
@@ -91,6 +93,8 @@ class SmtpSettings:
 
 @dataclass(frozen=True)
 class MailSettings:
+    """mail.yaml, checked: what each department sees, attachment limit, sender and server."""
+
     visibility: str
     attachment_limit_kb: int
     sender: str
@@ -139,6 +143,8 @@ class MailSettings:
 
 @dataclass
 class SheetPart:
+    """The rows of one annex a department's mail shows."""
+
     spec: AnnexSpec
     title: str
     columns: tuple[Column, ...]  # value columns shown, in table order
@@ -154,6 +160,8 @@ class SheetPart:
 
 @dataclass(frozen=True)
 class Sentence:
+    """A sentence of the text that names the department."""
+
     section: str
     heading: str
     text: str
@@ -161,6 +169,8 @@ class Sentence:
 
 @dataclass
 class DepartmentPart:
+    """A department's part of the bulletin: its sentences and annex rows."""
+
     month: str
     department: Department
     visibility: str

@@ -41,6 +41,8 @@ def previous_month(month: str) -> str:
 
 @dataclass
 class MonthData:
+    """A month as read and recomputed: scalars, annex inputs and results, parameters, problems."""
+
     month: str | None
     scalars: dict[str, Any]
     inputs: dict[str, AnnexInput]

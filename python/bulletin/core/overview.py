@@ -49,6 +49,8 @@ def _column(where: str, sheet: str, column: str, want_ratio: bool) -> str:
 
 @dataclass(frozen=True)
 class BarSpec:
+    """A bar chart of charts.yaml: one column of an annex across the departments."""
+
     sheet: str
     column: str
     title: str
@@ -58,6 +60,8 @@ class BarSpec:
 
 @dataclass(frozen=True)
 class TrendSpec:
+    """A trend chart of charts.yaml: district series over the months in the history."""
+
     title: str
     axis: str
     file: str
@@ -70,6 +74,8 @@ class TrendSpec:
 
 @dataclass(frozen=True)
 class ChartSettings:
+    """charts.yaml, checked."""
+
     trend_months: int
     movers: int
     colours: dict[str, Any]
@@ -145,6 +151,8 @@ class ChartSettings:
 
 @dataclass
 class BarChartData:
+    """A bar chart's figures: labels, values and statuses in printed order."""
+
     spec: BarSpec
     number: int  # the annex's number
     labels: list[str]  # department short names, printed order
@@ -165,12 +173,16 @@ class BarChartData:
 
 @dataclass
 class TrendChartData:
+    """A trend chart's figures."""
+
     spec: TrendSpec
     trend: Trend
 
 
 @dataclass
 class Overview:
+    """The 总览 sheet's model: this month's bars, the trends and the biggest movers."""
+
     month: str | None
     previous_month: str | None
     district: str

@@ -14,6 +14,8 @@ SEVERITY_ZH = {"error": "错误", "warning": "警告"}
 
 @dataclass(frozen=True)
 class Problem:
+    """One input problem: where (sheet, cell, department), which rule, and the clerk's message."""
+
     sheet: str
     cell: str  # e.g. "F25"; empty for a whole-sheet problem
     department: str

@@ -85,6 +85,8 @@ def total_of(spec: AnnexSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 @dataclass
 class AnnexResult:
+    """An annex recomputed: the rows with computed columns, the total and reference rows."""
+
     spec: AnnexSpec
     records: list[dict[str, Any]]  # department and reference rows in input order, recomputed
     total: dict[str, Any] | None

@@ -44,6 +44,8 @@ def parse_carried(text: str, department: str = "") -> tuple[CarriedStreak, ...]:
 
 @dataclass(frozen=True)
 class Department:
+    """One unit of the registry: its names, category, annexes, mail addresses and hall duties."""
+
     name: str  # canonical key
     short: str  # what the bulletin's text calls it
     full: str
@@ -63,6 +65,8 @@ class UnknownDepartment(KeyError):
 
 @dataclass
 class Registry:
+    """The departments and every spelling that names them (prefixes such as 殷都区 stripped)."""
+
     departments: tuple[Department, ...]
     prefixes: tuple[str, ...] = ()
     _lookup: dict[str, str] = field(default_factory=dict, repr=False)

@@ -99,6 +99,8 @@ MISSING = _Missing()
 
 @dataclass(frozen=True)
 class Param:
+    """A threshold of rules.yaml (its value may be overridden in the 参数 sheet)."""
+
     name: str
     value: float
     explain: str
@@ -106,6 +108,8 @@ class Param:
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule of rules.yaml: where it looks, its compiled condition and the status it proposes."""
+
     id: str
     sheet: str
     scope: str  # department | total
@@ -121,6 +125,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
+    """rules.yaml, checked and compiled."""
+
     params: dict[str, Param]
     rules: tuple[Rule, ...]
 

@@ -94,6 +94,8 @@ class Change:
 
 @dataclass(frozen=True)
 class TableRow:
+    """One printed row of an annex table: its kind, label and printed strings."""
+
     kind: RowKind
     label: str  # as printed: department short name, 合计, 小计, 殷都区, 安阳市, a section's name
     cells: tuple[str, ...]  # the printed strings, one per printed column
@@ -120,6 +122,8 @@ class TableRow:
 
 @dataclass(frozen=True)
 class PrintedTable:
+    """An annex table as printed, built once for the workbook, the document and the mail."""
+
     spec: AnnexSpec
     title: str  # the annex's title, district filled in
     columns: tuple[Column, ...]  # the printed columns, in order

@@ -27,12 +27,16 @@ class SeriesSpec:
 
 @dataclass
 class Trend:
+    """A series of months and, per series name, one value per month."""
+
     months: list[str]  # oldest first
     values: dict[str, list[float | None]]  # series name -> one value per month (None: not reported)
 
 
 @dataclass(frozen=True)
 class Mover:
+    """A department among those whose figure changed most since last month."""
+
     sheet: str
     column: str
     direction: str  # 上升 | 下降
