@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 SAMPLE = ROOT / "examples" / "2023-06" / "通报数据-2023-06.xlsx"
 MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
-RUNS = 7
+RUNS = 11
 FLOOR = ("import sys, openpyxl; wb = openpyxl.load_workbook(sys.argv[1]); wb.save(sys.argv[2])")
 
 

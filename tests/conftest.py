@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -16,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "2023-06" / "通报数据-2023-06.xlsx"
 REFERENCE = ROOT / "examples" / "2023-06" / "reference"
 STRICT = os.environ.get("CI", "").lower() == "true"  # CI installs every tool: a missing one is a failure there
+# parsed staff files are cached per user (config.cache_dir): the tests keep theirs apart from the user's
+os.environ.setdefault("BULLETIN_CACHE_DIR", tempfile.mkdtemp(prefix="bulletin-test-cache-"))
 
 
 def require_tool(name: str, found: object, install: str) -> pytest.MarkDecorator:

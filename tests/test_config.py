@@ -121,3 +121,66 @@ def test_the_office_history_is_configuration_so_any_copy_compares_with_the_same_
     outcome = actions.compare_cmd(copy)
     assert outcome.analysis.previous.month == "2023-05"
     assert actions.history_path(copy, None) == office
+
+
+# -- the parse cache: what a staff file parsed to, kept per user and keyed by the file's bytes -----------
+
+def test_a_parsed_staff_file_is_reused_until_the_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    path = tmp_path / "rules.yaml"
+    path.write_text("params:\n  下限: {value: 60, explain: 说明}\n", encoding="utf-8")
+    assert config.read_yaml(path) == {"params": {"下限": {"value": 60, "explain": "说明"}}}
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 1
+    monkeypatch.setitem(sys.modules, "yaml", None)  # `import yaml` now fails: a second read must not need it
+    assert config.read_yaml(path) == {"params": {"下限": {"value": 60, "explain": "说明"}}}
+    monkeypatch.delitem(sys.modules, "yaml")
+    path.write_text("params:\n  下限: {value: 70, explain: 说明}\n", encoding="utf-8")  # an edit takes effect
+    assert config.read_yaml(path)["params"]["下限"]["value"] == 70
+
+
+def test_a_damaged_cache_entry_is_parsed_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    path = tmp_path / "settings.yaml"
+    path.write_text("district: 殷都区\n", encoding="utf-8")
+    config.read_yaml(path)
+    (entry,) = (tmp_path / "cache").glob("*.json")
+    entry.write_text('{"district": ', encoding="utf-8")  # e.g. a disk full while it was written
+    assert config.read_yaml(path) == {"district": "殷都区"}
+
+
+def test_what_json_cannot_say_exactly_is_not_cached_and_still_read(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    path = tmp_path / "document.yaml"
+    path.write_text("印发日期: 2023-07-10\n1: 数字键\n", encoding="utf-8")
+    import datetime as dt
+
+    assert config.read_yaml(path) == {"印发日期": dt.date(2023, 7, 10), 1: "数字键"}
+    assert not list((tmp_path / "cache").glob("*.json"))
+
+
+def test_broken_yaml_is_still_a_config_error_with_its_line_and_an_unwritable_cache_costs_nothing(tmp_path,
+                                                                                                 monkeypatch):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("", encoding="utf-8")
+    monkeypatch.setenv(config.CACHE_DIR_ENV, str(blocked / "cache"))
+    good, bad = tmp_path / "charts.yaml", tmp_path / "rules.yaml"
+    good.write_text("movers: 3\n", encoding="utf-8")
+    bad.write_text("params:\n  : [\n", encoding="utf-8")
+    assert config.read_yaml(good) == {"movers": 3}
+    with pytest.raises(ConfigError) as err:
+        config.read_yaml(bad)
+    assert "rules.yaml" in str(err.value) and "YAML 格式错误第 " in str(err.value)
+
+
+def test_run_imports_neither_pandas_nor_pyyaml_nor_the_document_and_mail_libraries(tmp_path):
+    """The hot path of `bulletin run` (every button click starts a process like it)."""
+    code = ("import json, sys\nfrom bulletin.cli import main\n"
+            f"rc = main(['run', {str(SAMPLE)!r}, '--out', {str(tmp_path)!r}])\n"
+            "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))\n")
+    for attempt in ("first", "second"):  # the first run fills the parse cache, the second uses it
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                              env={**os.environ, config.CACHE_DIR_ENV: str(tmp_path / "cache")})
+        assert done.returncode == 0, done.stderr
+        modules = set(__import__("json").loads(done.stdout.strip().splitlines()[-1]))
+        assert not modules & {"pandas", "matplotlib", "docx", "docxtpl", "smtplib", "xlwings"}, attempt
+    assert "yaml" not in modules

@@ -9,13 +9,15 @@ the key, which the CLI prints with exit 2 and a button shows in a message box.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import os
+import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, TypeVar
-
-import yaml
 
 from .core.problems import Messages
 from .core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
@@ -38,20 +40,73 @@ def staff_file(name: str) -> Path:
     return DATA_DIR / name
 
 
-def read_yaml(path: Path) -> Any:
-    """A staff YAML file; unreadable or broken YAML is a ConfigError naming the file and the line."""
+CACHE_DIR_ENV = "BULLETIN_CACHE_DIR"
+CACHE_FORMAT = "1"  # bump when the cached form changes
+
+
+def cache_dir() -> Path:
+    """The per-user folder of parsed staff files (BULLETIN_CACHE_DIR, else the user's cache folder)."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV])
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "bulletin" / "cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bulletin"
+
+
+def _cache_file(raw: bytes) -> Path:
+    return cache_dir() / f"{hashlib.sha256(CACHE_FORMAT.encode() + raw).hexdigest()}.json"
+
+
+def _cached_parse(raw: bytes) -> tuple[bool, Any]:
     try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
+        return True, json.loads(_cache_file(raw).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # not cached yet, or a damaged entry: parse again
+        return False, None
+
+
+def _store_parse(raw: bytes, data: Any) -> None:
+    """Keep what a file parsed to, keyed by its bytes (an edit is a new key), when JSON says it exactly
+    (a date or a non-text key is not cached). An unwritable cache folder only costs the parse next time."""
+    try:
+        text = json.dumps(data, ensure_ascii=False)
+        if json.loads(text) != data:
+            return
+        path = _cache_file(raw)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except (OSError, TypeError, ValueError):
+        pass
+
+
+def read_yaml(path: Path) -> Any:
+    """A staff YAML file; unreadable or broken YAML is a ConfigError naming the file and the line. What a
+    file parsed to is cached per user, keyed by its bytes: importing and running PyYAML is a good part of
+    a button click's start-up, and staff files change rarely."""
+    try:
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(Path(path).name, "", f"无法读取（{exc.strerror or exc}）") from None
+    found, data = _cached_parse(raw)
+    if found:
+        return data
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(Path(path).name, "", "不是 UTF-8 编码的文本，请用记事本“另存为 UTF-8”") from None
+    import yaml  # only on a cache miss
+
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when present
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else ""
         raise ConfigError(Path(path).name, "", f"YAML 格式错误{where}：{getattr(exc, 'problem', '') or exc}"
                                               f"（冒号后要有空格，缩进用空格，含冒号的文字加引号）") from None
+    _store_parse(raw, data)
+    return data
 
 
 def _mapping(path: Path, data: Any) -> dict[str, Any]:
