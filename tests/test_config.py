@@ -3,6 +3,7 @@ the file and the key (never exit 3, never a log file), from the command line as 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -184,3 +185,15 @@ def test_run_imports_neither_pandas_nor_pyyaml_nor_the_document_and_mail_librari
         modules = set(__import__("json").loads(done.stdout.strip().splitlines()[-1]))
         assert not modules & {"pandas", "matplotlib", "docx", "docxtpl", "smtplib", "xlwings"}, attempt
     assert "yaml" not in modules
+
+
+def test_an_edited_staff_file_takes_effect_without_a_restart(tmp_path, monkeypatch):
+    """The console runs for days: a threshold staff change in rules.yaml counts from the next step."""
+    folder = office_copy(tmp_path, "rules.yaml", "即办件占比黄线:", "即办件占比黄线:")
+    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(folder))
+    before = config.load_rules_file().params["即办件占比黄线"].value
+    text = (folder / "rules.yaml").read_text(encoding="utf-8")
+    edited = re.sub(r"(即办件占比黄线:\s*\{\s*value:\s*)[0-9.]+", r"\g<1>12.5", text, count=1)
+    assert edited != text, "rules.yaml's 即办件占比黄线 is no longer written as {value: …}: update this test"
+    (folder / "rules.yaml").write_text(edited, encoding="utf-8")
+    assert before != 12.5 and config.load_rules_file().params["即办件占比黄线"].value == 12.5

@@ -123,7 +123,7 @@ def _checked(path: Path, parse: Callable[[], T]) -> T:
         return parse()
     except ConfigError:
         raise
-    except (UserError, ValueError, TypeError, KeyError) as exc:
+    except (UserError, ValueError) as exc:  # the parsers' own complaints; anything else is a bug, not a typo
         raise ConfigError(path.name, "", str(exc).strip("'\"")) from None
 
 
@@ -195,14 +195,24 @@ BUILDERS: dict[str, Callable[[dict[str, Any], str], Any]] = {
     "document.yaml": _document_settings, "mail.yaml": _mail_settings, "charts.yaml": _chart_settings}
 
 
+def _version(path: Path) -> tuple[int, int]:
+    """What tells an edited file from the one loaded before (a long-running console sees staff edits)."""
+    try:
+        st = path.stat()
+        return st.st_mtime_ns, st.st_size
+    except OSError:  # reading it says what is wrong
+        return 0, 0
+
+
 @lru_cache(maxsize=None)
-def _yaml_file(path: Path, name: str) -> Any:
+def _yaml_file(path: Path, name: str, version: tuple[int, int]) -> Any:
     data = _mapping(path, read_yaml(path))
     return _checked(path, lambda: BUILDERS[name](data, path.name))
 
 
 def _staff_yaml(name: str) -> Any:
-    return _yaml_file(staff_file(name), name)
+    path = staff_file(name)
+    return _yaml_file(path, name, _version(path))
 
 
 def load_settings() -> Settings:
@@ -244,13 +254,14 @@ def check_columns(file: str, header: list[str]) -> None:
 
 
 @lru_cache(maxsize=None)
-def _registry(path: Path, prefixes: tuple[str, ...]) -> Registry:
+def _registry(path: Path, prefixes: tuple[str, ...], version: tuple[int, int]) -> Registry:
     rows = read_registry_rows(path)
     return _checked(path, lambda: Registry.from_rows(rows, prefixes=prefixes))
 
 
 def load_registry(settings: Settings | None = None) -> Registry:
-    return _registry(staff_file("departments.csv"), (settings or load_settings()).name_prefixes)
+    path = staff_file("departments.csv")
+    return _registry(path, (settings or load_settings()).name_prefixes, _version(path))
 
 
 def load_document_settings():

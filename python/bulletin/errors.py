@@ -42,3 +42,17 @@ def check_keys(file: str, given: object, allowed: "tuple[str, ...] | list[str] |
     for key in required:
         if key not in given:
             raise ConfigError(file, f"{prefix}{key}", "缺少此项")
+
+
+SHAPES = {"list": "应写成列表（每项一行，以“- ”开头）", "mapping": "应是“名称: 值”的列表",
+          "number": "应为数字", "text": "应为文字"}
+
+
+def expect(file: str, where: str, value: object, shape: str) -> None:
+    """The shape a staff file's value must have (list, mapping, number or text), refused in Chinese naming
+    file and key, so a value of the wrong kind never reaches Python as a TypeError."""
+    ok = {"list": isinstance(value, list), "mapping": isinstance(value, dict),
+          "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+          "text": isinstance(value, (str, int, float)) and not isinstance(value, bool)}[shape]
+    if not ok:
+        raise ConfigError(file, where, f"{SHAPES[shape]}，现为“{value}”")

@@ -4,7 +4,7 @@ no network (the adapters write the extract, the message and talk to the server).
 """
 from __future__ import annotations
 
-from ..errors import UserError
+from ..errors import UserError, expect
 
 import hashlib
 import json
@@ -81,7 +81,10 @@ class SmtpSettings:
 
     @staticmethod
     def from_dict(d: Mapping[str, Any], where: str = "mail.yaml smtp") -> "SmtpSettings":
+        expect("mail.yaml", "smtp", d, "mapping")
         _unknown(where, d, SMTP_KEYS)
+        if "timeout_seconds" in d:
+            expect("mail.yaml", "smtp 的 timeout_seconds", d["timeout_seconds"], "number")
         for k in ("host", "port", "security"):
             if k not in d:
                 raise MailSettingsError(f"{where} 缺少 {k}")
@@ -108,6 +111,7 @@ class MailSettings:
         visibility = str(d.get("visibility", "own"))
         if visibility not in VISIBILITIES:
             raise MailSettingsError(f"{where}：visibility 应为 {' 或 '.join(VISIBILITIES)}，而不是“{visibility}”")
+        expect("mail.yaml", "attachment_limit_kb", d.get("attachment_limit_kb", 10240), "number")
         limit = int(d.get("attachment_limit_kb", 10240))
         if limit <= 0:
             raise MailSettingsError(f"{where}：attachment_limit_kb 应为正数")

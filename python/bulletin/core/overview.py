@@ -7,7 +7,7 @@ recomputed ratios in the annex's printed order, trend values the recomputed dist
 """
 from __future__ import annotations
 
-from ..errors import UserError, check_keys
+from ..errors import UserError, check_keys, expect
 
 import re
 from dataclasses import dataclass, field
@@ -87,6 +87,8 @@ class ChartSettings:
     def from_dict(d: Mapping[str, Any]) -> "ChartSettings":
         _keys("", d, {"trend_months", "movers", "colours", "fonts", "bars", "trends"},
               {"trend_months", "movers", "colours", "fonts", "bars", "trends"})
+        for key in ("fonts", "bars", "trends"):
+            expect("charts.yaml", key, d[key] or [], "list")
         months, movers = d["trend_months"], d["movers"]
         if not isinstance(months, int) or months < 12:
             raise ChartSettingsError("charts.yaml trend_months: 应为不小于 12 的整数")
@@ -124,6 +126,7 @@ class ChartSettings:
             where = f"trends[{i}]"
             _keys(where, t, {"title", "axis", "file", "series"}, {"title", "axis", "file", "series"})
             series = []
+            expect("charts.yaml", f"{where}.series", t["series"] or [], "list")
             for j, s in enumerate(t["series"] or ()):
                 w = f"{where}.series[{j}]"
                 _keys(w, s, {"name", "sheet", "column", "scalar"}, {"name"})

@@ -5,7 +5,7 @@ import string
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
-from ..errors import ConfigError, check_keys
+from ..errors import ConfigError, check_keys, expect
 
 PROBLEM_HEADERS = {"severity": "严重程度", "sheet": "工作表", "cell": "单元格", "department": "部门",
                    "rule": "规则", "message": "说明"}
@@ -76,6 +76,7 @@ class Messages:
             if rule not in RULE_FIELDS:
                 raise ConfigError(file, rule, f"不认识的规则编号；可用的编号：{'、'.join(RULE_FIELDS)}")
             check_keys(file, entry, ("severity", "message"), required=("severity", "message"), where=rule)
+            expect(file, f"{rule} 的 message", entry["message"], "text")
             if entry["severity"] not in SEVERITIES:
                 raise ConfigError(file, f"{rule} 的 severity", "应为 error 或 warning")
             try:

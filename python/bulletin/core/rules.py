@@ -11,7 +11,7 @@ rule file is loaded: an unknown name, key or construct is an error there, not at
 """
 from __future__ import annotations
 
-from ..errors import check_keys
+from ..errors import expect, check_keys
 
 import ast
 import re
@@ -189,15 +189,20 @@ def _compile(expr: str, spec: AnnexSpec, params: Mapping[str, Param], where: str
 def load_rules(data: Mapping[str, Any], file: str = "rules.yaml") -> RuleSet:
     check_keys(file, data, ("params", "rules"))
     params = {}
+    expect(file, "params", data.get("params") or {}, "mapping")
     for name, p in (data.get("params") or {}).items():
         if not isinstance(p, Mapping) or set(p) - PARAM_KEYS or "value" not in p:
             raise RuleError(f"参数“{name}”应写成 {{value: 数值, explain: 说明}}")
+        expect(file, f"参数 {name} 的 value", p["value"], "number")
         params[name] = Param(name, float(p["value"]), str(p.get("explain", "")))
     rules, seen = [], set()
     sheets = {a.sheet for a in ANNEXES}
+    expect(file, "rules", data.get("rules") or [], "list")
     for i, r in enumerate(data.get("rules") or []):
-        where = f"规则 {r.get('id', i + 1)}"
+        where = f"规则 {r.get('id', i + 1) if isinstance(r, dict) else i + 1}"
         check_keys(file, r, sorted(RULE_KEYS), required=("id", "sheet", "when", "status", "name"), where=where)
+        for key in ("id", "sheet", "when", "status", "name"):
+            expect(file, f"{where} 的 {key}", r[key], "text")
         if r["id"] in seen:
             raise RuleError(f"{where}: 规则编号重复")
         seen.add(r["id"])
