@@ -145,6 +145,7 @@ class App(Counted):
         self._status: list[Any] = []
         self._screen: list[bool] = [True]
         self._calc: list[str] = ["automatic"]
+        self._display_alerts = True
         self._calls: collections.Counter = collections.Counter()
         self._sequence: list[str] = []
         self._books: list["Book"] = []
@@ -189,6 +190,14 @@ class App(Counted):
     @status_bar.setter
     def status_bar(self, value: Any) -> None:
         self._status.append(value)
+
+    @property
+    def display_alerts(self) -> bool:
+        return self._display_alerts
+
+    @display_alerts.setter
+    def display_alerts(self, value: bool) -> None:
+        self._display_alerts = bool(value)
 
     @property
     def screen_updating(self) -> bool:
@@ -525,7 +534,11 @@ class Range(Counted):
 
     @property
     def color(self) -> Any:
-        return None
+        """Interior.Color as xlwings gives it: (r, g, b), None without a fill or for a mixed range."""
+        fills = {c.fill.fgColor.rgb if c.fill is not None and c.fill.fill_type == "solid" else None
+                 for row in self._cells() for c in row}
+        rgb = fills.pop() if len(fills) == 1 else None
+        return tuple(int(rgb[-6:][i:i + 2], 16) for i in (0, 2, 4)) if isinstance(rgb, str) else None
 
     @color.setter
     def color(self, rgb: tuple[int, int, int]) -> None:
@@ -794,7 +807,9 @@ class RangeFont(Counted):
 
     @property
     def bold(self) -> Any:
-        return None
+        """Font.Bold: None (Null) for a mixed range."""
+        values = {bool(c.font.b) for row in self._rng._cells() for c in row}
+        return values.pop() if len(values) == 1 else None
 
     @bold.setter
     def bold(self, value: bool) -> None:
