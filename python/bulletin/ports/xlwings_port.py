@@ -82,11 +82,10 @@ def operation(value: Any) -> tuple[str, Any]:
 @dataclass
 class Snapshot:
     """What one copy of the book held, read with the file port: every sheet's values, percent-formatted
-    cells, formulas without a value, merged areas; the sheet names and defined names."""
+    cells, merged areas; the sheet names and defined names."""
     sheets: list[str]
     rows: dict[str, list[list[Any]]]
     percent: dict[str, frozenset]
-    uncalculated: dict[str, frozenset]
     merged: dict[str, tuple[Box, ...]]
     names: frozenset[str]
 
@@ -97,11 +96,10 @@ def read_copy(path: Path) -> Snapshot:
 
     reader = OpenpyxlPort(path, keep_vba=False)
     sheets = reader.sheet_names()
-    rows = {name: reader.values(name) for name in sheets}  # also notes percent cells and uncalculated ones
+    rows = {name: reader.values(name) for name in sheets}  # formulas as calculated; percent cells noted
     wb = reader.wb
     names = set(wb.defined_names) | {n for ws in wb.worksheets for n in ws.defined_names}
     return Snapshot(sheets, rows, {name: reader.percent(name, _all(rows[name])) for name in sheets},
-                    {name: reader.uncalculated(name) for name in sheets},
                     {name: reader.merged(name, rows[name], range(0)) for name in sheets}, frozenset(names))
 
 
@@ -197,8 +195,8 @@ class XlwingsPort(WorkbookPort):
     def percent(self, sheet: str, cells: Iterable[tuple[int, int]]) -> frozenset:
         return self._current(sheet).percent[sheet] & frozenset(cells)
 
-    def uncalculated(self, sheet: str) -> frozenset[tuple[int, int]]:
-        return self._current(sheet).uncalculated[sheet]
+    # uncalculated(): none (the base class's answer). Excel calculated the copy (Application.Calculate first
+    # when the user calculates by hand); a formula cell without a value there is one whose result is "".
 
     # -- writing: collected, applied by BulletinApply --------------------------------------------------
     def _queue(self, sheet: str, where: str, kind: str, value: Any = "", colour: Any = "") -> None:
