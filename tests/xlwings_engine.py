@@ -1,5 +1,6 @@
-"""An xlwings engine backed by openpyxl, implementing only what bulletin's XlwingsPort uses, so the real
-xlwings Book/Sheet/Range and converter code runs in CI (no Excel, no licence-gated `pro` parts).
+"""An xlwings engine backed by openpyxl, implementing only what bulletin's XlwingsPort and the tests that
+read the live book use, so the real xlwings Book/Sheet/Range and converter code runs in CI (no Excel, no
+licence-gated `pro` parts).
 Interfaces: xlwings/base_classes.py of the pinned wheel. Values go through xlwings' own conversion
 pipeline (raw_value in, 2-D lists out) exactly as with Excel.
 
@@ -20,9 +21,10 @@ Faithful to Excel's COM layer where the product depends on it (xlwings/_xlwindow
 - Application.Run of the book's own BulletinApply (found in its VBA project, as Excel finds a macro) is
   one COM call, and applies the plan with the rules of vba/Bulletin.bas (`APPLY`, below; a test holds
   its kinds equal to the VBA's Case labels); a macro the book lacks fails as in Excel;
-- every access to a member of App/Book/Sheets/Sheet/Range (a property read or write, a method call, an
-  item of an iteration) is one COM round trip on Windows, and is counted in `App.calls` so tests can
-  hold each button to a budget.
+- every access to a member of App/Book/Sheets/Sheet/Range/Workbook (a property read or write, a method
+  call, an item of an iteration) is one COM round trip on Windows, and is counted in `App.calls` (in order
+  in `App.sequence`) so tests can hold each button to a budget; `.api` and `App.engine` are Python objects
+  on Windows, not calls.
 Screen updating, calculation mode and the status bar are recorded as Excel would hold them."""
 from __future__ import annotations
 

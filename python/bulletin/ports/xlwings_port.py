@@ -36,7 +36,7 @@ KINDS = ("value", "text", "formula", "number format", "fill", "bold", "merge", "
 COPY_SUFFIXES = (".xlsx", ".xlsm")  # what openpyxl reads; SaveCopyAs keeps the book's own file format
 OLD_MACROS = ("工作簿的宏中没有 BulletinApply（可能是旧版 bulletin.xlsm，或宏已被禁用），本次结果未写入。"
               "请把本月数据粘贴到新版 bulletin.xlsm（信息科提供，或运行 make workbook 生成）后再点按钮")
-WRONG_FORMAT = ("按钮只能用于 .xlsm 工作簿（本工作簿是 {suffix} 格式）：请用“文件→另存为”保存为"
+WRONG_FORMAT = ("按钮只能用于 .xlsm（或 .xlsx）工作簿（本工作簿是 {suffix} 格式）：请用“文件→另存为”保存为"
                 "“Excel 启用宏的工作簿 (*.xlsm)”后再点按钮")
 
 Box = tuple[int, int, int, int]  # first row, first column, last row, last column
@@ -176,8 +176,10 @@ class XlwingsPort(WorkbookPort):
         return self._snapshot.sheets + self._added
 
     def has_sheet(self, name: str) -> bool:
+        if name in self._added:
+            return True
         if self._snapshot is not None:
-            return name in self._snapshot.sheets or name in self._added
+            return name in self._snapshot.sheets
         if name not in self._sheets:  # no copy read yet (检查环境, the steps that work on the saved file)
             try:
                 self.book.sheets[name]
