@@ -1,5 +1,6 @@
-"""An xlwings engine backed by openpyxl, implementing only what bulletin's XlwingsPort uses, so the real
-xlwings Book/Sheet/Range and converter code runs in CI (no Excel, no licence-gated `pro` parts).
+"""An xlwings engine backed by openpyxl, implementing only what bulletin's XlwingsPort and the tests that
+read the live book use, so the real xlwings Book/Sheet/Range and converter code runs in CI (no Excel, no
+licence-gated `pro` parts).
 Interfaces: xlwings/base_classes.py of the pinned wheel. Values go through xlwings' own conversion
 pipeline (raw_value in, 2-D lists out) exactly as with Excel.
 
@@ -9,16 +10,28 @@ Faithful to Excel's COM layer where the product depends on it (xlwings/_xlwindow
   then does what the Windows engine does (codes -> "#DIV/0!" with err_to_str, else None; "" -> empty);
 - a written formula reads back as Excel would compute it: HYPERLINK(target, text) as its text; any other
   formula raises NotImplementedError, so a test notices the product writing one;
+- a string assigned to a cell is read as Excel reads typed input: "12", "10%", "TRUE", "#N/A", "2023-06-01"
+  become a number, a truth value, an error, a date (with a number format), a leading = + - @ makes a
+  formula, a leading ' is the text prefix; a Text-formatted cell (@) keeps it as text;
 - a range with mixed number formats answers None (Excel: Null); MergeCells answers None for a partly
   merged range;
-- every access to a member of App/Book/Sheets/Sheet/Range (a property read or write, a method call, an
-  item of an iteration) is one COM round trip on Windows, and is counted in `App.calls` so tests can
-  hold each button to a budget.
+- Workbook.SaveCopyAs writes the book as it is in memory (unsaved edits, written cells, defined names);
+  a formula cell is written as the value Excel holds for it (a copy the product reads through openpyxl's
+  values sees the same as in Excel's copy, which has the formula and its value);
+- Application.Run of the book's own BulletinApply (found in its VBA project, as Excel finds a macro) is
+  one COM call, and applies the plan with the rules of vba/Bulletin.bas (`APPLY`, below; a test holds
+  its kinds equal to the VBA's Case labels); a macro the book lacks fails as in Excel;
+- every access to a member of App/Book/Sheets/Sheet/Range/Workbook (a property read or write, a method
+  call, an item of an iteration) is one COM round trip on Windows, and is counted in `App.calls` (in order
+  in `App.sequence`) so tests can hold each button to a budget; `.api` and `App.engine` are Python objects
+  on Windows, not calls.
 Screen updating, calculation mode and the status bar are recorded as Excel would hold them."""
 from __future__ import annotations
 
 import collections
+import copy
 import datetime as dt
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -28,6 +41,8 @@ import xlwings as xw
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.datetime import to_excel
+from openpyxl.workbook.defined_name import DefinedName
 
 ENGINE_NAME = "openpyxl-test"
 # Excel's COM error codes (xlwings/_xlwindows.py cell_errors maps them to these texts)
@@ -35,7 +50,7 @@ CELL_ERRORS = {-2146826288: "#NULL!", -2146826281: "#DIV/0!", -2146826273: "#VAL
                -2146826259: "#NAME?", -2146826252: "#NUM!", -2146826246: "#N/A"}
 ERROR_CODES = {text: code for code, text in CELL_ERRORS.items()}
 HYPERLINK = re.compile(r'^=HYPERLINK\("((?:[^"]|"")*)",\s*"((?:[^"]|"")*)"\)$', re.IGNORECASE)
-NOT_COUNTED = {"engine"}  # App.engine is xlwings' own object on Windows: no COM call
+NOT_COUNTED = {"engine", "api"}  # xlwings' own objects on Windows (App.engine, .api = the COM object): no call
 
 
 class Counted:
@@ -52,7 +67,9 @@ class Counted:
         object.__setattr__(self, name, value)
 
     def _count(self, member: str) -> None:
-        self._app().calls[f"{type(self).__name__}.{member}"] += 1
+        app = self._app()
+        app.calls[f"{type(self).__name__}.{member}"] += 1
+        app.sequence.append(f"{type(self).__name__}.{member}")
 
     def _app(self) -> "App":
         raise NotImplementedError
@@ -130,10 +147,28 @@ class App(Counted):
         self._status: list[Any] = []
         self._screen: list[bool] = [True]
         self._calc: list[str] = ["automatic"]
+        self._display_alerts = True
         self._calls: collections.Counter = collections.Counter()
+        self._sequence: list[str] = []
+        self._books: list["Book"] = []
 
     def _app(self) -> "App":
         return self
+
+    def run(self, macro: str, args: Any) -> Any:
+        """Application.Run "'book.xlsm'!Name", args: the book's own VBA procedure, as Excel runs it."""
+        book_name, _, name = macro.rpartition("!")
+        book = next((b for b in self._books if b._path.name == book_name[1:-1].replace("''", "'")), None)
+        if book is None or name not in book._procedures():
+            raise OSError(-2147352567, "Exception occurred.", (0, "Microsoft Excel", f"Cannot run the macro "
+                          f"'{macro}'. The macro may not be available in this workbook or all macros may be "
+                          "disabled.", None, 0, -2146827284))
+        if name != "BulletinApply":
+            raise NotImplementedError(f"the test engine does not run {name}")
+        return apply_plan(book, *args)
+
+    def calculate(self) -> None:
+        """Application.Calculate (the engine computes no formulas: only the call is recorded)."""
 
     @property
     def engine(self) -> Engine:
@@ -157,6 +192,14 @@ class App(Counted):
     @status_bar.setter
     def status_bar(self, value: Any) -> None:
         self._status.append(value)
+
+    @property
+    def display_alerts(self) -> bool:
+        return self._display_alerts
+
+    @display_alerts.setter
+    def display_alerts(self, value: bool) -> None:
+        self._display_alerts = bool(value)
 
     @property
     def screen_updating(self) -> bool:
@@ -197,8 +240,14 @@ class App(Counted):
     def calculation_history(self) -> list[str]:
         return self._calc
 
+    @property
+    def sequence(self) -> list[str]:
+        """The COM calls in the order made."""
+        return self._sequence
 
-_MEMBERS[App] = _members(App) - {"alerts", "status_texts", "calls", "screen_history", "calculation_history"}  # test records, not members of Excel's App
+
+_MEMBERS[App] = _members(App) - {"alerts", "status_texts", "calls", "screen_history", "calculation_history",
+                                 "sequence"}  # test records, not members of Excel's App
 
 
 class Book(Counted):
@@ -211,9 +260,48 @@ class Book(Counted):
         self._application = app or App(ENGINE)
         self._saved_to: list[Path] = []
         self._formulas: dict[tuple[str, int, int], str] = {}  # formulas written: evaluated on read
+        self._macros: frozenset[str] | None = None
+        self._application._books.append(self)
 
     def _app(self) -> App:
         return self._application
+
+    def _procedures(self) -> frozenset[str]:
+        """The Public Subs and Functions of the book's VBA project (none without one), as Excel finds them."""
+        if self._macros is None:
+            names: set[str] = set()
+            if self._xl.vba_archive is not None:
+                from pyopenvba import ExcelFile
+
+                with ExcelFile(self._path) as f:
+                    for module in f.module_names():
+                        names.update(re.findall(r"^Public (?:Sub|Function) (\w+)", f.get_module(module), re.M))
+            self._macros = frozenset(names)
+        return self._macros
+
+    @property
+    def api(self) -> "Workbook":
+        return Workbook(self)
+
+    def _formula_value(self, sheet: str, cell: Any) -> Any:
+        """The value Excel holds for a formula cell: a written one computed, a loaded one as last saved."""
+        formula = self._formulas.get((sheet, cell.row, cell.column))
+        if formula is not None:
+            return _evaluate(formula)
+        return self._cached[sheet][cell.coordinate].value if sheet in self._cached.sheetnames else None
+
+    def _save_copy(self, path: Path) -> None:
+        buffer = io.BytesIO()
+        self._xl.save(buffer)
+        wb = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()), keep_vba=self._xl.vba_archive is not None)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    if c.data_type == "f":
+                        c.value = self._formula_value(ws.title, c)
+        for name, refers_to in self._names.items():
+            wb.defined_names[name] = DefinedName(name, attr_text=refers_to.lstrip("="))
+        wb.save(path)
 
     @property
     def app(self) -> App:
@@ -248,6 +336,20 @@ class Book(Counted):
 
 
 _MEMBERS[Book] = _members(Book) - {"saved_to"}
+
+
+class Workbook(Counted):
+    """Book.api: the members of Excel's Workbook object the port calls itself."""
+
+    def __init__(self, book: Book) -> None:
+        self._book = book
+
+    def _app(self) -> App:
+        return self._book._application
+
+    def SaveCopyAs(self, Filename: str) -> None:
+        """The book as it is in memory into a new file; the book itself stays as it is (name, saved state)."""
+        self._book._save_copy(Path(Filename))
 
 
 class Names(Counted):
@@ -353,9 +455,9 @@ class Range(Counted):
         return self._sheet._book._application
 
     @property
-    def api(self) -> "RangeApi":
-        """The few COM members the port uses (FormatConditions), over openpyxl."""
-        return RangeApi(self)
+    def api(self) -> Any:
+        """The COM Range object: xlwings only tests that it is there (pywin32's is true without a call)."""
+        return True
 
     def __len__(self) -> int:
         self._count("Count")
@@ -418,20 +520,10 @@ class Range(Counted):
     def raw_value(self, value: Any) -> None:
         rows = value if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)) \
             else [[value]]
-        ws, book, name = self._sheet._ws, self._sheet._book, self._sheet._ws.title
+        ws, book = self._sheet._ws, self._sheet._book
         for i, line in enumerate(rows):
             for j, v in enumerate(line):
-                cell = ws.cell(self._r1 + i, self._c1 + j)
-                book._formulas.pop((name, cell.row, cell.column), None)
-                if isinstance(v, str) and v.startswith("'"):  # Excel's text prefix: stored as text, without it
-                    cell.value = v[1:]
-                    cell.data_type = "s"
-                elif isinstance(v, str) and v.startswith("="):
-                    _evaluate(v)  # refuses what this engine cannot compute as Excel would
-                    cell.value = v
-                    book._formulas[(name, cell.row, cell.column)] = v
-                else:
-                    cell.value = None if v == "" else v
+                _assign(book, ws.cell(self._r1 + i, self._c1 + j), v)
 
     @property
     def number_format(self) -> str | None:
@@ -440,28 +532,63 @@ class Range(Counted):
 
     @number_format.setter
     def number_format(self, value: str) -> None:
-        for row in self._cells():
-            for c in row:
-                c.number_format = value
+        self._set_number_format(value)
 
     @property
     def color(self) -> Any:
-        return None
+        """Interior.Color as xlwings gives it: (r, g, b), None without a fill or for a mixed range."""
+        fills = {c.fill.fgColor.rgb if c.fill is not None and c.fill.fill_type == "solid" else None
+                 for row in self._cells() for c in row}
+        rgb = fills.pop() if len(fills) == 1 else None
+        return tuple(int(rgb[-6:][i:i + 2], 16) for i in (0, 2, 4)) if isinstance(rgb, str) else None
 
     @color.setter
     def color(self, rgb: tuple[int, int, int]) -> None:
-        fill = PatternFill("solid", fgColor="%02X%02X%02X" % tuple(rgb))
-        for row in self._cells():
-            for c in row:
-                c.fill = fill
+        self._set_fill("%02X%02X%02X" % tuple(rgb))
 
     @property
     def font(self) -> "RangeFont":
         return RangeFont(self)
 
     def merge(self, across: bool = False) -> None:
+        self._merge()
+
+    # -- what BulletinApply does to a range (in-process: no COM call) --
+    def _put(self, value: Any) -> None:
+        """Range.Value2 = one value: into every cell."""
+        for row in self._cells():
+            for c in row:
+                _assign(self._sheet._book, c, value)
+
+    def _set_number_format(self, value: str) -> None:
+        for row in self._cells():
+            for c in row:
+                c.number_format = value
+
+    def _set_fill(self, rgb: str) -> None:
+        fill = PatternFill("solid", fgColor=rgb)
+        for row in self._cells():
+            for c in row:
+                c.fill = fill
+
+    def _set_bold(self, bold: bool) -> None:
+        """Font.Bold: the rest of each cell's font stays as it was."""
+        for row in self._cells():
+            for c in row:
+                font = copy.copy(c.font) if c.font is not None else Font()
+                font.b = bool(bold)
+                c.font = font
+
+    def _merge(self) -> None:
         self._sheet._ws.merge_cells(start_row=self._r1, start_column=self._c1, end_row=self._r2,
                                     end_column=self._c2)
+
+    def _add_condition(self, formula_a1: str, rgb: str) -> None:
+        """FormatConditions.Add(xlExpression, formula).Interior.Color over this range (every area)."""
+        ranges = self._parts if isinstance(self, Areas) else [self]
+        sqref = " ".join(f"{get_column_letter(p._c1)}{p._r1}:{get_column_letter(p._c2)}{p._r2}" for p in ranges)
+        self._sheet._ws.conditional_formatting.add(
+            sqref, FormulaRule(formula=[formula_a1.lstrip("=")], fill=PatternFill("solid", fgColor=rgb)))
 
     def _areas(self) -> list[tuple[int, int, int, int]]:
         """Merged areas overlapping this range (min_row, min_col, max_row, max_col)."""
@@ -519,6 +646,152 @@ class Areas(Range):
         raise NotImplementedError("writing a multi-area range")
 
 
+NUMBER = re.compile(r"^[+-]?(\d+(,\d{3})*(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+PERCENT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)%$")
+DATE = re.compile(r"^(\d{4})[-/](\d{1,2})(?:[-/](\d{1,2}))?(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def _typed(text: str) -> tuple[Any, str | None] | None:
+    """(value, number format Excel gives the cell) of a string Excel reads as something else when it is
+    assigned to a cell as if typed — the forms the product meets; None for text that stays text."""
+    t = text.strip()
+    if NUMBER.match(t):
+        return float(t.replace(",", "")), None
+    if PERCENT.match(t):
+        return float(t[:-1]) / 100, "0.00%" if "." in t else "0%"
+    if t.upper() in ("TRUE", "FALSE"):
+        return t.upper() == "TRUE", None
+    if t.upper() in ERROR_CODES:
+        return t.upper(), None
+    m = DATE.match(t)
+    if m:
+        y, mo, d, h, mi, sec = (int(g) if g else 0 for g in m.groups())
+        try:
+            when = dt.datetime(y, mo, d or 1, h, mi, sec)
+        except ValueError:
+            return None
+        return when, "yyyy/m/d h:mm" if m.group(4) else "yyyy/m/d"
+    return None
+
+
+def _assign(book: "Book", cell: Any, v: Any) -> None:
+    """One cell's Value (or Value2 / Formula) set from COM, as Excel takes it."""
+    key = (cell.parent.title, cell.row, cell.column)
+    book._formulas.pop(key, None)
+    if not isinstance(v, str):
+        cell.value = v
+        return
+    if v == "":
+        cell.value = None
+    elif v.startswith("'"):  # Excel's text prefix: stored as text, without it
+        cell.value = v[1:] or None
+        cell.data_type = "s"
+    elif cell.number_format == "@":  # a Text cell keeps what it is given
+        cell.value = v
+        cell.data_type = "s"
+    elif (typed := _typed(v)) is not None:
+        cell.value, fmt = typed
+        if isinstance(cell.value, str):
+            cell.data_type = "e"
+        if fmt and cell.number_format == "General":
+            cell.number_format = fmt
+    elif v[0] in "=+-@":  # typed, this is a formula ("+x", "-x" and "@x" too)
+        _evaluate(v)  # refuses what this engine cannot compute as Excel would
+        cell.value = v
+        book._formulas[key] = v
+    else:
+        cell.value = v
+        cell.data_type = "s"
+
+
+def _value2(book: "Book", cell: Any) -> Any:
+    """What Range.Value2 reads back: text as str, a formula's value, numbers and dates as doubles."""
+    key = (cell.parent.title, cell.row, cell.column)
+    if key in book._formulas:
+        return _evaluate(book._formulas[key])
+    if cell.data_type == "e":
+        return ERROR_CODES.get(cell.value, 0)
+    if isinstance(cell.value, dt.date):
+        return float(to_excel(cell.value))  # a date is its serial number
+    if isinstance(cell.value, int) and not isinstance(cell.value, bool):
+        return float(cell.value)
+    return cell.value
+
+
+R1C1 = re.compile(r"(?<![A-Za-z_])R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?(?![A-Za-z_(\d])")
+
+
+def _a1(formula: str, row: int, col: int) -> str:
+    """An R1C1 formula in A1 style for the cell (row, col): R5 absolute, R[1] and R relative (outside
+    strings; the references the product writes)."""
+    def ref(m: re.Match) -> str:
+        def part(token: str | None, base: int) -> tuple[int, str]:
+            if token is None:
+                return base, ""
+            if token.startswith("["):
+                return base + int(token[1:-1]), ""
+            return int(token), "$"
+
+        r, rd = part(m.group(1), row)
+        c, cd = part(m.group(2), col)
+        return f"{cd}{get_column_letter(c)}{rd}{r}"
+
+    pieces = formula.split('"')
+    return '"'.join(R1C1.sub(ref, p) if i % 2 == 0 else p for i, p in enumerate(pieces))
+
+
+def _text(book: "Book", rng: "Range", v: str) -> None:
+    """vba/Bulletin.bas, Case "text": text stays text."""
+    if v == "":
+        rng._put(v)
+    elif v[0] in "=+-@'":
+        rng._put("'" + v)
+    else:
+        for cell in (c for row in rng._cells() for c in row):
+            keep = cell.number_format
+            _assign(book, cell, v)
+            if not isinstance(_value2(book, cell), str):
+                cell.number_format = keep
+                _assign(book, cell, "'" + v)
+
+
+# vba/Bulletin.bas, BulletinApply: kind -> what it does with (book, range, value, colour); "add sheet" has no
+# range. Same kinds, same rules (tests/test_xlwings_engine.py compares the kinds with the VBA's Case labels).
+APPLY = {
+    "value": lambda book, rng, v, colour: rng._put(v),
+    "text": lambda book, rng, v, colour: _text(book, rng, v),
+    "formula": lambda book, rng, v, colour: rng._put(v),
+    "number format": lambda book, rng, v, colour: rng._set_number_format(v),
+    "fill": lambda book, rng, v, colour: rng._set_fill(_rgb_of(v)),
+    "bold": lambda book, rng, v, colour: rng._set_bold(v),
+    "merge": lambda book, rng, v, colour: rng._merge(),
+    "condition": lambda book, rng, v, colour: rng._add_condition(_a1(v, rng._r1, rng._c1), _rgb_of(colour)),
+    "add sheet": lambda book, rng, v, colour: book._xl.create_sheet(v),
+}
+SCALARS = (str, float, int, bool)
+
+
+def _rgb_of(bgr: int) -> str:
+    return "%02X%02X%02X" % (bgr & 255, (bgr >> 8) & 255, (bgr >> 16) & 255)
+
+
+def apply_plan(book: "Book", plan: Any) -> int:
+    """BulletinApply(plan) inside Excel: no COM calls of its own. The plan must be what pywin32 can hand
+    over as a 2-D Variant array: rows of equal length, scalars only (None would reach VBA as Null)."""
+    if not isinstance(plan, (list, tuple)) or not plan or any(
+            not isinstance(row, (list, tuple)) or len(row) != 5 or not all(type(v) in SCALARS for v in row)
+            for row in plan):
+        raise TypeError(f"not a plan of 5 scalars a row: {plan!r:.200}")
+    for n, (sheet, where, kind, value, colour) in enumerate(plan, 1):
+        try:
+            rng = None if kind == "add sheet" else Sheet(book, book._xl[sheet])._range(where)
+            APPLY[kind](book, rng, value, colour)
+        except Exception as exc:  # Err.Raise in the VBA: the operation named
+            raise OSError(-2147352567, f"BulletinApply failed at operation {n} ({kind} {sheet}!{where}): "
+                                       f"{exc!r}") from exc
+    return len(plan)
+
+
 def _evaluate(formula: str) -> Any:
     """What Excel shows for a formula the product writes; others are refused so a test notices."""
     link = HYPERLINK.match(formula)
@@ -536,41 +809,13 @@ class RangeFont(Counted):
 
     @property
     def bold(self) -> Any:
-        return None
+        """Font.Bold: None (Null) for a mixed range."""
+        values = {bool(c.font.b) for row in self._rng._cells() for c in row}
+        return values.pop() if len(values) == 1 else None
 
     @bold.setter
     def bold(self, value: bool) -> None:
-        for row in self._rng._cells():
-            for c in row:
-                c.font = Font(bold=value)
-
-
-class RangeApi:
-    """Range.api.FormatConditions.Add(Type, Formula1=…).Interior.Color = BGR, as Excel's COM object model."""
-
-    def __init__(self, rng: Range) -> None:
-        self.rng = rng
-        self.FormatConditions = self
-        rng._count("FormatConditions")
-
-    def Add(self, kind: int, Formula1: str) -> Any:
-        rng = self.rng
-        rng._count("FormatConditions.Add")
-
-        class Interior:
-            def __setattr__(self, name: str, bgr: int) -> None:
-                rng._count("Interior.Color=")
-                rgb = "%02X%02X%02X" % (bgr & 255, (bgr >> 8) & 255, (bgr >> 16) & 255)
-                rng._sheet._ws.conditional_formatting.add(
-                    f"{get_column_letter(rng._c1)}{rng._r1}:{get_column_letter(rng._c2)}{rng._r2}",
-                    FormulaRule(formula=[Formula1.lstrip("=")], fill=PatternFill("solid", fgColor=rgb)))
-
-        class Rule:
-            pass
-
-        rule = Rule()
-        rule.Interior = Interior()
-        return rule
+        self._rng._set_bold(value)
 
 
 ENGINE = Engine()

@@ -151,6 +151,6 @@ def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
 def check_environment(book: Any = None, vba_version: str | None = None) -> list[str]:
     lines = environment(book, vba_version)
     port = XlwingsPort(_book(book))
-    port.message("\n".join(lines))
     port.set_status("检查环境", "；".join(lines[:3]))
+    port.message("\n".join(lines))  # applies the 控制台 status first (the port collects its writes)
     return lines

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bulletin.adapters.history_sqlite import History
 from bulletin.adapters.workbook_layout import CONSOLE_ROWS, CONSOLE_SHEET
+from test_xlwings_engine import apply_and_check
 
 
 def console(book) -> dict[str, object]:
@@ -72,3 +73,36 @@ def test_close_month_button_stores_the_month(june_book):
 def test_environment_button_reports_this_python(june_book):
     status = run(june_book, "BulletinCheckEnvironment")
     assert status["上次操作"] == "检查环境" and "Python 版本：3." in status["结果"] and "（一致）" in status["结果"]
+
+
+def test_bulletin_apply_in_excel_as_in_the_test_engine(excel_app, tmp_path):
+    """The same plan and the same checks as tests/test_xlwings_engine.py: VBA and emulation agree."""
+    import shutil
+
+    from test_ports_contract import MASTER
+
+    path = tmp_path / "通报.xlsm"
+    shutil.copy(MASTER, path)
+    book = excel_app.books.open(str(path))
+    try:
+        book.sheets["附件2"].activate()
+        book.sheets["附件2"].range("D20").select()  # a relative A1 rule would be read from here (KB 895562)
+        apply_and_check(book)
+    finally:
+        book.close()
+
+
+def test_a_buttons_writes_reach_the_book_through_the_macro(june_book):
+    """重新计算 then 生成问题文本 from their buttons (about 1,300 and 120 operations, each step's in one
+    Application.Run from the button's Python process): statuses and text are in the book, the 控制台 time
+    stays text, and no copy of the book is left in the temp folder."""
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).glob("bulletin-*"))
+    assert run(june_book, "BulletinRecalculate")["上次操作"] == "重新计算"
+    status = run(june_book, "BulletinNarrate")
+    assert status["上次操作"] == "生成问题文本" and isinstance(status["时间"], str)
+    assert set(Path(tempfile.gettempdir()).glob("bulletin-*")) == before
+    annex1 = rows(june_book, "附件1")
+    assert annex1[1][6] == "状态" and annex1[2][6] in ("红", "黄", "绿")
+    assert any(r[0] == "总体情况.即办件与时限压缩" and "62.71%" in str(r[3]) for r in rows(june_book, "问题文本"))

@@ -5,8 +5,9 @@ and the console's file all get their cells, formats and colours from the code be
 Everything above the primitives (`sheet_names`, `has_sheet`, `values`, `merged`, `percent`, `write`,
 `format`, `format_boxes`, `merge`, `add_sheet`, `colour_rows_by_status`, `busy`, `progress`, `message`) is
 written once here, so both implementations share it and CI runs it. Rules kept by every implementation:
-- one block read per sheet; formats and merges asked only where the intake uses them; values written as few
-  rectangles as they allow, each format once per sheet (in Excel every call is a COM round trip);
+- one read of each sheet; formats and merges asked only where the intake uses them; values written as few
+  rectangles as they allow, each format once per sheet (the live book reads all of it from one copy and
+  applies all writes in one macro call: in Excel every call is a COM round trip);
 - input cells are never written: only computed columns, total rows (the engine's), the 状态/触发规则/上月/变化
   columns right of a table, the generated sheets (问题文本, 校验结果) and the 控制台 status cells;
 - a string is always written as text, never as a formula, whatever it starts with; only a `Formula` the
@@ -142,7 +143,7 @@ class WorkbookPort:
 
     def merged(self, sheet: str, rows: list[list[Any]], header_rows: range) -> tuple[tuple[int, int, int, int], ...]:
         """Merged areas (first row, first column, last row, last column) the intake needs: those over blank
-        cells of `header_rows` at least (the live book answers just those: each read is a COM call)."""
+        cells of `header_rows` at least (both ports answer all of the sheet's)."""
         raise NotImplementedError
 
     def percent(self, sheet: str, cells: Iterable[tuple[int, int]]) -> frozenset:
@@ -161,7 +162,7 @@ class WorkbookPort:
     def format_boxes(self, sheet: str, boxes: Sequence[tuple[int, int, int, int]], *,
                      number_format: str | None = None, fill: str | None = None) -> None:
         """The same format on several blocks (first row, first column, last row, last column); the live
-        book does it in one call per few blocks (a multi-area range)."""
+        book sets it once per few blocks (a multi-area range)."""
         for r1, c1, r2, c2 in boxes:
             self.format(sheet, r1, c1, r2 - r1 + 1, c2 - c1 + 1, number_format=number_format, fill=fill)
 
