@@ -1,6 +1,8 @@
 """Intake normalisation of what staff paste, on a real workbook."""
 from __future__ import annotations
 
+import re
+
 import openpyxl
 import pytest
 
@@ -74,6 +76,34 @@ def test_formula_cells_are_read_as_excel_computed_them(tmp_path):
     wb.save(path)
     data = check(path).data
     assert [p.rule for p in data.problems if p.cell == addr] == ["value.uncalculated"]
+
+
+def test_a_formula_whose_result_is_empty_text_is_a_blank_not_an_uncalculated_formula(tmp_path):
+    """Excel saves =IF(…,"",…) as text with an empty result (t="str", <v></v>), which openpyxl reads as None
+    like a formula never calculated: the cell reads as blank, as in Excel; only the other one is named."""
+    import zipfile
+
+    from bulletin.actions.month import check
+
+    wb = openpyxl.load_workbook(SAMPLE)
+    ws = wb["附件6"]
+    empty, never = find_cell(ws, "人社局", "部门报送数据"), find_cell(ws, "民政局", "部门报送数据")
+    ws[empty], ws[never] = '=IF(1=1,"",1)', "=28000+79"
+    written = tmp_path / "written.xlsx"
+    wb.save(written)
+    path = tmp_path / "saved-by-excel.xlsx"  # the empty result added the way Excel writes it
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        sheet = f"xl/worksheets/sheet{wb.sheetnames.index('附件6') + 1}.xml"  # openpyxl numbers them in order
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == sheet:
+                cell = re.search(rf'<c r="{empty}"[^>]*>.*?</c>'.encode(), data)[0]
+                assert cell.endswith(b"<v></v></c>") and b" t=" not in cell, cell  # openpyxl: a number, no result
+                data = data.replace(cell, cell.replace(b"<c ", b'<c t="str" ', 1))
+            dst.writestr(item, data)
+    problems = check(path).data.problems
+    assert [p.rule for p in problems if p.cell == never] == ["value.uncalculated"]
+    assert [p.rule for p in problems if p.cell == empty] == ["value.missing"]  # blank, as Excel shows it
 
 
 def test_annex5_header_pasted_unmerged_as_printed(tmp_path):

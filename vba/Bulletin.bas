@@ -49,8 +49,11 @@ End Sub
 Public Function BulletinApply(plan As Variant) As Long
     Dim i As Long, c As Long, kind As String, sheetName As String, where As String
     Dim v As Variant, keep As Variant, ws As Worksheet, rng As Range, style As Long
-    Dim number As Long, description As String
+    Dim number As Long, description As String, alerts As Boolean
     style = Application.ReferenceStyle
+    ' no prompt may stop the loop (Excel asks before merging cells that hold more than one value)
+    alerts = Application.DisplayAlerts
+    Application.DisplayAlerts = False
     c = LBound(plan, 2)
     On Error GoTo Failed
     For i = LBound(plan, 1) To UBound(plan, 1)
@@ -114,11 +117,13 @@ Public Function BulletinApply(plan As Variant) As Long
         End Select
         BulletinApply = BulletinApply + 1
     Next i
+    Application.DisplayAlerts = alerts
     Exit Function
 Failed:
     number = Err.Number
     description = Err.Description
     Application.ReferenceStyle = style
+    Application.DisplayAlerts = alerts
     Err.Raise number, "BulletinApply", "BulletinApply failed at operation " & (i - LBound(plan, 1) + 1) & _
         " (" & kind & " " & where & "): " & description
 End Function

@@ -103,6 +103,39 @@ def sheet_values(path: Path, sheet: str) -> list[tuple[Any, ...]] | None:
         reader.archive.close()
 
 
+SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def formulas_never_calculated(path: Path, sheet: str) -> set[tuple[int, int]]:
+    """The formula cells of a sheet saved without a result (an empty or no <v>, as openpyxl and other
+    generators write formulas). Excel saves a formula whose result is "" as text (t="str") with an empty
+    <v>; openpyxl reads both as None, so the sheet's XML is asked, only for books where one was found."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    reader = ExcelReader(str(path), read_only=True, keep_links=False)
+    found: set[tuple[int, int]] = set()
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        target = next((rel.target for ws, rel in reader.parser.find_sheets() if ws.name == sheet), None)
+        if target is None:
+            return found
+        with reader.archive.open(target) as f:
+            for _, el in iterparse(f):
+                if el.tag == f"{SHEET_NS}c":
+                    value = el.find(f"{SHEET_NS}v")
+                    if el.find(f"{SHEET_NS}f") is not None and el.get("r") and el.get("t") != "str" and \
+                            (value is None or not value.text):
+                        found.add(coordinate_to_tuple(el.get("r")))
+                    el.clear()
+    finally:
+        reader.archive.close()
+    return found
+
+
 def sheet_grid(ws) -> Grid:
     rows: list[list[Any]] = []
     percent: set[tuple[int, int]] = set()

@@ -13,7 +13,7 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
 from openpyxl.utils import get_column_letter
 
 from ..adapters.files import ensure_closed, write_atomically
-from ..adapters.xlsx_files import open_workbook
+from ..adapters.xlsx_files import formulas_never_calculated, open_workbook
 from ..adapters.xlsx_output import COLOURS, save_new, style
 from . import Formula, WorkbookPort, check_lengths
 
@@ -64,6 +64,8 @@ class OpenpyxlPort(WorkbookPort):
                     percent.add((c.row, c.column))
                 line.append(value)
             rows.append(line)
+        if uncalculated:  # or a formula whose result is "": the file says which
+            uncalculated &= formulas_never_calculated(self.path, sheet)
         self._percent[sheet] = frozenset(percent)
         self._uncalculated[sheet] = frozenset(uncalculated)
         return rows
