@@ -30,7 +30,10 @@ def change_of(col_type: str, current: Any, previous: Any) -> dict[str, Any]:
     cur, prev = float(current), float(previous)
     if col_type == "ratio":
         cur, prev = round_half_up(cur), round_half_up(prev)
-    diff = round_half_up(Decimal(repr(cur)) - Decimal(repr(prev)), 2 if col_type == "ratio" else 6)
+    if col_type != "ratio" and cur.is_integer() and prev.is_integer() and max(abs(cur), abs(prev)) < 2 ** 52:
+        diff = cur - prev  # whole numbers: the float difference is exact, as the decimal one would be
+    else:
+        diff = round_half_up(Decimal(repr(cur)) - Decimal(repr(prev)), 2 if col_type == "ratio" else 6)
     pct = round_half_up(Decimal(repr(diff)) / Decimal(repr(prev)) * 100) if prev and col_type != "ratio" else None
     direction = UP if diff > 0 else DOWN if diff < 0 else SAME
     if col_type == "count" and diff == int(diff):

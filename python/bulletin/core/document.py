@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ..errors import UserError
 
-import calendar
 import datetime as dt
 import itertools
 import math
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..spec import ANNEXES, DOCUMENT_PARAM_KEYS, AnnexSpec
-from .month import MonthData
+from .month import MonthData, last_day
 from .numbers import clean_text, is_blank, parse_date
 from .tables import PrintedTable, RowKind, build_tables
 
@@ -104,7 +103,7 @@ def cutoff_date(data: MonthData) -> dt.date:
     if given:
         return given
     year, mon = (int(x) for x in data.month.split("-"))
-    return dt.date(year, mon, calendar.monthrange(year, mon)[1])
+    return dt.date(year, mon, last_day(year, mon))
 
 
 # GB/T 9704-2012 7.3.3: a long title breaks "词意完整，排列对称，长短适宜"; lines of 2号 type on the 156 mm

@@ -6,13 +6,12 @@ annex's printed order unless its rule asks for pinyin order.
 """
 from __future__ import annotations
 
-import calendar
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .compare import DISTRICT, Comparison
-from .month import MonthData
+from .month import MonthData, last_day
 from .registry import Registry, UnknownDepartment
 from .rules import Assessment, RuleSet
 
@@ -91,7 +90,7 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
     year, m = map(int, month.split("-"))
     prev_m = 12 if m == 1 else m - 1
     cut = data.scalars.get("统计截止日期")
-    day = int(cut[-2:]) if cut else calendar.monthrange(year, m)[1] if 1 <= m <= 12 else 0
+    day = int(cut[-2:]) if cut else last_day(year, m) if 1 <= m <= 12 else 0
     cutoff = f"{m}月{day}日"
     annex: dict[str, dict[str, Any]] = {}
     for sheet, res in data.results.items():

@@ -34,6 +34,11 @@ def next_month(month: str) -> str:
     return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
 
 
+def last_day(year: int, m: int) -> int:
+    """The number of days of month m (1-12) of a year."""
+    return ((dt.date(year + 1, 1, 1) if m == 12 else dt.date(year, m + 1, 1)) - dt.timedelta(days=1)).day
+
+
 def previous_month(month: str) -> str:
     y, m = map(int, month.split("-"))
     return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"

@@ -119,7 +119,11 @@ def round_half_up(value: float | Decimal | None, places: int = 2) -> float | Non
     if value is None:
         return None
     d = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-    return float(d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    quantum = _QUANTA.get(places) or Decimal(1).scaleb(-places)
+    return float(d.quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+_QUANTA = {p: Decimal(1).scaleb(-p) for p in range(7)}  # 0.01 for 2 places…: made once, used on every figure
 
 
 def to_decimal(value: float | int) -> Decimal:
