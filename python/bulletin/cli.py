@@ -6,7 +6,6 @@ import datetime as dt
 import gc
 import json
 import sys
-import traceback
 from pathlib import Path
 from typing import Sequence
 
@@ -97,6 +96,8 @@ def _print_problems(data: MonthData) -> None:
 
 
 def _log_crash(exc: BaseException) -> Path:
+    import traceback  # only for a crash (it costs every run a millisecond or two)
+
     path = Path.cwd() / f"bulletin-error-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
     path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
     return path
