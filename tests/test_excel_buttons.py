@@ -245,3 +245,46 @@ def test_copies_of_the_workbook_share_the_office_history(tmp_path, monkeypatch):
         assert outcome is not None and outcome.analysis.previous.month == "2023-05", book.app.impl.alerts
         assert f"历史库：{history}（已存在；settings.yaml 的 history_file 指定，各副本共用）" in excel.environment(book)
     assert not any((tmp_path / name / "history.sqlite").exists() for name in ("科室", "下载"))
+
+
+def test_a_protected_annex_is_named_in_chinese_not_an_internal_error(folder):
+    tmp, path = folder
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb["附件2"].protection.sheet = True
+    wb.save(path)
+    book = open_book(path)
+    assert excel.recalculate(book) is None
+    text = book.app.impl.alerts[-1][1]
+    assert text.startswith("重新计算未完成：工作表“附件2”设置了保护") and "撤销工作表保护" in text, text
+    assert not list(tmp.glob("bulletin-error-*.log"))
+
+
+def test_a_copy_excel_cannot_save_is_a_chinese_message_and_leaves_no_folder(folder, monkeypatch, tmp_path):
+    import tempfile
+
+    import xlwings_engine
+
+    tmp, path = folder
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    (tmp_path / "temp").mkdir()
+
+    def full_disk(self, Filename):  # what Excel answers when it cannot write the copy
+        raise OSError(-2147352567, "Exception occurred.", (0, "Microsoft Excel", "磁盘已满。", None, 0, -2146827284))
+
+    monkeypatch.setattr(xlwings_engine.Workbook, "SaveCopyAs", full_disk)
+    book = open_book(path)
+    assert excel.check(book) is None
+    assert "无法读取工作簿：Excel 不能把它的副本保存到临时文件夹" in book.app.impl.alerts[-1][1]
+    assert not list((tmp_path / "temp").iterdir())
+
+
+def test_environment_on_an_old_workbook_without_the_macro_still_reports(folder):
+    """检查环境 is the button pressed when something is wrong: on a book whose VBA lacks BulletinApply it
+    shows its report with the reason, never xlwings' traceback box."""
+    tmp, path = folder
+    old = tmp / "旧版通报.xlsx"  # an .xlsx has no VBA project: no BulletinApply to run
+    openpyxl.load_workbook(path).save(old)
+    book = open_book(old)
+    lines = excel.check_environment(book, vba_version="0.37.8")
+    assert lines[-1].startswith("注意：工作簿的宏中没有 BulletinApply")
+    assert book.app.impl.alerts[-1][1].startswith(lines[0])

@@ -176,9 +176,21 @@ def test_a_failed_operation_is_named_and_stops_the_rest(tmp_path):
     shutil.copy(MASTER, path)
     book = open_book(path)
     plan = (("控制台", "B5", "text", "一", ""), ("没有此表", "A1", "text", "二", ""), ("控制台", "B7", "text", "三", ""))
-    with pytest.raises(OSError, match="BulletinApply failed at operation 2 "):
-        book.macro("BulletinApply")(plan)
+    answer = book.macro("BulletinApply")(plan)  # returned, not raised: Application.Run drops a VBA error's text
+    assert answer.startswith("BulletinApply failed at operation 2 (text 没有此表!A1): ")
     assert book.sheets["控制台"].range("B5").value == "一" and book.sheets["控制台"].range("B7").value != "三"
+
+
+def test_a_protected_sheet_stops_the_plan_and_is_named(tmp_path):
+    path = tmp_path / "通报.xlsm"
+    shutil.copy(MASTER, path)
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    wb["控制台"].protection.sheet = True
+    wb.save(path)
+    book = open_book(path)
+    plan = (("校验结果", "A1", "text", "一", ""), ("控制台", "B5", "text", "二", ""))
+    assert book.macro("BulletinApply")(plan) == "protected\t控制台"
+    assert book.sheets["校验结果"].range("A1").value == "一" and book.sheets["控制台"].range("B5").value != "二"
 
 
 def test_a_plan_pywin32_could_not_hand_over_is_refused(tmp_path):

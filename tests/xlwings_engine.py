@@ -784,11 +784,12 @@ def apply_plan(book: "Book", plan: Any) -> int:
         raise TypeError(f"not a plan of 5 scalars a row: {plan!r:.200}")
     for n, (sheet, where, kind, value, colour) in enumerate(plan, 1):
         try:
+            if kind != "add sheet" and book._xl[sheet].protection.sheet:  # ws.ProtectContents
+                return f"protected\t{sheet}"
             rng = None if kind == "add sheet" else Sheet(book, book._xl[sheet])._range(where)
             APPLY[kind](book, rng, value, colour)
-        except Exception as exc:  # Err.Raise in the VBA: the operation named
-            raise OSError(-2147352567, f"BulletinApply failed at operation {n} ({kind} {sheet}!{where}): "
-                                       f"{exc!r}") from exc
+        except Exception as exc:  # the VBA's Failed: the operation named, returned (never raised) as text
+            return f"BulletinApply failed at operation {n} ({kind} {sheet}!{where}): {exc!r}"
     return len(plan)
 
 

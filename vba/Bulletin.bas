@@ -44,18 +44,22 @@ End Sub
 ' from Python would be a COM round trip of its own, here they run inside Excel.
 ' plan: a 2-D array, one operation a row: sheet, address, kind, value, colour (unused fields "").
 ' The kinds are the Case labels below; tests/xlwings_engine.py applies the same kinds by the same
-' rules, and a test compares the two lists. Returns the number of operations applied; an operation
-' that fails stops the rest and is raised to Python with its number, sheet and address.
-Public Function BulletinApply(plan As Variant) As Long
+' rules, and a test compares the two lists.
+' Returns the number of operations applied; or, as text, why it stopped: "protected" Tab sheet (a
+' protected sheet: nothing more is written), or the failed operation's number, sheet, address and
+' Excel's message. An error is never raised to Python: Application.Run hands a VBA error to the
+' caller without its description.
+Public Function BulletinApply(plan As Variant) As Variant
     Dim i As Long, c As Long, kind As String, sheetName As String, where As String
     Dim v As Variant, keep As Variant, ws As Worksheet, rng As Range, style As Long
-    Dim number As Long, description As String, alerts As Boolean
+    Dim applied As Long, alerts As Boolean, saved As Boolean
+    On Error GoTo Failed
     style = Application.ReferenceStyle
     ' no prompt may stop the loop (Excel asks before merging cells that hold more than one value)
     alerts = Application.DisplayAlerts
+    saved = True
     Application.DisplayAlerts = False
     c = LBound(plan, 2)
-    On Error GoTo Failed
     For i = LBound(plan, 1) To UBound(plan, 1)
         kind = plan(i, c + 2)
         v = plan(i, c + 3)
@@ -64,6 +68,10 @@ Public Function BulletinApply(plan As Variant) As Long
             If ws Is Nothing Or plan(i, c) <> sheetName Then
                 sheetName = plan(i, c)
                 Set ws = ThisWorkbook.Worksheets(sheetName)
+                If ws.ProtectContents Then
+                    BulletinApply = "protected" & vbTab & sheetName
+                    GoTo Done
+                End If
             End If
             Set rng = ws.Range(CStr(plan(i, c + 1)))
         End If
@@ -115,15 +123,18 @@ Public Function BulletinApply(plan As Variant) As Long
         Case Else
             Err.Raise vbObjectError + 513, , "unknown kind"
         End Select
-        BulletinApply = BulletinApply + 1
+        applied = applied + 1
     Next i
-    Application.DisplayAlerts = alerts
+    BulletinApply = applied
+Done:
+    On Error Resume Next  ' restoring the settings must not loop back into Failed
+    If saved Then
+        Application.ReferenceStyle = style
+        Application.DisplayAlerts = alerts
+    End If
     Exit Function
 Failed:
-    number = Err.Number
-    description = Err.Description
-    Application.ReferenceStyle = style
-    Application.DisplayAlerts = alerts
-    Err.Raise number, "BulletinApply", "BulletinApply failed at operation " & (i - LBound(plan, 1) + 1) & _
-        " (" & kind & " " & where & "): " & description
+    BulletinApply = "BulletinApply failed at operation " & (applied + 1) & " (" & kind & " " & where & _
+        "): " & Err.Number & " " & Err.Description
+    Resume Done
 End Function

@@ -151,6 +151,9 @@ def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
 def check_environment(book: Any = None, vba_version: str | None = None) -> list[str]:
     lines = environment(book, vba_version)
     port = XlwingsPort(_book(book))
-    port.set_status("检查环境", "；".join(lines[:3]))
-    port.message("\n".join(lines))  # applies the 控制台 status first (the port collects its writes)
+    try:
+        port.set_status("检查环境", "；".join(lines[:3]))  # written at once (outside a step, through BulletinApply)
+    except UserError as exc:  # e.g. an old workbook without the macro: the report is what this button is for
+        lines.append(f"注意：{exc}")
+    port.message("\n".join(lines))
     return lines

@@ -31,11 +31,14 @@ from . import Formula, WorkbookPort, address, check_lengths, rectangles
 NO_MODAL_NAME = "BULLETIN_NO_MODAL"  # a defined name in the book (or env BULLETIN_NO_MODAL=1): no message boxes
 APPLY_MACRO = "BulletinApply"
 APPLY_FAILED = "BulletinApply failed at operation"  # how the macro names a failed operation (vba/Bulletin.bas)
+PROTECTED = "protected"  # the macro's answer for a protected sheet: "protected\t<sheet>"
 # The kinds of operation BulletinApply knows (its Case labels; tests check the VBA and the test engine agree).
 KINDS = ("value", "text", "formula", "number format", "fill", "bold", "merge", "condition", "add sheet")
 COPY_SUFFIXES = (".xlsx", ".xlsm")  # what openpyxl reads; SaveCopyAs keeps the book's own file format
 OLD_MACROS = ("工作簿的宏中没有 BulletinApply（可能是旧版 bulletin.xlsm，或宏已被禁用），本次结果未写入。"
               "请把本月数据粘贴到新版 bulletin.xlsm（信息科提供，或运行 make workbook 生成）后再点按钮")
+PROTECTED_SHEET = ("工作表“{sheet}”设置了保护，本次结果没有全部写入。请在“审阅 → 撤销工作表保护”后再点一次按钮"
+                   "（输入的数据不受影响）")
 WRONG_FORMAT = ("按钮只能用于 .xlsm（或 .xlsx）工作簿（本工作簿是 {suffix} 格式）：请用“文件→另存为”保存为"
                 "“Excel 启用宏的工作簿 (*.xlsm)”后再点按钮")
 
@@ -141,18 +144,23 @@ class XlwingsPort(WorkbookPort):
     def _read_book(self) -> Snapshot:
         """A new snapshot: pending writes applied, formulas calculated when the user calculates by hand,
         one SaveCopyAs into a new temporary folder, read, folder removed whatever happens."""
+        wrote = bool(self._plan)
         self.flush()
         suffix = Path(self.name).suffix.lower() or ".xlsx"  # a never-saved book copies as Excel's default
         if suffix not in COPY_SUFFIXES:
             raise UsageError(WRONG_FORMAT.format(suffix=suffix))
         if self._manual is None:
             self._manual = self.app.calculation == "manual"
-        if self._manual:
+        if self._manual or (wrote and self._collecting):  # busy() set calculation to manual: our writes too
             self.app.calculate()
         folder = tempfile.mkdtemp(prefix="bulletin-")
         try:
-            copy = Path(folder) / (self.name if Path(self.name).suffix else f"工作簿{suffix}")
-            self.book.api.SaveCopyAs(str(copy))
+            copy = Path(folder) / f"book{suffix}"  # a short ASCII name: Excel refuses paths over 218 characters
+            try:
+                self.book.api.SaveCopyAs(str(copy))
+            except Exception as exc:  # pywintypes.com_error: disk full, TEMP not writable, path too long
+                raise UsageError(f"无法读取工作簿：Excel 不能把它的副本保存到临时文件夹 {folder}"
+                                 f"（磁盘已满或没有写入权限？请检查 TEMP 文件夹后再试）") from exc
             snapshot = read_copy(copy)
         finally:
             remove_folder(folder)
@@ -269,10 +277,13 @@ class XlwingsPort(WorkbookPort):
         macro = "'{}'!{}".format(self.name.replace("'", "''"), APPLY_MACRO)
         try:
             applied = self.app.macro(macro)(plan)
-        except Exception as exc:  # pywintypes.com_error on Windows
-            if APPLY_FAILED in str(exc):
-                raise  # an operation failed inside Excel: a program fault, logged with the operation named
+        except Exception as exc:  # pywintypes.com_error: the macro cannot run (the macro itself never raises)
             raise UsageError(OLD_MACROS) from exc
+        if isinstance(applied, str):  # why it stopped, as the macro says it
+            reason, _, sheet = applied.partition("\t")
+            if reason == PROTECTED:
+                raise UsageError(PROTECTED_SHEET.format(sheet=sheet))
+            raise RuntimeError(applied)  # an operation failed inside Excel: a program fault, logged as such
         if applied != len(plan):
             raise RuntimeError(f"{APPLY_MACRO} applied {applied} of {len(plan)} operations")
 
