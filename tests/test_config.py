@@ -197,3 +197,21 @@ def test_an_edited_staff_file_takes_effect_without_a_restart(tmp_path, monkeypat
     assert edited != text, "rules.yaml's 即办件占比黄线 is no longer written as {value: …}: update this test"
     (folder / "rules.yaml").write_text(edited, encoding="utf-8")
     assert before != 12.5 and config.load_rules_file().params["即办件占比黄线"].value == 12.5
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_cache_folder_others_can_write_is_not_used(tmp_path, monkeypatch):
+    """What the cache holds decides settings (the mail server…): a folder another user could plant entries
+    in is ignored, and the file is parsed each time instead."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv(config.CACHE_DIR_ENV, str(shared))
+    path = tmp_path / "mail.yaml"
+    path.write_text("sender: a@example.org\n", encoding="utf-8")
+    assert config.read_yaml(path) == {"sender": "a@example.org"}
+    assert not list(shared.iterdir())
+    own = tmp_path / "own"
+    monkeypatch.setenv(config.CACHE_DIR_ENV, str(own))
+    config.read_yaml(path)
+    assert own.stat().st_mode & 0o777 == 0o700 and len(list(own.glob("*.json"))) == 1

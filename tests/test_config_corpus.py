@@ -18,19 +18,20 @@ LOADERS = {"settings.yaml": config.load_settings, "rules.yaml": config.load_rule
            "messages.yaml": config.load_messages, "document.yaml": config.load_document_settings,
            "mail.yaml": config.load_mail_settings, "charts.yaml": config.load_chart_settings}
 WRONG = (5, "x", [], {}, None, [1], {"k": 1}, True, -1.5)
+KEYS = (1, True, None, 2.5)  # keys as YAML reads `1:`, `yes:`, `~:`, `2.5:`
 PYTHON_WORDING = re.compile(r"object|argument|literal|iterable|unhashable|NoneType|expected|could not convert|"
                             r"Traceback|Error\b")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def paths(node, here=()):
-    """Every place in a parsed file: the root, each mapping value and the first two items of each list."""
+    """Every place in a parsed file: the root, each mapping value and each list item."""
     yield here
     if isinstance(node, dict):
         for key, value in node.items():
             yield from paths(value, here + (key,))
     elif isinstance(node, list):
-        for i, value in enumerate(node[:2]):
+        for i, value in enumerate(node):
             yield from paths(value, here + (i,))
 
 
@@ -45,23 +46,53 @@ def replaced(node, where, value):
     return node
 
 
+def mappings(node, here=()):
+    """Every mapping of a parsed file, by its place."""
+    if isinstance(node, dict):
+        yield here
+        for key, value in node.items():
+            yield from mappings(value, here + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from mappings(value, here + (i,))
+
+
+def with_key(node, where, key):
+    """The mapping at `where` with one more key (a key YAML reads as a number, a truth value or null)."""
+    node = copy.deepcopy(node)
+    target = node
+    for step in where:
+        target = target[step]
+    target[key] = "x"
+    return node
+
+
+def variants(packaged):
+    for where in paths(packaged):
+        for value in WRONG:
+            yield replaced(packaged, where, value)
+    for where in mappings(packaged):
+        for key in KEYS:
+            yield with_key(packaged, where, key)
+
+
 @pytest.mark.parametrize("file", sorted(LOADERS))
 def test_every_value_of_the_wrong_kind_is_a_config_error_in_chinese(file, tmp_path, monkeypatch):
     packaged = yaml.safe_load((DATA / file).read_text(encoding="utf-8"))
     refused = loaded = 0
-    for k, where in enumerate(paths(packaged)):
-        for value in WRONG:
-            folder = tmp_path / f"{k}-{WRONG.index(value)}"  # an office folder of its own: loaded afresh
-            folder.mkdir()
-            (folder / file).write_text(yaml.safe_dump(replaced(packaged, where, value), allow_unicode=True),
-                                       encoding="utf-8")
-            monkeypatch.setenv(config.CONFIG_DIR_ENV, str(folder))
-            try:
-                LOADERS[file]()
-                loaded += 1
-            except ConfigError as exc:
-                refused += 1
-                message = str(exc)
-                assert file in message and CJK.search(message), (where, value, message)
-                assert not PYTHON_WORDING.search(message), (where, value, message)
-    assert refused > 0 and refused + loaded == len(list(paths(packaged))) * len(WRONG)
+    for k, edited in enumerate(variants(packaged)):
+        folder = tmp_path / str(k)  # an office folder of its own: loaded afresh
+        folder.mkdir()
+        (folder / file).write_text(yaml.safe_dump(edited, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setenv(config.CONFIG_DIR_ENV, str(folder))
+        try:
+            LOADERS[file]()
+            loaded += 1
+        except ConfigError as exc:
+            refused += 1
+            message = str(exc)
+            assert file in message and CJK.search(message), (k, message)
+            assert not PYTHON_WORDING.search(message), (k, message)
+            assert exc.__cause__ is None or isinstance(exc.__cause__, (ConfigError, ValueError)), \
+                (k, message, repr(exc.__cause__))  # no Python error caught by the fallback: a check names it
+    assert refused > 0 and refused + loaded == len(list(variants(packaged)))

@@ -8,10 +8,12 @@ the key, which the CLI prints with exit 2 and a button shows in a message box.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -53,13 +55,31 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bulletin"
 
 
-def _cache_file(raw: bytes) -> Path:
-    return cache_dir() / f"{hashlib.sha256(CACHE_FORMAT.encode() + raw).hexdigest()}.json"
+def _cache_folder() -> Path | None:
+    """The cache folder when it is safe to use: the user's own and nobody else's to write (what is read
+    from it decides settings such as the mail server); None, and no caching, otherwise."""
+    try:
+        folder = cache_dir()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if os.name == "posix":
+            st = folder.lstat()
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None
+        return folder
+    except (OSError, RuntimeError):  # RuntimeError: no home folder to be found
+        return None
+
+
+def _cache_file(folder: Path, raw: bytes) -> Path:
+    return folder / f"{hashlib.sha256(CACHE_FORMAT.encode() + raw).hexdigest()}.json"
 
 
 def _cached_parse(raw: bytes) -> tuple[bool, Any]:
+    folder = _cache_folder()
+    if folder is None:
+        return False, None
     try:
-        return True, json.loads(_cache_file(raw).read_text(encoding="utf-8"))
+        return True, json.loads(_cache_file(folder, raw).read_text(encoding="utf-8"))
     except (OSError, ValueError):  # not cached yet, or a damaged entry: parse again
         return False, None
 
@@ -67,18 +87,28 @@ def _cached_parse(raw: bytes) -> tuple[bool, Any]:
 def _store_parse(raw: bytes, data: Any) -> None:
     """Keep what a file parsed to, keyed by its bytes (an edit is a new key), when JSON says it exactly
     (a date or a non-text key is not cached). An unwritable cache folder only costs the parse next time."""
+    folder = _cache_folder()
+    if folder is None:
+        return
     try:
         text = json.dumps(data, ensure_ascii=False)
         if json.loads(text) != data:
             return
-        path = _cache_file(raw)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    except (TypeError, ValueError):
+        return
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".partial")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.replace(tmp, path)
-    except (OSError, TypeError, ValueError):
+        os.replace(tmp, _cache_file(folder, raw))
+        tmp = None
+    except OSError:
         pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def read_yaml(path: Path) -> Any:
@@ -123,8 +153,13 @@ def _checked(path: Path, parse: Callable[[], T]) -> T:
         return parse()
     except ConfigError:
         raise
-    except (UserError, ValueError) as exc:  # the parsers' own complaints; anything else is a bug, not a typo
+    except (UserError, ValueError) as exc:  # the parsers' own complaints
         raise ConfigError(path.name, "", str(exc).strip("'\"")) from None
+    except (TypeError, KeyError, AttributeError, IndexError) as exc:
+        # a value of a kind no check foresaw (the corpus test finds none): still the file's mistake to the
+        # user, in Chinese; the Python error stays attached (__cause__) for whoever debugs it
+        raise ConfigError(path.name, "", "有一项的写法不对（例如该写文字处写成了列表，或缩进有误），请对照原文件检查"
+                                         "后再试") from exc
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ class MailSettingsError(UserError, ValueError):
 
 
 def _unknown(where: str, given: Iterable[str], allowed: Iterable[str]) -> None:
-    unknown = sorted(set(given) - set(allowed))
+    unknown = sorted(map(str, set(given) - set(allowed)))  # a key YAML read as a number or yes/no too
     if unknown:
         raise MailSettingsError(f"{where} 中有无法识别的设置：{'、'.join(unknown)}（可用：{'、'.join(sorted(allowed))}）")
 

@@ -131,7 +131,7 @@ class ChartSettings:
                 w = f"{where}.series[{j}]"
                 _keys(w, s, {"name", "sheet", "column", "scalar"}, {"name"})
                 if "scalar" in s:
-                    if set(s) & {"sheet", "column"} or s["scalar"] not in scalars:
+                    if set(s) & {"sheet", "column"} or not isinstance(s["scalar"], str) or s["scalar"] not in scalars:
                         raise ChartSettingsError(f"charts.yaml {w}: scalar 应为“总体情况”表的数值项，且不与 sheet/column 同用")
                     series.append(SeriesSpec(str(s["name"]), scalar=s["scalar"], type="count"))
                     continue
