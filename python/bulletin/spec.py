@@ -17,6 +17,7 @@ Vocabulary
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 COLUMN_TYPES = ("count", "number", "ratio", "text")
@@ -221,32 +222,41 @@ class AnnexSpec:
             landscape=bool(d.get("landscape", False)),
         )
 
-    # -- conveniences -------------------------------------------------------------------------
-    def column(self, name: str) -> Column:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(name)
+    # -- conveniences (derived once: the spec is frozen, and every row of every step asks) -----------
+    @cached_property
+    def _by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
 
-    @property
+    def column(self, name: str) -> Column:
+        """The column of that name; KeyError for anything else (a list a staff file gave included)."""
+        try:
+            return self._by_name[name]
+        except TypeError:
+            raise KeyError(name) from None
+
+    @cached_property
     def name_column(self) -> Column:
         return next(c for c in self.columns if c.role == "name")
 
-    @property
+    @cached_property
     def index_column(self) -> Column | None:
         return next((c for c in self.columns if c.role == "index"), None)
 
-    @property
+    @cached_property
     def key_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.role == "key")
 
-    @property
+    @cached_property
     def computed_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.role == "computed")
 
-    @property
+    @cached_property
     def value_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.role in ("input", "key", "computed"))
+
+    @cached_property
+    def numeric_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.value_columns if c.is_numeric)
 
     def title_for(self, district: str) -> str:
         return self.title.format(district=district)

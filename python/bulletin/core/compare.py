@@ -77,10 +77,6 @@ class Comparison:
                      and r["column"] == column), None)
 
 
-def _numeric(spec: AnnexSpec) -> list[Column]:
-    return [c for c in spec.value_columns if c.is_numeric]
-
-
 def drivers_of(spec: AnnexSpec, col: Column, current: list[dict], previous: list[dict],
                prev_total: dict[str, Any] | None) -> list[Driver]:
     """effect_i = [(num_i' − num_i) − R·(den_i' − den_i)] / D'; the effects add up to R' − R exactly."""
@@ -119,7 +115,7 @@ def compare(current: MonthData, previous: MonthData) -> Comparison:
             cur_keys.add(key)
             p = prev_by.get(key)
             scope = "reference" if r["_kind"] == "reference" else "department"
-            for col in _numeric(spec):
+            for col in spec.numeric_columns:
                 ch = change_of(col.type, r.get(col.name), p.get(col.name) if p else None)
                 if p is None:
                     ch["direction"] = NEW
@@ -132,14 +128,14 @@ def compare(current: MonthData, previous: MonthData) -> Comparison:
         missing[sheet] = [d for d in dict.fromkeys(r["部门"] for r in prev_records) if d in prev_depts - cur_depts]
         for key, p in prev_by.items():  # rows gone this month: reported, not zero-filled
             if key not in cur_keys and p["_kind"] == "department":
-                for col in _numeric(spec):
+                for col in spec.numeric_columns:
                     rows.append({"sheet": sheet, "scope": "department", "department": p["部门"],
                                  "key": "|".join(str(k) for k in key[1:]), "column": col.name, "type": col.type,
                                  "current": None, "previous": p.get(col.name),
                                  **{**change_of(col.type, None, None), "direction": MISSING}})
         prev_total = prev_res.total if prev_res else None
         if res.total is not None:
-            for col in _numeric(spec):
+            for col in spec.numeric_columns:
                 rows.append({"sheet": sheet, "scope": "total", "department": DISTRICT, "key": "", "column": col.name,
                              "type": col.type, "current": res.total.get(col.name),
                              "previous": prev_total.get(col.name) if prev_total else None,
