@@ -110,18 +110,21 @@ def compare(current: MonthData, previous: MonthData) -> Comparison:
         prev_records = prev_res.records if prev_res else []
         prev_by = {_row_key(spec, r): r for r in prev_records}
         cur_keys = set()
+        columns = spec.numeric_columns
         for r in res.records:
             key = _row_key(spec, r)
             cur_keys.add(key)
             p = prev_by.get(key)
             scope = "reference" if r["_kind"] == "reference" else "department"
-            for col in spec.numeric_columns:
-                ch = change_of(col.type, r.get(col.name), p.get(col.name) if p else None)
+            department, key_text = r["部门"], "|".join(str(k) for k in key[1:])
+            for col in columns:
+                now, before = r.get(col.name), p.get(col.name) if p else None
+                record = {"sheet": sheet, "scope": scope, "department": department, "key": key_text,
+                          "column": col.name, "type": col.type, "current": now, "previous": before}
+                record.update(change_of(col.type, now, before))
                 if p is None:
-                    ch["direction"] = NEW
-                rows.append({"sheet": sheet, "scope": scope, "department": r["部门"], "key": "|".join(
-                    str(k) for k in key[1:]), "column": col.name, "type": col.type, "current": r.get(col.name),
-                    "previous": p.get(col.name) if p else None, **ch})
+                    record["direction"] = NEW
+                rows.append(record)
         cur_depts = {r["部门"] for r in res.records if r["_kind"] == "department"}
         prev_depts = {r["部门"] for r in prev_records if r["_kind"] == "department"}
         new[sheet] = [d for d in dict.fromkeys(r["部门"] for r in res.records) if d in cur_depts - prev_depts]

@@ -6,8 +6,9 @@ and section lines (annex 8's 公共服务单位); blank lines are skipped.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import math
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 
@@ -20,6 +21,7 @@ HEADER_SEARCH_ROWS = 20
 META_COLUMNS = ("_row", "_kind", "_section", "_label", "部门", "_known")
 
 
+@lru_cache(maxsize=None)  # asked for every cell read (the cell each figure came from): a few dozen columns
 def column_letter(col: int) -> str:
     letters = ""
     while col:
@@ -28,6 +30,7 @@ def column_letter(col: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=65536)
 def address(row: int, col: int) -> str:
     return f"{column_letter(col)}{row}"
 
