@@ -106,3 +106,27 @@ def test_a_buttons_writes_reach_the_book_through_the_macro(june_book):
     annex1 = rows(june_book, "附件1")
     assert annex1[1][6] == "状态" and annex1[2][6] in ("红", "黄", "绿")
     assert any(r[0] == "总体情况.即办件与时限压缩" and "62.71%" in str(r[3]) for r in rows(june_book, "问题文本"))
+
+
+def test_bulletin_apply_answers_why_it_stopped_in_excel(excel_app, tmp_path):
+    """In Excel as in the engine (tests/test_xlwings_engine.py): a failed operation and a protected sheet come
+    back as text, never as a VBA error (Application.Run would drop its description), and Excel's prompts and
+    reference style are as they were."""
+    import shutil
+
+    from test_ports_contract import MASTER
+
+    path = tmp_path / "通报.xlsm"
+    shutil.copy(MASTER, path)
+    book = excel_app.books.open(str(path))
+    try:
+        alerts, style = excel_app.api.DisplayAlerts, excel_app.api.ReferenceStyle
+        failed = book.macro("BulletinApply")((("控制台", "B5", "text", "一", ""), ("没有此表", "A1", "text", "二", "")))
+        assert failed.startswith("BulletinApply failed at operation 2 (text 没有此表!A1): ")
+        book.sheets["控制台"].api.Protect()
+        assert book.macro("BulletinApply")((("控制台", "B6", "text", "三", ""),)) == "protected\t控制台"
+        assert book.sheets["控制台"].range("B6").value != "三"
+        assert (excel_app.api.DisplayAlerts, excel_app.api.ReferenceStyle) == (alerts, style)
+    finally:
+        book.sheets["控制台"].api.Unprotect()
+        book.close()
