@@ -35,35 +35,24 @@ def paths(node, here=()):
             yield from paths(value, here + (i,))
 
 
+def at(node, where):
+    for step in where:
+        node = node[step]
+    return node
+
+
 def replaced(node, where, value):
     if not where:
         return value
     node = copy.deepcopy(node)
-    parent = node
-    for step in where[:-1]:
-        parent = parent[step]
-    parent[where[-1]] = value
+    at(node, where[:-1])[where[-1]] = value
     return node
-
-
-def mappings(node, here=()):
-    """Every mapping of a parsed file, by its place."""
-    if isinstance(node, dict):
-        yield here
-        for key, value in node.items():
-            yield from mappings(value, here + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from mappings(value, here + (i,))
 
 
 def with_key(node, where, key):
     """The mapping at `where` with one more key (a key YAML reads as a number, a truth value or null)."""
     node = copy.deepcopy(node)
-    target = node
-    for step in where:
-        target = target[step]
-    target[key] = "x"
+    at(node, where)[key] = "x"
     return node
 
 
@@ -71,7 +60,7 @@ def variants(packaged):
     for where in paths(packaged):
         for value in WRONG:
             yield replaced(packaged, where, value)
-    for where in mappings(packaged):
+    for where in [w for w in paths(packaged) if isinstance(at(packaged, w), dict)]:  # every mapping
         for key in KEYS:
             yield with_key(packaged, where, key)
 

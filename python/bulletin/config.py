@@ -74,8 +74,7 @@ def _cache_file(folder: Path, raw: bytes) -> Path:
     return folder / f"{hashlib.sha256(CACHE_FORMAT.encode() + raw).hexdigest()}.json"
 
 
-def _cached_parse(raw: bytes) -> tuple[bool, Any]:
-    folder = _cache_folder()
+def _cached_parse(folder: Path | None, raw: bytes) -> tuple[bool, Any]:
     if folder is None:
         return False, None
     try:
@@ -84,10 +83,9 @@ def _cached_parse(raw: bytes) -> tuple[bool, Any]:
         return False, None
 
 
-def _store_parse(raw: bytes, data: Any) -> None:
+def _store_parse(folder: Path | None, raw: bytes, data: Any) -> None:
     """Keep what a file parsed to, keyed by its bytes (an edit is a new key), when JSON says it exactly
     (a date or a non-text key is not cached). An unwritable cache folder only costs the parse next time."""
-    folder = _cache_folder()
     if folder is None:
         return
     try:
@@ -119,7 +117,8 @@ def read_yaml(path: Path) -> Any:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(Path(path).name, "", f"无法读取（{exc.strerror or exc}）") from None
-    found, data = _cached_parse(raw)
+    folder = _cache_folder()
+    found, data = _cached_parse(folder, raw)
     if found:
         return data
     try:
@@ -135,7 +134,7 @@ def read_yaml(path: Path) -> Any:
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else ""
         raise ConfigError(Path(path).name, "", f"YAML 格式错误{where}：{getattr(exc, 'problem', '') or exc}"
                                               f"（冒号后要有空格，缩进用空格，含冒号的文字加引号）") from None
-    _store_parse(raw, data)
+    _store_parse(folder, raw, data)
     return data
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from ..errors import UserError
 
+import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import openpyxl
 
@@ -73,33 +74,40 @@ def open_workbook(path: Path, **kw: Any) -> openpyxl.Workbook:
         raise WorkbookError(_corrupt(path)) from exc
 
 
+@contextlib.contextmanager
+def _sheet_part(path: Path, sheet: str, *, strings: bool = False) -> Iterator[tuple[Any, str | None]]:
+    """openpyxl's own reader on a package, with its manifest and workbook part read (and its shared strings
+    when asked): the reader, and the name of `sheet`'s part in it (None when the book has no such sheet).
+    What reads one sheet of a book without loading all of it (openpyxl's version is pinned)."""
+    from openpyxl.reader.excel import ExcelReader
+
+    reader = ExcelReader(str(path), read_only=True, data_only=True, keep_links=False)
+    try:
+        reader.read_manifest()
+        if strings:
+            reader.read_strings()
+        reader.read_workbook()
+        yield reader, next((rel.target for ws, rel in reader.parser.find_sheets() if ws.name == sheet), None)
+    finally:
+        reader.archive.close()
+
+
 def sheet_values(path: Path, sheet: str) -> list[tuple[Any, ...]] | None:
     """One sheet's cell values as saved (formulas as their results; numbers as stored, so a date reads as
     its serial number: for sheets of text, such as an earlier result's 问题文本), None when the book has no
     such sheet. openpyxl's read-only load opens every sheet to size it and reads the styles; this reads
-    the package and the strings and then only the one sheet, with openpyxl's own reader (version pinned in
-    requirements.txt): a third of the time, paid on every run that finds an earlier result."""
-    from openpyxl.reader.excel import ExcelReader
+    the package and the strings and then only the one sheet: a third of the time, paid on every run that
+    finds an earlier result."""
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
     open_workbook_check(path)
     try:
-        reader = ExcelReader(str(path), read_only=True, data_only=True, keep_links=False)
+        with _sheet_part(path, sheet, strings=True) as (reader, part):
+            if part is None:
+                return None
+            return list(ReadOnlyWorksheet(reader.wb, sheet, part, reader.shared_strings).iter_rows(values_only=True))
     except Exception as exc:
         raise WorkbookError(_corrupt(path)) from exc
-    try:
-        reader.read_manifest()
-        reader.read_strings()
-        reader.read_workbook()
-        for found, rel in reader.parser.find_sheets():
-            if found.name == sheet:
-                return list(ReadOnlyWorksheet(reader.wb, found.name, rel.target, reader.shared_strings)
-                            .iter_rows(values_only=True))
-        return None
-    except Exception as exc:
-        raise WorkbookError(_corrupt(path)) from exc
-    finally:
-        reader.archive.close()
 
 
 SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -111,18 +119,13 @@ def formulas_never_calculated(path: Path, sheet: str) -> set[tuple[int, int]]:
     <v>; openpyxl reads both as None, so the sheet's XML is asked, only for books where one was found."""
     from xml.etree.ElementTree import iterparse
 
-    from openpyxl.reader.excel import ExcelReader
     from openpyxl.utils.cell import coordinate_to_tuple
 
-    reader = ExcelReader(str(path), read_only=True, keep_links=False)
     found: set[tuple[int, int]] = set()
-    try:
-        reader.read_manifest()
-        reader.read_workbook()
-        target = next((rel.target for ws, rel in reader.parser.find_sheets() if ws.name == sheet), None)
-        if target is None:
+    with _sheet_part(path, sheet) as (reader, part):
+        if part is None:
             return found
-        with reader.archive.open(target) as f:
+        with reader.archive.open(part) as f:
             for _, el in iterparse(f):
                 if el.tag == f"{SHEET_NS}c":
                     value = el.find(f"{SHEET_NS}v")
@@ -130,8 +133,6 @@ def formulas_never_calculated(path: Path, sheet: str) -> set[tuple[int, int]]:
                             (value is None or not value.text):
                         found.add(coordinate_to_tuple(el.get("r")))
                     el.clear()
-    finally:
-        reader.archive.close()
     return found
 
 

@@ -111,11 +111,7 @@ class OpenpyxlPort(WorkbookPort):
             check_lengths(sheet, r, c, ((value,),))
             self._put(ws, sheet, r, c, value)
         for (r, c), (number_format, fill) in (formats or {}).items():
-            attrs: dict[str, Any] = {}
-            if number_format is not None:
-                attrs["number_format"] = number_format
-            if fill is not None:
-                attrs["fill"] = _fill(fill)
+            attrs = _style_attrs(number_format, fill)
             if attrs:
                 style(ws.cell(r, c), **attrs)
 
@@ -125,13 +121,7 @@ class OpenpyxlPort(WorkbookPort):
 
     def format(self, sheet: str, row: int, col: int, rows: int, cols: int, *, number_format: str | None = None,
                fill: str | None = None, bold: bool | None = None) -> None:
-        attrs: dict[str, Any] = {}
-        if number_format is not None:
-            attrs["number_format"] = number_format
-        if fill is not None:
-            attrs["fill"] = _fill(fill)
-        if bold is not None:
-            attrs["font"] = _font(bold)
+        attrs = _style_attrs(number_format, fill, bold)
         for cell in self._cells(sheet, row, col, rows, cols):
             style(cell, **attrs)
 
@@ -194,6 +184,18 @@ def is_backup(path: Path) -> bool:
 
 _FILLS: dict[str, PatternFill] = {}
 _FONTS: dict[bool, Font] = {}
+
+
+def _style_attrs(number_format: str | None, fill: str | None, bold: bool | None = None) -> dict[str, Any]:
+    """The port's format arguments as openpyxl cell attributes (only those given)."""
+    attrs: dict[str, Any] = {}
+    if number_format is not None:
+        attrs["number_format"] = number_format
+    if fill is not None:
+        attrs["fill"] = _fill(fill)
+    if bold is not None:
+        attrs["font"] = _font(bold)
+    return attrs
 
 
 def _fill(rgb: str) -> PatternFill:

@@ -30,7 +30,6 @@ from . import Formula, WorkbookPort, address, check_lengths, rectangles
 
 NO_MODAL_NAME = "BULLETIN_NO_MODAL"  # a defined name in the book (or env BULLETIN_NO_MODAL=1): no message boxes
 APPLY_MACRO = "BulletinApply"
-APPLY_FAILED = "BulletinApply failed at operation"  # how the macro names a failed operation (vba/Bulletin.bas)
 PROTECTED = "protected"  # the macro's answer for a protected sheet: "protected\t<sheet>"
 # The kinds of operation BulletinApply knows (its Case labels; tests check the VBA and the test engine agree).
 KINDS = ("value", "text", "formula", "number format", "fill", "bold", "merge", "condition", "add sheet")
