@@ -108,7 +108,7 @@ def test_a_server_slower_than_the_timeout_leaves_the_message_uncertain(env, serv
 def test_a_client_killed_mid_batch_leaves_it_named_not_doubled(env, server):
     recorder, controller = server(Recorder(delay=30))
     cafile = str(env["cert"])
-    command = [sys.executable, "-m", "bulletin.cli", "mail", str(SAMPLE), "--history", str(env["history"]),
+    command = [sys.executable, "-m", "bulletin", "mail", str(SAMPLE), "--history", str(env["history"]),
                "--out", str(env["out"]), "--send", "--host", "127.0.0.1", "--port", str(controller.port),
                "--security", "starttls", "--user", "", *sum((["--only", d] for d in FOUR), [])]
     child = subprocess.Popen(command, env={**os.environ, "SSL_CERT_FILE": cafile}, stdout=subprocess.PIPE,

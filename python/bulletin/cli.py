@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import json
 import sys
 from pathlib import Path
@@ -103,14 +102,6 @@ def _log_crash(exc: BaseException) -> Path:
     return path
 
 
-def entry() -> int:
-    """The process's entry point (the `bulletin` script, `python -m bulletin`). The imported modules live
-    until exit: frozen, the cyclic collector stops re-walking them on every pass over the many openpyxl
-    objects a step makes (about 40 ms of a `run`, by make bench). In-process callers use main()."""
-    gc.freeze()
-    return main()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -194,6 +185,3 @@ def _print_changes(outcome: actions.Outcome) -> None:
             if top:
                 print(f"  {sheet} {col} 变化主要来自：" + "；".join(f"{d.department} {d.effect:+.2f}" for d in top))
 
-
-if __name__ == "__main__":
-    sys.exit(entry())

@@ -43,7 +43,7 @@ def _log(port: XlwingsPort, exc: BaseException) -> Path:
 
 def _run(book: Any, title: str, step: Callable[[XlwingsPort], Any]) -> Any:
     """Run one action on the live book: its notes in a message box, errors handled as the module says."""
-    if book is None:  # a click's own process (RunPython): see cli.entry on why the imports are frozen
+    if book is None:  # a click's own process (RunPython): see bulletin.__main__.entry on why the imports are frozen
         gc.freeze()
     port = XlwingsPort(_book(book))
     try:
