@@ -42,11 +42,15 @@ HEADER_FONT = Font(bold=True)
 def style(cell: Any, **attrs: Any) -> None:
     """Set cell styles (number_format, fill, border, font, alignment) through a per-workbook cache:
     openpyxl hashes every style object on assignment, which dominates writing a few hundred cells."""
-    base = cell._style if cell._style is not None else StyleArray()  # a new cell has no style array yet
+    base = cell._style
     cache = cell.parent.parent.__dict__.setdefault("_bulletin_styles", {})
-    key = (tuple(base), tuple((k, v if isinstance(v, str) else id(v)) for k, v in sorted(attrs.items())))
+    # keyword order is part of the key: the same attributes in another order only make a second entry
+    key = (base.tobytes() if base is not None else None,
+           *[(k, v if v.__class__ is str else id(v)) for k, v in attrs.items()])
     cached = cache.get(key)
     if cached is None:
+        if base is None:
+            cell._style = StyleArray()  # a new cell has no style array yet
         for name, value in attrs.items():
             setattr(cell, name, value)
         cache[key] = copy(cell._style)

@@ -30,7 +30,10 @@ def change_of(col_type: str, current: Any, previous: Any) -> dict[str, Any]:
     cur, prev = float(current), float(previous)
     if col_type == "ratio":
         cur, prev = round_half_up(cur), round_half_up(prev)
-    if col_type != "ratio" and cur.is_integer() and prev.is_integer() and max(abs(cur), abs(prev)) < 2 ** 52:
+        # two 2 dp figures: their difference in whole hundredths is exact, and n / 100 is the float
+        # nearest the decimal difference, as the Decimal route gives
+        diff = (round(cur * 100) - round(prev * 100)) / 100
+    elif cur.is_integer() and prev.is_integer() and max(abs(cur), abs(prev)) < 2 ** 52:
         diff = cur - prev  # whole numbers: the float difference is exact, as the decimal one would be
     else:
         diff = round_half_up(Decimal(repr(cur)) - Decimal(repr(prev)), 2 if col_type == "ratio" else 6)
@@ -85,18 +88,22 @@ def drivers_of(spec: AnnexSpec, col: Column, current: list[dict], previous: list
         return []
     den_prev = side_sum(f.den, prev_total)
     num_prev = side_sum(f.num, prev_total)
-    cur_by = {r["部门"]: r for r in current}
-    prev_by = {r["部门"]: r for r in previous}
-    den_cur = sum((side_sum(f.den, r) or Decimal(0) for r in current), Decimal(0))
+    zero = Decimal(0)
+
+    def sides(rows: list[dict]) -> list[tuple[Any, Decimal, Decimal]]:  # (row, num, den), each side once
+        return [(r, side_sum(f.num, r) or zero, side_sum(f.den, r) or zero) for r in rows]
+
+    cur, prev = sides(current), sides(previous)
+    den_cur = sum((den for _, _, den in cur), zero)  # every row, a department's repeated ones included
+    cur_by, prev_by = {s[0]["部门"]: s for s in cur}, {s[0]["部门"]: s for s in prev}
     if not den_prev or den_cur == 0 or num_prev is None:
         return []
     ratio_prev = num_prev / den_prev
     out = []
+    none = ({}, zero, zero)
     for dept in dict.fromkeys([*cur_by, *prev_by]):
-        c, p = cur_by.get(dept, {}), prev_by.get(dept, {})
-        dn = (side_sum(f.num, c) or Decimal(0)) - (side_sum(f.num, p) or Decimal(0))
-        dd = (side_sum(f.den, c) or Decimal(0)) - (side_sum(f.den, p) or Decimal(0))
-        effect = (dn - ratio_prev * dd) / den_cur * 100
+        (c, num_c, den_c), (p, num_p, den_p) = cur_by.get(dept, none), prev_by.get(dept, none)
+        effect = ((num_c - num_p) - ratio_prev * (den_c - den_p)) / den_cur * 100
         out.append(Driver(dept, float(round_half_up(effect)), p.get(col.name), c.get(col.name)))
     return sorted(out, key=lambda d: abs(d.effect), reverse=True)
 

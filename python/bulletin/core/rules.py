@@ -17,7 +17,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..spec import ANNEXES, AnnexSpec, annex
 from .month import MonthData
@@ -121,6 +121,7 @@ class Rule:
     list_limit: int | None = None  # names said in full before "等N个单位" (0: all; None: settings' list_limit)
     tree: ast.Expression = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # placeholder -> column
+    test: "Evaluator | None" = field(default=None, repr=False, compare=False)  # the condition, made once
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def load_rules(data: Mapping[str, Any], file: str = "rules.yaml") -> RuleSet:
             raise RuleError(f"{where}: list_limit 应为 0 或正整数（0 表示全部列出）")
         tree, names = _compile(str(r["when"]), annex(r["sheet"]), params, where)
         rules.append(Rule(r["id"], r["sheet"], scope, str(r["when"]), r["status"], str(r["name"]),
-                          str(r.get("explain", "")), order, limit, tree, names))
+                          str(r.get("explain", "")), order, limit, tree, names, evaluator(tree, names)))
     return RuleSet(params, tuple(rules))
 
 
@@ -237,73 +238,99 @@ def _value(v: Any) -> Any:
     return v if present(v) else MISSING
 
 
-def _eval(node: ast.AST, env: _Env, names: Mapping[str, str]) -> Any:
+_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+               ast.Div: lambda a, b: MISSING if b == 0 else a / b}
+_ORDERINGS = {ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b,
+              ast.GtE: lambda a, b: a >= b}
+_FUNCTIONS = {"max": max, "min": min, "abs": abs}
+Evaluator = Callable[[_Env], Any]
+
+
+def evaluator(node: ast.AST, names: Mapping[str, str]) -> Evaluator:
+    """A checked condition (see _compile) as nested functions of the row's environment, made once when the
+    rule file is loaded, so a row is not a walk over the syntax tree for every rule."""
     if isinstance(node, ast.Expression):
-        return _eval(node.body, env, names)
+        return evaluator(node.body, names)
     if isinstance(node, ast.Constant):
-        return node.value
+        constant = node.value
+        return lambda env: constant
     if isinstance(node, ast.Name):
         name = names.get(node.id, node.id)
-        if name in env.row:
-            return _value(env.row.get(name))
-        if name in env.params:
-            return env.params[name].value
-        return MISSING
+
+        def lookup(env: _Env) -> Any:
+            if name in env.row:
+                return _value(env.row.get(name))
+            if name in env.params:
+                return env.params[name].value
+            return MISSING
+        return lookup
     if isinstance(node, ast.Attribute):
         attr = names.get(node.attr, node.attr)
         prefix = node.value.id  # type: ignore[attr-defined]
         if prefix == "change":
-            cur, prev = _value(env.row.get(attr)), _value(env.prev.get(attr))
-            return MISSING if MISSING in (cur, prev) else cur - prev
-        source = {"prev": env.prev, "city": env.city, "total": env.total}[prefix]
-        return _value(source.get(attr))
+            def change(env: _Env) -> Any:
+                cur, prev = _value(env.row.get(attr)), _value(env.prev.get(attr))
+                return MISSING if cur is MISSING or prev is MISSING else cur - prev
+            return change
+        return lambda env: _value(getattr(env, prefix).get(attr))
     if isinstance(node, ast.BoolOp):
-        values = [_eval(v, env, names) for v in node.values]
-        return all(values) if isinstance(node.op, ast.And) else any(values)
+        parts = [evaluator(v, names) for v in node.values]
+        # every operand is evaluated, as before: all()/any() over a list, not short-circuit
+        if isinstance(node.op, ast.And):
+            return lambda env: all([p(env) for p in parts])
+        return lambda env: any([p(env) for p in parts])
     if isinstance(node, ast.UnaryOp):
-        v = _eval(node.operand, env, names)
+        operand = evaluator(node.operand, names)
         if isinstance(node.op, ast.Not):
-            return not v
-        return MISSING if v is MISSING else -v
+            return lambda env: not operand(env)
+        return lambda env: MISSING if (v := operand(env)) is MISSING else -v
     if isinstance(node, ast.BinOp):
-        a, b = _eval(node.left, env, names), _eval(node.right, env, names)
-        if MISSING in (a, b):
-            return MISSING
-        if isinstance(node.op, ast.Div):
-            return MISSING if b == 0 else a / b
-        if isinstance(node.op, ast.Add):
-            return a + b
-        return a - b if isinstance(node.op, ast.Sub) else a * b
+        left, right, op = evaluator(node.left, names), evaluator(node.right, names), _ARITHMETIC[type(node.op)]
+
+        def arithmetic(env: _Env) -> Any:
+            a, b = left(env), right(env)
+            return MISSING if a is MISSING or b is MISSING else op(a, b)
+        return arithmetic
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, env, names)
-        for op, right_node in zip(node.ops, node.comparators):
-            right = _eval(right_node, env, names)
-            if isinstance(left, str) and right is MISSING:  # a blank text cell compares as ""
-                right = ""
-            elif isinstance(right, str) and left is MISSING:
-                left = ""
-            if left is MISSING or right is MISSING:
-                return False
-            ok = {ast.Eq: left == right, ast.NotEq: left != right}.get(type(op))
-            if ok is None:
-                if isinstance(left, str) or isinstance(right, str):
+        first = evaluator(node.left, names)
+        steps = [(type(op), evaluator(right, names)) for op, right in zip(node.ops, node.comparators)]
+
+        def compare(env: _Env) -> bool:
+            left = first(env)
+            for kind, right_of in steps:
+                right = right_of(env)
+                if isinstance(left, str) and right is MISSING:  # a blank text cell compares as ""
+                    right = ""
+                elif isinstance(right, str) and left is MISSING:
+                    left = ""
+                if left is MISSING or right is MISSING:
                     return False
-                ok = {ast.Lt: left < right, ast.LtE: left <= right, ast.Gt: left > right,
-                      ast.GtE: left >= right}[type(op)]
-            if not ok:
-                return False
-            left = right
-        return True
+                if kind is ast.Eq:
+                    ok = left == right
+                elif kind is ast.NotEq:
+                    ok = left != right
+                elif isinstance(left, str) or isinstance(right, str):
+                    return False
+                else:
+                    ok = _ORDERINGS[kind](left, right)
+                if not ok:
+                    return False
+                left = right
+            return True
+        return compare
     if isinstance(node, ast.Call):
         fn = node.func.id  # type: ignore[attr-defined]
-        args = [_eval(a, env, names) for a in node.args]
+        args = [evaluator(a, names) for a in node.args]
         if fn == "in_sheet":
-            return args[0] in env.present_in
+            return lambda env: args[0](env) in env.present_in
         if fn == "flag":
-            return args[0] in env.flags
-        if MISSING in args:
-            return MISSING
-        return {"max": max, "min": min, "abs": abs}[fn](*args)
+            return lambda env: args[0](env) in env.flags
+        call = _FUNCTIONS[fn]
+
+        def function(env: _Env) -> Any:
+            values = [a(env) for a in args]
+            return MISSING if any(v is MISSING for v in values) else call(*values)
+        return function
     raise RuleError(f"不支持的写法：{type(node).__name__}")
 
 
@@ -311,7 +338,12 @@ def fires(rule: Rule, row: Mapping[str, Any], *, prev: Mapping[str, Any] | None 
           city: Mapping[str, Any] | None = None, total: Mapping[str, Any] | None = None,
           params: Mapping[str, Param] | None = None, present_in: Iterable[str] = (),
           flags: Iterable[str] = ()) -> bool:
-    return bool(_eval(rule.tree, _Env(row, prev, city, total, params or {}, present_in, flags), rule.names))
+    return _fires(rule, _Env(row, prev, city, total, params or {}, present_in, flags))
+
+
+def _fires(rule: Rule, env: _Env) -> bool:
+    test = rule.test or evaluator(rule.tree, rule.names)  # a Rule made by hand has no evaluator yet
+    return bool(test(env))
 
 
 def worst(statuses: Iterable[str]) -> str:
@@ -379,21 +411,21 @@ def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, d
         prev_by = {r["部门"]: r for r in prev_res.records if r["_kind"] == "department"} if prev_res else {}
         sheet_rules = rules.for_sheet(sheet)
         fired: dict[str, list[str]] = {}
+        department_rules = [rule for rule in sheet_rules if rule.scope == "department"]
         for r in res.records:
             if r["_kind"] != "department":
                 continue
             ids = fired.setdefault(r["部门"], [])
-            in_sheets = [s for s, depts in present.items() if r["部门"] in depts]
-            for rule in sheet_rules:
-                if rule.scope == "department" and rule.id not in ids and fires(
-                        rule, r, prev=prev_by.get(r["部门"]), city=city, total=res.total, params=rules.params,
-                        present_in=in_sheets, flags=flags.get(r["部门"], ())):
+            env = _Env(r, prev_by.get(r["部门"]), city, res.total, rules.params,
+                       [s for s, depts in present.items() if r["部门"] in depts], flags.get(r["部门"], ()))
+            for rule in department_rules:
+                if rule.id not in ids and _fires(rule, env):
                     ids.append(rule.id)
         if res.total is not None:
             ids = fired.setdefault(district, [])
+            env = _Env(res.total, prev_res.total if prev_res else None, city, res.total, rules.params, ())
             for rule in sheet_rules:
-                if rule.scope == "total" and fires(rule, res.total, prev=prev_res.total if prev_res else None,
-                                                   city=city, total=res.total, params=rules.params):
+                if rule.scope == "total" and _fires(rule, env):
                     ids.append(rule.id)
         statuses[sheet] = {}
         for who, ids in fired.items():
