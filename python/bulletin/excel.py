@@ -16,6 +16,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+import openpyxl  # noqa: F401  first, from the top of a click's process: see bulletin.__main__.entry
+
 from . import actions
 from .actions import month as month_actions
 from .adapters import xlwings_conf
