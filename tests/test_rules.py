@@ -88,6 +88,40 @@ def test_rule_file_mistakes_are_refused_in_chinese(mutate, words):
         load_rules(data)
 
 
+# the condition language, construct by construct, on 附件2's columns (事项总数 a, 即办件事项数 b) and a
+# parameter 线 = 3: (condition, row, last month's row, fires?)
+N, B = "`事项总数`", "`即办件事项数`"
+LANGUAGE = [
+    (f"{N} + {B} > 5", {"事项总数": 4, "即办件事项数": 2}, None, True),
+    (f"{N} - {B} * 2 < 0", {"事项总数": 3, "即办件事项数": 2}, None, True),
+    (f"{N} / {B} >= 线", {"事项总数": 9, "即办件事项数": 3}, None, True),
+    (f"{N} / {B} >= 0", {"事项总数": 9, "即办件事项数": 0}, None, False),  # a division by 0 is missing
+    (f"-{N} < -{B}", {"事项总数": 5, "即办件事项数": 2}, None, True),
+    (f"0 < {N} <= {B} < 10", {"事项总数": 2, "即办件事项数": 2}, None, True),
+    (f"0 < {N} <= {B} < 10", {"事项总数": 3, "即办件事项数": 2}, None, False),
+    (f"max({N}, {B}) == 7 and min({N}, {B}) == 2", {"事项总数": 2, "即办件事项数": 7}, None, True),
+    (f"abs(change.事项总数) > 2", {"事项总数": 2}, {"事项总数": 6}, True),
+    (f"change.事项总数 < 0", {"事项总数": 2}, None, False),  # no last month: no change
+    (f"prev.事项总数 > {N}", {"事项总数": 2}, {"事项总数": 6}, True),
+    (f"not {N} > 1", {"事项总数": 1}, None, True),
+    (f"not ({N} > 1 or {B} > 1)", {"事项总数": 1, "即办件事项数": 5}, None, False),
+    (f"{N} > 1 or {B} > 1", {"事项总数": None, "即办件事项数": 5}, None, True),
+    (f"{N} < 1", {"事项总数": None}, None, False),  # blank: never fires
+    (f"{N} != 1", {"事项总数": float("nan")}, None, False),
+    (f"max({N}, {B}) > 0", {"事项总数": None, "即办件事项数": 5}, None, False),
+    ('`单位` == ""', {"单位": None}, None, True),  # a blank text cell compares as ""
+    ('`单位` != "税务局"', {"单位": "公安分局"}, None, True),
+    ('`单位` > 1', {"单位": "公安分局"}, None, False),  # text is not ordered against numbers
+]
+
+
+@pytest.mark.parametrize("when, row, prev, expected", LANGUAGE, ids=[c[0] for c in LANGUAGE])
+def test_condition_language(when, row, prev, expected):
+    rules = load_rules({"params": {"线": {"value": 3}},
+                        "rules": [{"id": "t", "sheet": "附件2", "when": when, "status": "红", "name": "测试"}]})
+    assert fires(rules.get("t"), row, prev=prev, params=rules.params) is expected
+
+
 def test_thresholds_are_data():
     data = _file()
     data["params"]["压缩比例红线"]["value"] = 20
