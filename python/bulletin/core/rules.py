@@ -16,6 +16,7 @@ from ..errors import expect, check_keys
 import ast
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 from typing import Any, Callable, Iterable, Mapping
 
@@ -121,7 +122,11 @@ class Rule:
     list_limit: int | None = None  # names said in full before "等N个单位" (0: all; None: settings' list_limit)
     tree: ast.Expression = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # placeholder -> column
-    test: "Evaluator | None" = field(default=None, repr=False, compare=False)  # the condition, made once
+
+    @cached_property
+    def test(self) -> "Evaluator":
+        """The condition as a function of a row's environment, made once per loaded rule."""
+        return evaluator(self.tree, self.names)
 
 
 @dataclass(frozen=True)
@@ -222,7 +227,7 @@ def load_rules(data: Mapping[str, Any], file: str = "rules.yaml") -> RuleSet:
             raise RuleError(f"{where}: list_limit 应为 0 或正整数（0 表示全部列出）")
         tree, names = _compile(str(r["when"]), annex(r["sheet"]), params, where)
         rules.append(Rule(r["id"], r["sheet"], scope, str(r["when"]), r["status"], str(r["name"]),
-                          str(r.get("explain", "")), order, limit, tree, names, evaluator(tree, names)))
+                          str(r.get("explain", "")), order, limit, tree, names))
     return RuleSet(params, tuple(rules))
 
 
@@ -275,7 +280,8 @@ def evaluator(node: ast.AST, names: Mapping[str, str]) -> Evaluator:
         return lambda env: _value(getattr(env, prefix).get(attr))
     if isinstance(node, ast.BoolOp):
         parts = [evaluator(v, names) for v in node.values]
-        # every operand is evaluated, as before: all()/any() over a list, not short-circuit
+        # every operand is evaluated (all()/any() over a list, not short-circuit): a mistake in a later
+        # operand shows on every row, not only on those the earlier operands leave undecided
         if isinstance(node.op, ast.And):
             return lambda env: all([p(env) for p in parts])
         return lambda env: any([p(env) for p in parts])
@@ -338,12 +344,7 @@ def fires(rule: Rule, row: Mapping[str, Any], *, prev: Mapping[str, Any] | None 
           city: Mapping[str, Any] | None = None, total: Mapping[str, Any] | None = None,
           params: Mapping[str, Param] | None = None, present_in: Iterable[str] = (),
           flags: Iterable[str] = ()) -> bool:
-    return _fires(rule, _Env(row, prev, city, total, params or {}, present_in, flags))
-
-
-def _fires(rule: Rule, env: _Env) -> bool:
-    test = rule.test or evaluator(rule.tree, rule.names)  # a Rule made by hand has no evaluator yet
-    return bool(test(env))
+    return bool(rule.test(_Env(row, prev, city, total, params or {}, present_in, flags)))
 
 
 def worst(statuses: Iterable[str]) -> str:
@@ -419,13 +420,13 @@ def assess(data: MonthData, rules: RuleSet, previous: MonthData | None = None, d
             env = _Env(r, prev_by.get(r["部门"]), city, res.total, rules.params,
                        [s for s, depts in present.items() if r["部门"] in depts], flags.get(r["部门"], ()))
             for rule in department_rules:
-                if rule.id not in ids and _fires(rule, env):
+                if rule.id not in ids and rule.test(env):
                     ids.append(rule.id)
         if res.total is not None:
             ids = fired.setdefault(district, [])
             env = _Env(res.total, prev_res.total if prev_res else None, city, res.total, rules.params, ())
             for rule in sheet_rules:
-                if rule.scope == "total" and _fires(rule, env):
+                if rule.scope == "total" and rule.test(env):
                     ids.append(rule.id)
         statuses[sheet] = {}
         for who, ids in fired.items():
