@@ -31,12 +31,12 @@ def change_of(col_type: str, current: Any, previous: Any) -> dict[str, Any]:
     if col_type == "ratio":
         cur, prev = round_half_up(cur), round_half_up(prev)
         # two 2 dp figures: their difference in whole hundredths is exact, and n / 100 is the float
-        # nearest the decimal difference, as the Decimal route gives
+        # nearest the exact decimal difference
         diff = (round(cur * 100) - round(prev * 100)) / 100
     elif cur.is_integer() and prev.is_integer() and max(abs(cur), abs(prev)) < 2 ** 52:
         diff = cur - prev  # whole numbers: the float difference is exact, as the decimal one would be
     else:
-        diff = round_half_up(Decimal(repr(cur)) - Decimal(repr(prev)), 2 if col_type == "ratio" else 6)
+        diff = round_half_up(Decimal(repr(cur)) - Decimal(repr(prev)), 6)  # a count or number that is not whole
     pct = round_half_up(Decimal(repr(diff)) / Decimal(repr(prev)) * 100) if prev and col_type != "ratio" else None
     direction = UP if diff > 0 else DOWN if diff < 0 else SAME
     if col_type == "count" and diff == int(diff):
