@@ -338,28 +338,26 @@ class Book(Counted):
 _MEMBERS[Book] = _members(Book) - {"saved_to"}
 
 
-class Workbook(Counted):
-    """Book.api: the members of Excel's Workbook object the port calls itself."""
+class _OfBook(Counted):
+    """A COM object that belongs to one book (its calls are counted on the book's App)."""
 
     def __init__(self, book: Book) -> None:
         self._book = book
 
     def _app(self) -> App:
         return self._book._application
+
+
+class Workbook(_OfBook):
+    """Book.api: the members of Excel's Workbook object the port calls itself."""
 
     def SaveCopyAs(self, Filename: str) -> None:
         """The book as it is in memory into a new file; the book itself stays as it is (name, saved state)."""
         self._book._save_copy(Path(Filename))
 
 
-class Names(Counted):
+class Names(_OfBook):
     """The book's defined names (only what the port asks: is a name there; tests add one)."""
-
-    def __init__(self, book: Book) -> None:
-        self._book = book
-
-    def _app(self) -> App:
-        return self._book._application
 
     def contains(self, name_or_index: str) -> bool:
         return name_or_index in self._book._names
@@ -368,13 +366,7 @@ class Names(Counted):
         self._book._names[name] = refers_to
 
 
-class Sheets(Counted):
-    def __init__(self, book: Book) -> None:
-        self._book = book
-
-    def _app(self) -> App:
-        return self._book._application
-
+class Sheets(_OfBook):
     def __call__(self, name_or_index: str | int) -> "Sheet":
         self._count("Item")
         if isinstance(name_or_index, int):
