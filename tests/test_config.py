@@ -34,6 +34,7 @@ TYPOS = [
     ("document.yaml", "主送:", "主送机关:", ["document.yaml", "主送机关"]),
     ("mail.yaml", "visibility: own", "visiblity: own", ["mail.yaml", "visiblity"]),
     ("charts.yaml", "movers: 3", "mover: 3", ["charts.yaml", "mover"]),
+    ("collect.yaml", "  working_day: 5", "  working_days: 5", ["collect.yaml", "working_days"]),
     ("rules.yaml", "params:\n", "params:\n  : [\n", ["rules.yaml", "YAML"]),
 ]
 
@@ -57,7 +58,8 @@ def bulletin(env_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProces
 # the steps that read each file besides `check` (the June sample has its own 部门 sheet, so `run` does not
 # read departments.csv; document, mail and charts files are read by their own steps)
 READERS = {"rules.yaml": ["run"], "settings.yaml": ["run"], "messages.yaml": ["run"], "charts.yaml": ["run"],
-           "departments.csv": [], "document.yaml": [], "mail.yaml": []}
+           "departments.csv": [], "document.yaml": [], "mail.yaml": [],
+           "collect.yaml": []}
 
 
 @pytest.mark.parametrize("file,old,new,words", TYPOS, ids=[f"{t[0]}-{t[3][-1]}" for t in TYPOS])

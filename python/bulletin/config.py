@@ -217,6 +217,12 @@ def _chart_settings(d: dict[str, Any], file: str) -> Any:
     return ChartSettings.from_dict(d)
 
 
+def _collect_settings(d: dict[str, Any], file: str) -> Any:
+    from .core.collect import collect_settings_from_dict
+
+    return collect_settings_from_dict(d, file)
+
+
 def _rules(d: dict[str, Any], file: str) -> Any:
     from .core.rules import load_rules
 
@@ -226,7 +232,8 @@ def _rules(d: dict[str, Any], file: str) -> Any:
 # each staff YAML file and the checked object made of it
 BUILDERS: dict[str, Callable[[dict[str, Any], str], Any]] = {
     "settings.yaml": settings_from_dict, "rules.yaml": _rules, "messages.yaml": Messages,
-    "document.yaml": _document_settings, "mail.yaml": _mail_settings, "charts.yaml": _chart_settings}
+    "document.yaml": _document_settings, "mail.yaml": _mail_settings, "charts.yaml": _chart_settings,
+    "collect.yaml": _collect_settings}
 
 
 def _version(path: Path) -> tuple[int, int]:
@@ -310,7 +317,12 @@ def load_chart_settings():
     return _staff_yaml("charts.yaml")
 
 
+def load_collect_settings():
+    """data/collect.yaml: which annexes are collected from departments, deadlines, reminders, contact."""
+    return _staff_yaml("collect.yaml")
+
+
 def load_all() -> None:
     """Load and check every staff file (the console and `bulletin check` call this first)."""
     load_settings(), load_rules_file(), load_messages(), load_registry(), load_document_settings()
-    load_mail_settings(), load_chart_settings()
+    load_mail_settings(), load_chart_settings(), load_collect_settings()
