@@ -78,6 +78,33 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，仅本机）")
     sv.add_argument("--allow-remote", action="store_true",
                     help="允许其他电脑访问（与 --host 一起使用；需设置登录密码 BULLETIN_CONSOLE_PASSWORD）")
+    co = sub.add_parser("collect", help="数据报送：下发填报工作簿、导入回传、报送情况、催报",
+                        description="数据报送：向各单位下发填报工作簿，导入回传（校验、合并或退回），查看报送情况，催报。")
+    csub = co.add_subparsers(dest="collect_command", required=True, parser_class=_Parser, metavar="步骤")
+
+    def collect_cmd(name: str, help_: str) -> argparse.ArgumentParser:
+        s = csub.add_parser(name, help=help_, description=help_)
+        s.add_argument("workbook", type=Path, help="本月总表（.xlsx / .xlsm）")
+        s.add_argument("--month", help="月份（默认取总表“总体情况”中的月份）")
+        s.add_argument("--history", type=Path, default=None, help="历史库文件（报送记录存于其中）")
+        s.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+        return s
+
+    cs = collect_cmd("send", "为每个单位生成填报工作簿和邮件草稿（.eml），加 --send 才发送")
+    cs.add_argument("--deadline", help="本月报送截止日期，如 2023-07-07（默认按 collect.yaml 计算）")
+    cs.add_argument("--out", type=Path, default=None, help="输出目录（默认：总表所在目录下的 out）")
+    cs.add_argument("--send", action="store_true", help="通过 SMTP 发送（默认只生成草稿）")
+    cs.add_argument("--only", action="append", default=[], metavar="单位", help="只处理这些单位（可多次使用）")
+    ci = collect_cmd("import", "导入回传的填报工作簿：校验、合并进总表，或退回、拒绝")
+    ci.add_argument("returns", type=Path, nargs="*", help="回传文件或文件夹")
+    ci.add_argument("--imap", action="store_true", help="同时读取办公邮箱（mail.yaml 的 imap）中的回传")
+    ci.add_argument("--out", type=Path, default=None, help="退回邮件草稿的输出目录（默认：总表所在目录下的 out）")
+    ci.add_argument("--send", action="store_true", help="退回邮件通过 SMTP 发送（默认只生成草稿）")
+    st = collect_cmd("status", "报送情况：各单位各附件的状态、日期和逾期天数（并写入总表的“报送情况”表）")
+    st.add_argument("--no-sheet", action="store_true", help="不写入总表")
+    rm = collect_cmd("remind", "催报：按时间表给未报或被退回的单位发催报（每个时间点只发一次）")
+    rm.add_argument("--out", type=Path, default=None, help="草稿输出目录（默认：总表所在目录下的 out）")
+    rm.add_argument("--send", action="store_true", help="通过 SMTP 发送（默认只生成草稿）")
     t = sub.add_parser("template", help="生成某月的空白输入工作簿", description="生成某月的空白输入工作簿")
     t.add_argument("--month", required=True, help="月份，如 2023-07")
     t.add_argument("-o", "--output", type=Path, required=True, help="输出文件 .xlsx")
@@ -110,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve(args.folder, args.history, host=args.host, port=args.port, open_browser=not args.no_browser,
                          allow_remote=args.allow_remote)
-        if args.command == "template":
+        if args.command == "collect":
+            outcome = _collect(args)
+        elif args.command == "template":
             outcome = actions.template(args.month, args.output, args.history)
         elif args.command == "mail" and args.send:
             outcome = actions.mail_send(args.workbook, args.month, args.history, args.out, host=args.host,
@@ -166,6 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if outcome.output:
         print(f"输出文件：{outcome.output}")
     return outcome.exit_code
+
+
+def _collect(args: argparse.Namespace) -> actions.Outcome:
+    collect = actions.collect
+    say = None if args.json else (lambda line: print(line, flush=True))
+    common = {"history": args.history, "month": args.month}
+    if args.collect_command == "send":
+        return collect.send(args.workbook, deadline=args.deadline, out_dir=args.out, mail=args.send, only=args.only,
+                            progress=say, **common)
+    if args.collect_command == "import":
+        return collect.import_returns(args.workbook, args.returns, out_dir=args.out, mail=args.send, imap=args.imap,
+                                      progress=say, **common)
+    if args.collect_command == "status":
+        return collect.status(args.workbook, write=not args.no_sheet, **common)
+    return collect.remind(args.workbook, out_dir=args.out, mail=args.send, progress=say, **common)
 
 
 def _print_changes(outcome: actions.Outcome) -> None:

@@ -25,6 +25,7 @@ _LAZY = {  # name -> (module, attribute or None for the module itself)
     "mail_send": ("mail", "send"),
     "check_environment": ("environment", "report"),
     "edits": ("edits", None),
+    "collect": ("collect", None),
 }
 
 
