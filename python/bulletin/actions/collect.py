@@ -419,10 +419,12 @@ def _refusal(settings: core.CollectSettings, exc: ReturnRefused) -> str:
 
 
 def _store(folder: Path, data: bytes, name: str, month: str, who: str, digest: str) -> Path:
-    """A copy of the return in the returns folder (its name from ours, never leaving the folder)."""
+    """A copy of the return in the returns folder, named by its department and content (a name built by us,
+    never leaving the folder): a later return is another file, the same one imported again is not copied twice."""
     suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in RETURN_SUFFIXES else ".bin"
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = inside(folder, folder / f"{month}-{safe_part(who, limit=30)}-{stamp}-{digest[:10]}{suffix}")
+    target = inside(folder, folder / f"{month}-{safe_part(who, limit=30)}-{digest[:16]}{suffix}")
+    if target.exists():
+        return target
     return write_atomically(target, lambda tmp: Path(tmp).write_bytes(data))
 
 
