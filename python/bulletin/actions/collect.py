@@ -17,13 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import jinja2
-
 from ..adapters.collect_ledger import CollectLedger, LedgerRow
 from ..adapters.files import OutputFolderError, inside, safe_part, unique_parts, write_atomically
-from ..adapters.mail_ledger import MailLedger
-from ..adapters.mail_message import build_message, message_bytes, write_bytes
-from ..adapters.mail_smtp import PasswordMissing, SmtpError, SmtpSender, password_for
 from ..adapters.xlsx_fillin import (FillinSheet, ReturnBook, ReturnRefused, check_package, fillin_columns,
                                     read_return, return_cell, write_fillin)
 from ..adapters.xlsx_output import title_of
@@ -35,9 +30,8 @@ from ..core.problems import Problem
 from ..core.registry import Registry, UnknownDepartment
 from ..engine import compute
 from ..errors import UsageError
-from ..narrative import TemplateError
 from ..ports.openpyxl_port import OpenpyxlPort
-from ..spec import annex
+from ..spec import AGREEMENTS, ANNEXES, annex
 from .common import Outcome, history_path, month_arg, output_dir, past_months
 
 SECRET_ENV = "BULLETIN_COLLECT_SECRET"
@@ -45,6 +39,10 @@ SECRET_NAME = "collect.secret"
 RETURNS_FOLDER = "returns"
 STATUS_SHEET = "报送情况"
 RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".zip")
+
+
+def annex_sheet(name: str) -> str | None:
+    return name if name in {a.sheet for a in ANNEXES} else None
 
 
 def _who() -> str:
@@ -158,12 +156,18 @@ def _cn_date(day: dt.date) -> str:
 
 # -- wording ----------------------------------------------------------------------------------------------
 
-def _environment() -> jinja2.Environment:
+def _environment() -> Any:
+    import jinja2  # the wording is loaded only by the steps that write mail (an import of good returns has none)
+
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True, autoescape=False)
 
 
 def _render(name: str, context: Mapping[str, Any]) -> str:
+    import jinja2
+
+    from ..narrative import TemplateError
+
     try:
         return _environment().get_template(f"collect/{name}").render(context)
     except jinja2.UndefinedError as exc:
@@ -200,6 +204,10 @@ def _deliver(letters: Sequence[Letter], month: str, folder: Path, history: Path,
              say: Callable[[str], None]) -> dict[str, str]:
     """Each letter as an .eml draft in `folder`, or sent (the mail ledger records it; sent once is sent).
     -> key -> what happened (Chinese)."""
+    from ..adapters.mail_ledger import MailLedger
+    from ..adapters.mail_message import build_message, message_bytes, write_bytes
+    from ..adapters.mail_smtp import PasswordMissing, SmtpError, SmtpSender, password_for
+
     mail = load_mail_settings()
     status: dict[str, str] = {}
     if not send:
@@ -501,12 +509,26 @@ class _Importer:
         and the problems at the department's cells mapped back to the return's cells."""
         master, dept = self.master, result.department
         result.explanation = book.explanation
-        grids = dict(master.grids)
+        # only what can name this department: its sheets and their per-department partners (附件1 ↔ 附件2),
+        # with the other departments' rows left out (their problems are not this return's)
+        wanted = set(result.sheets)
+        for agreement in AGREEMENTS:
+            terms = {t.sheet for t in (*agreement.left, *agreement.right)}
+            if agreement.per_department and terms & wanted:
+                wanted |= terms
+        grids = {name: grid for name, grid in master.grids.items() if annex_sheet(name) is None}
+        for sheet in wanted:
+            if sheet in master.grids and sheet in master.data.inputs:
+                grid = master.grids[sheet]
+                others = {r["_row"] for r in master.data.inputs[sheet].records
+                          if r["_kind"] == "department" and r.get("部门") != dept}
+                grids[sheet] = Grid(grid.sheet, [[] if i + 1 in others else r for i, r in enumerate(grid.rows)],
+                                    grid.percent_cells, grid.merged, grid.positional, grid.uncalculated)
         back: dict[tuple[str, str], str] = {}  # (sheet, master cell) -> return cell
         own: list[Problem] = []
         for sheet in result.sheets:
             spec, inp = annex(sheet), master.data.inputs[sheet]
-            grid = master.grids[sheet]
+            grid = grids[sheet]
             rows = [list(r) for r in grid.rows]
             percent = set(grid.percent_cells)
             for i, rec in enumerate(master.rows_of(sheet, dept)):
