@@ -13,6 +13,7 @@ import datetime as dt
 import getpass
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -393,12 +394,13 @@ class ReturnResult:
     stored: str = ""
     digest: str = ""
     sheets: list[str] = field(default_factory=list)
+    who: str = ""  # the sender (mailbox) or the user who imported the file
 
     def plain(self) -> dict[str, Any]:
         return {"file": self.name, "outcome": self.outcome, "department": self.department, "reason": self.reason,
                 "problems": [p.as_dict() for p in self.problems], "conflicts": self.conflicts,
                 "written": self.written, "explanation": self.explanation, "forced": self.forced,
-                "stored": self.stored}
+                "stored": self.stored, "who": self.who}
 
 
 def _return_files(sources: Iterable[Path]) -> list[tuple[Path, str]]:
@@ -627,11 +629,52 @@ def import_returns(workbook: Path, sources: Sequence[Path] = (), *, history: Pat
     master = read_master(workbook, month)
     history = history_path(workbook, history)
     secret = secret_for(history)
-    files = [(p, n, "") for p, n in _return_files(sources)] + list(extra)
-    if imap:
-        raise UsageError("--imap：读取办公邮箱尚未实现，请把回传附件保存到文件夹后导入")
-    if not files:
-        raise UsageError("没有要导入的回传文件：请给出文件或文件夹（或用 --imap 读取邮箱）")
+    files = [(p, n, _who()) for p, n in _return_files(sources)] + list(extra)
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bulletin-imap-") as fetched_folder:
+        if imap:
+            fetched, skipped = _fetch_mailbox(settings, Path(fetched_folder), say)
+            files += fetched
+            notes += skipped
+        if not files:
+            raise UsageError("没有要导入的回传文件：请给出文件或文件夹（或用 --imap 读取邮箱）")
+        outcome = _import(workbook, master, settings, history, secret, files, out_dir, mail, say)
+    outcome.notes[:0] = notes
+    return outcome
+
+
+def _imap_password(imap: core.ImapSettings) -> str:
+    value = os.environ.get(imap.password_env)
+    if value:
+        return value
+    try:
+        import keyring  # on demand: discovering the backends takes a while
+
+        value = keyring.get_password(imap.keyring_service, imap.user)
+    except Exception:  # no usable keyring on this machine: as not found
+        value = None
+    if not value:
+        raise UsageError(f"未找到邮箱 {imap.user} 的 IMAP 密码：请设置环境变量 {imap.password_env}，或用命令 keyring set "
+                         f"{imap.keyring_service} {imap.user} 存入系统钥匙串（密码不会写入文件）。")
+    return value
+
+
+def _fetch_mailbox(settings: core.CollectSettings, folder: Path,
+                   say: Callable[[str], None]) -> tuple[list[tuple[Path, str, str]], list[str]]:
+    from ..adapters.mail_imap import fetch_returns
+
+    imap = settings.imap
+    if not imap.host or not imap.user:
+        raise UsageError("--imap：collect.yaml 的 imap 未设置 host 和 user")
+    fetched, skipped = fetch_returns(imap, _imap_password(imap), folder, max_bytes=settings.limits.max_file_bytes,
+                                     today=_today())
+    say(f"邮箱 {imap.user}：找到 {len(fetched)} 个工作簿附件")
+    return [(f.path, f.name, f.sender) for f in fetched], skipped
+
+
+def _import(workbook: Path, master: Master, settings: core.CollectSettings, history: Path, secret: bytes,
+            files: list[tuple[Path, str, str]], out_dir: Path | None, mail: bool,
+            say: Callable[[str], None]) -> Outcome:
     returns = workbook.resolve().parent / RETURNS_FOLDER / master.month
     outcome = Outcome(None)
     results: list[ReturnResult] = []
@@ -639,6 +682,7 @@ def import_returns(workbook: Path, sources: Sequence[Path] = (), *, history: Pat
         importer = _Importer(master, settings, ledger, secret, returns)
         for path, name, who in files:
             result, data = importer.judge(path, name)
+            result.who = who
             if data and result.outcome != "重复":
                 try:
                     result.stored = _store(returns, data, name, master.month,
@@ -662,14 +706,14 @@ def import_returns(workbook: Path, sources: Sequence[Path] = (), *, history: Pat
             for r in results:
                 if r.outcome == "重复":
                     continue
-                b.event(master.month, r.department, who=who_of(files, r.name), file_hash=r.digest, file_name=r.name,
+                b.event(master.month, r.department, who=r.who, file_hash=r.digest, file_name=r.name,
                         stored=r.stored, outcome=r.outcome, reason=r.reason, explanation=r.explanation)
                 if not r.department or r.outcome == "拒绝":
                     continue
                 for sheet in r.sheets:
                     reason = r.reason if r.outcome == "退回" else ("强制上报：" + r.explanation if r.forced else "")
                     b.state(master.month, r.department, sheet, core.SUBMITTED if r.outcome == "已报" else core.RETURNED,
-                            who=who_of(files, r.name), file_hash=r.digest, reason=reason,
+                            who=r.who, file_hash=r.digest, reason=reason,
                             explanation=r.explanation, return_file=r.stored, submitted=True)
             for dept, base in importer.baselines.items():
                 b.cells(master.month, dept, [(s, i, c, v) for (s, i, c), v in base.items()])
@@ -684,10 +728,6 @@ def import_returns(workbook: Path, sources: Sequence[Path] = (), *, history: Pat
         outcome.notes.append(f"有 {conflicts} 个单元格已被手工修改过、与报送不一致，未覆盖：请核对（见上表）。")
     outcome.failed = bool(counts["退回"] or counts["拒绝"] or conflicts)
     return outcome
-
-
-def who_of(files: Sequence[tuple[Path, str, str]], name: str) -> str:
-    return next((w for _, n, w in files if n == name and w), "") or _who()
 
 
 def _return_letter(master: Master, settings: core.CollectSettings, r: ReturnResult, deadline: dt.date) -> Letter:

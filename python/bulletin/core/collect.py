@@ -40,7 +40,10 @@ MESSAGE_FIELDS = {k: tuple(f for f in ("found", "current", "month", "claimed", "
                                        "detail", "column", "formula", "cell", "baseline", "new") if "{" + f + "}" in v)
                   for k, v in MESSAGES.items()}
 
-COLLECT_KEYS = ("collected", "office", "deadline", "reminders", "contact", "secret_file", "limits", "messages")
+COLLECT_KEYS = ("collected", "office", "deadline", "reminders", "contact", "secret_file", "limits", "messages", "imap")
+IMAP_KEYS = ("host", "port", "security", "user", "folder", "password_env", "keyring_service", "timeout_seconds",
+             "cafile", "days")
+IMAP_SECURITIES = ("ssl", "starttls")
 DEADLINE_KEYS = ("working_day", "holidays", "workdays", "months")
 REMINDER_KEYS = ("days_before", "on_day", "daily_after")
 CONTACT_KEYS = ("office", "person", "phone", "email")
@@ -54,6 +57,46 @@ class Limits:
     max_unpacked_bytes: int = 50 << 20
     max_members: int = 300
     max_file_bytes: int = 20 << 20
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The office mailbox returns are read from (collect.yaml `imap`); the password as for SMTP: an environment
+    variable, else the OS keyring — never a file."""
+
+    host: str = ""
+    port: int = 993
+    security: str = "ssl"
+    user: str = ""
+    folder: str = "INBOX"
+    password_env: str = "BULLETIN_IMAP_PASSWORD"
+    keyring_service: str = "bulletin-imap"
+    timeout_seconds: float = 30.0
+    cafile: str = ""
+    days: int = 45  # messages received in the last `days` days are looked at
+
+
+def imap_settings_from_dict(d: Any, file: str = "collect.yaml") -> ImapSettings:
+    check_keys(file, d, IMAP_KEYS, where="imap")
+    text = {}
+    for k in ("host", "user", "folder", "password_env", "keyring_service", "cafile", "security"):
+        if k in d:
+            expect(file, f"imap 的 {k}", d[k] if d[k] != "" else "-", "text")
+            text[k] = str(d[k]).strip()
+    security = text.get("security", "ssl")
+    if security not in IMAP_SECURITIES:
+        raise ConfigError(file, "imap 的 security", f"应为 ssl 或 starttls，现为“{security}”")
+    port = _whole(file, "imap 的 port", d.get("port", 993 if security == "ssl" else 143), 1)
+    if port > 65535:
+        raise ConfigError(file, "imap 的 port", f"应为 1–65535，现为“{port}”")
+    timeout = d.get("timeout_seconds", 30)
+    expect(file, "imap 的 timeout_seconds", timeout, "number")
+    if timeout <= 0:
+        raise ConfigError(file, "imap 的 timeout_seconds", "应为正数")
+    return ImapSettings(text.get("host", ""), port, security, text.get("user", ""), text.get("folder") or "INBOX",
+                        text.get("password_env") or "BULLETIN_IMAP_PASSWORD",
+                        text.get("keyring_service") or "bulletin-imap", float(timeout), text.get("cafile", ""),
+                        _whole(file, "imap 的 days", d.get("days", 45), 1))
 
 
 @dataclass(frozen=True)
@@ -73,6 +116,7 @@ class CollectSettings:
     secret_file: str = ""
     limits: Limits = Limits()
     messages: Mapping[str, str] = field(default_factory=lambda: dict(MESSAGES))
+    imap: ImapSettings = ImapSettings()
 
     def message(self, key: str, **values: Any) -> str:
         return self.messages[key].format(**values)
@@ -177,7 +221,8 @@ def collect_settings_from_dict(d: Mapping[str, Any], file: str = "collect.yaml")
         _flag(file, "reminders 的 on_day", reminders.get("on_day", True)),
         _flag(file, "reminders 的 daily_after", reminders.get("daily_after", True)),
         {k: str(v) for k, v in contact.items()}, str(secret),
-        Limits(mb["max_unpacked_mb"] << 20, mb["max_members"], mb["max_file_mb"] << 20), messages)
+        Limits(mb["max_unpacked_mb"] << 20, mb["max_members"], mb["max_file_mb"] << 20), messages,
+        imap_settings_from_dict(d.get("imap") or {}, file))
 
 
 # -- deadlines and reminders ------------------------------------------------------------------------------
