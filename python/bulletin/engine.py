@@ -135,10 +135,12 @@ def carried_streaks(registry: Registry, rules: RuleSet) -> dict[tuple[str, str],
 
 
 def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None,
-            registry: Registry | None = None, confirmed: Mapping[str, Mapping[str, str]] | None = None) -> Analysis:
+            registry: Registry | None = None, confirmed: Mapping[str, Mapping[str, str]] | None = None,
+            lateness: Any = ()) -> Analysis:
     """Compare with last month (when history holds it), apply the rules, count streaks, gather the facts.
     Thresholds and 环比单位 set in the month's 参数 sheet override rules.yaml and settings.yaml.
-    `confirmed`: sheet -> department -> the 状态 staff set (it replaces the rules' proposal)."""
+    `confirmed`: sheet -> department -> the 状态 staff set (it replaces the rules' proposal). `lateness`: the
+    units late or missing per the submission ledger (core.collect.Late)."""
     settings, rules = load_settings(), rules_for(data.params)
     registry = registry or data.registry or load_registry()
     flags = registry.flags()
@@ -153,5 +155,6 @@ def analyse(data: MonthData, past: Mapping[str, MonthData] | None = None,
         assessment = assessment.confirm(confirmed, rules)
     facts = build_facts(data, assessment, rules, registry, comparison=comparison, streak_months=streak_months,
                         district=settings.district, city=settings.city, province=settings.province,
-                        ratio_unit=ratio_unit_for(data.params), texts=data.texts, list_limit=settings.list_limit)
+                        ratio_unit=ratio_unit_for(data.params), texts=data.texts, list_limit=settings.list_limit,
+                        lateness=lateness)
     return Analysis(data, previous, comparison, assessment, streak_months, facts, dict(past or {}))

@@ -33,7 +33,7 @@ from ..engine import compute
 from ..errors import UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
 from ..spec import AGREEMENTS, ANNEXES, annex
-from .common import Outcome, history_path, month_arg, output_dir, past_months
+from .common import Outcome, history_path, month_arg, output_dir, past_months, today
 
 SECRET_ENV = "BULLETIN_COLLECT_SECRET"
 SECRET_NAME = "collect.secret"
@@ -667,7 +667,7 @@ def _fetch_mailbox(settings: core.CollectSettings, folder: Path,
     if not imap.host or not imap.user:
         raise UsageError("--imap：collect.yaml 的 imap 未设置 host 和 user")
     fetched, skipped = fetch_returns(imap, _imap_password(imap), folder, max_bytes=settings.limits.max_file_bytes,
-                                     today=_today())
+                                     today=today())
     say(f"邮箱 {imap.user}：找到 {len(fetched)} 个工作簿附件")
     return [(f.path, f.name, f.sender) for f in fetched], skipped
 
@@ -700,7 +700,7 @@ def _import(workbook: Path, master: Master, settings: core.CollectSettings, hist
         status = _deliver(letters, master.month, folder, history, send=mail, say=say) if letters else {}
         rows = ledger.rows(master.month)
         if written or any(r.outcome in ("已报", "退回") for r in results):
-            _write_status_sheet(master, _status_rows(master, settings, rows, deadline, _today(), pending=results))
+            _write_status_sheet(master, _status_rows(master, settings, rows, deadline, today(), pending=results))
             master.port.save_in_place()
         with ledger.batch(_stamp()) as b:
             for r in results:
@@ -764,13 +764,10 @@ def _import_report(master: Master, results: Sequence[ReturnResult], status: Mapp
 def _stamp() -> str:
     """The time a step records: now, or noon of BULLETIN_TODAY when that fixes the day."""
     if os.environ.get("BULLETIN_TODAY"):
-        return f"{_today().isoformat()}T12:00:00"
+        return f"{today().isoformat()}T12:00:00"
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def _today() -> dt.date:
-    given = os.environ.get("BULLETIN_TODAY")  # a fixed "today" for reruns of a past month and for tests
-    return dt.date.fromisoformat(given) if given else dt.date.today()
 
 
 def _status_rows(master: Master, settings: core.CollectSettings, rows: Mapping[tuple[str, str], LedgerRow],
@@ -823,13 +820,13 @@ def status(workbook: Path, *, history: Path | None = None, month: str | None = N
         rows = ledger.rows(master.month)
         deadline = _deadline(ledger, master.month, settings)
         events = ledger.events(master.month)
-    today = _today()
-    table = _status_rows(master, settings, rows, deadline, today)
+    day = today()
+    table = _status_rows(master, settings, rows, deadline, day)
     outcome = Outcome(None)
     counts: dict[str, int] = {}
     for r in table:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
-    outcome.report = [f"报送情况（{master.month}，截止 {deadline.isoformat()}，今天 {today.isoformat()}）：" +
+    outcome.report = [f"报送情况（{master.month}，截止 {deadline.isoformat()}，今天 {day.isoformat()}）：" +
                       "，".join(f"{k} {v}" for k, v in counts.items()),
                       "单位 | 附件 | 状态 | 下发 | 报送 | 逾期天数 | 说明"] + [
         f"{r['short']} | {r['sheet']} | {r['state']} | {r['sent_at'] or '—'} | {r['submitted_at'] or '—'} | "
@@ -837,7 +834,7 @@ def status(workbook: Path, *, history: Path | None = None, month: str | None = N
     missing = sorted({r["short"] for r in table if r["state"] in (core.OVERDUE, core.RETURNED, core.SENT, core.NOT_SENT)})
     if missing:
         outcome.notes.append(f"尚未报齐：{'、'.join(missing)}。催报：bulletin collect remind")
-    outcome.extra["collect"] = {"month": master.month, "deadline": deadline.isoformat(), "today": today.isoformat(),
+    outcome.extra["collect"] = {"month": master.month, "deadline": deadline.isoformat(), "today": day.isoformat(),
                                 "rows": table, "events": [e.__dict__ for e in events]}
     if write:
         try:
@@ -858,24 +855,24 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
     settings = load_collect_settings()
     master = read_master(workbook, month)
     history = history_path(workbook, history)
-    today = _today()
+    day = today()
     with CollectLedger(history) as ledger:
         rows = ledger.rows(master.month)
         deadline = _deadline(ledger, master.month, settings)
         done = ledger.reminded(master.month)
-        due = core.reminder_due(today, deadline, settings)
+        due = core.reminder_due(day, deadline, settings)
         outcome = Outcome(None)
         if due is None:
-            outcome.notes.append(f"今天（{today.isoformat()}）不在催报时间表上（截止 {deadline.isoformat()}），未发催报。")
+            outcome.notes.append(f"今天（{day.isoformat()}）不在催报时间表上（截止 {deadline.isoformat()}），未发催报。")
             outcome.extra["collect"] = {"month": master.month, "due": None, "reminded": []}
             return outcome
-        table = _status_rows(master, settings, rows, deadline, today)
+        table = _status_rows(master, settings, rows, deadline, day)
         missing: dict[str, list[dict[str, Any]]] = {}
         for r in table:
             if r["state"] in (core.SENT, core.OVERDUE, core.RETURNED, core.NOT_SENT):
                 missing.setdefault(r["department"], []).append(r)
         letters, skipped = [], []
-        overdue = max(0, (today - deadline).days)
+        overdue = max(0, (day - deadline).days)
         for department, items in missing.items():
             if (department, due) in done:
                 skipped.append(master.registry.short(department))
@@ -905,5 +902,6 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
                                              for lt in letters], "skipped": skipped}
     outcome.failed = any(v.startswith(("未发送", "失败", "待核实")) for v in status_.values())
     return outcome
+
 
 

@@ -185,3 +185,30 @@ def overview_of(analysis: Analysis, past: Mapping[str, MonthData]) -> Overview:
 def summary(data: MonthData) -> str:
     errors = sum(p.severity == "error" for p in data.problems)
     return (f"错误 {errors} 条、警告 {len(data.problems) - errors} 条" if data.problems else "校验通过，未发现问题")
+
+
+def today() -> dt.date:
+    """Today, or BULLETIN_TODAY (a fixed day: reruns of a past month's collection, tests)."""
+    import os
+
+    given = os.environ.get("BULLETIN_TODAY")
+    if given:
+        try:
+            return dt.date.fromisoformat(given)
+        except ValueError:
+            raise UsageError(f"环境变量 BULLETIN_TODAY 的值“{given}”不是日期（应为 2023-07-05 这样的形式）") from None
+    return dt.date.today()
+
+
+def lateness_for(data: MonthData, history: Path | None) -> list[Any]:
+    """The units late or missing this month per the submission ledger (rules.yaml `timeliness`), with streaks;
+    [] without a ledger for the month or without the rule."""
+    from ..adapters.collect_ledger import read_ledger
+    from ..config import load_rules_file
+    from ..core.collect import lateness
+
+    rule = load_rules_file().timeliness
+    if rule is None or not data.month or history is None:
+        return []
+    rows, deadlines = read_ledger(Path(history))
+    return lateness(data.month, rows, deadlines, today(), rule)

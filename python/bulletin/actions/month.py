@@ -23,7 +23,7 @@ from ..errors import UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
 from ..spec import ANNEXES, DOCUMENT_PARAM_KEYS, PARAM_SHEET, RATIO_UNIT_PARAM
 from .common import (HISTORY_NAME, Outcome, adopted_text, backup_outputs, earlier_result_text, history_path,
-                     kept_note, month_arg, output_dir, overview_of, past_months, result_path, summary)
+                     kept_note, lateness_for, month_arg, output_dir, overview_of, past_months, result_path, summary)
 
 __all__ = ["HISTORY_NAME", "Outcome", "UsageError", "check", "check_book", "close_month", "close_month_book",
            "compare_book", "compare_cmd", "history_path", "import_month", "narrate", "narrate_book", "output_dir",
@@ -45,7 +45,7 @@ def _book_month(port: Any, month: str | None = None) -> MonthData:
 
 
 def _analyse(port: Any, data: MonthData, past: Mapping[str, MonthData], *, reset_status: bool = False,
-             also: StatusSource | None = None) -> Any:
+             also: StatusSource | None = None, history: Path | None = None) -> Any:
     """The analysis with the 状态 staff left in the book as the confirmed statuses (unless a reset is asked
     for: then the rules' proposal is written over them); `also`: statuses staff set elsewhere (the month's
     result workbook), which win."""
@@ -54,7 +54,7 @@ def _analyse(port: Any, data: MonthData, past: Mapping[str, MonthData], *, reset
         confirmed = port.read_statuses(data, rules_for(data.params))
         for sheet, rows in (also(data) if also else {}).items():
             confirmed.setdefault(sheet, {}).update(rows)
-    return analyse(data, past, confirmed=confirmed)
+    return analyse(data, past, confirmed=confirmed, lateness=lateness_for(data, history))
 
 
 def param_problems(data: MonthData) -> list[Problem]:
@@ -109,7 +109,8 @@ def recalculate_book(port: Any, month: str | None = None, history: Path | None =
     port.write_computed(data)
     if not _refuse_on_errors(data, outcome, "标注状态"):
         past = past_months(data, history_path(port.path, history), required=False)
-        outcome.analysis = _analyse(port, data, past, reset_status=reset_status)
+        outcome.analysis = _analyse(port, data, past, reset_status=reset_status,
+                                    history=history_path(port.path, history))
         port.write_statuses(outcome.analysis, load_rules_file().names)
         kept = sum(e.by_staff for rows in outcome.analysis.assessment.statuses.values() for e in rows.values())
         outcome.notes.append(f"重新计算完成：{summary(data)}；状态列已按规则标注"
@@ -131,7 +132,7 @@ def compare_book(port: Any, month: str | None = None, history: Path | None = Non
     outcome = Outcome(data)
     if not _refuse_on_errors(data, outcome, "与上月比较"):
         past = past_months(data, history_path(port.path, history), required=True)
-        outcome.analysis = _analyse(port, data, past)
+        outcome.analysis = _analyse(port, data, past, history=history_path(port.path, history))
         port.write_computed(data)
         port.write_statuses(outcome.analysis, load_rules_file().names)
         outcome.notes.append(f"已与 {outcome.analysis.previous.month} 比较：各附件“状态”列右侧为上月值和变化。")
@@ -146,7 +147,7 @@ def narrate_book(port: Any, month: str | None = None, history: Path | None = Non
     outcome = Outcome(data)
     if not _refuse_on_errors(data, outcome, "生成问题文本"):
         outcome.analysis = _analyse(port, data, past_months(data, history_path(port.path, history), required=False),
-                                    also=confirmed)
+                                    also=confirmed, history=history_path(port.path, history))
         _write_text(port, outcome, overwrite_text, earlier, announce)
     port.set_status("生成问题文本", summary(data))
     return outcome

@@ -251,3 +251,28 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (dt.date, dt.datetime)):
         return v.isoformat()
     return str(v)
+
+
+def read_ledger(path: Path) -> tuple[dict[str, list[LedgerRow]], dict[str, dt.date]]:
+    """Every month's ledger rows and deadlines, read only (nothing is created: a history without a ledger, or
+    no history at all, is ({}, {}))."""
+    path = Path(path)
+    if not path.is_file():
+        return {}, {}
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    except sqlite3.Error:
+        return {}, {}
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"collect_ledger", "collect_months"} <= tables:
+            return {}, {}
+        rows: dict[str, list[LedgerRow]] = {}
+        for r in conn.execute(f"SELECT {', '.join(_LEDGER_COLUMNS)} FROM collect_ledger ORDER BY month"):
+            rows.setdefault(r[0], []).append(LedgerRow(*r))
+        deadlines = {m: dt.date.fromisoformat(d) for m, d in conn.execute("SELECT month, deadline FROM collect_months")}
+        return rows, deadlines
+    except sqlite3.Error as exc:
+        raise HistoryError(f"历史库 {path.name} 中的报送记录无法读取：{exc}") from exc
+    finally:
+        conn.close()

@@ -365,3 +365,84 @@ def plan_merge(cells: Iterable[CellMerge]) -> MergePlan:
 def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
+
+
+# -- timeliness (报送及时性) in the bulletin ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Timeliness:
+    """rules.yaml `timeliness`: units late by more than `late_days` days, or missing at the bulletin's date."""
+
+    name: str = "报送不及时"
+    late_days: int = 3
+    explain: str = ""
+    status: str = "黄"
+
+
+TIMELINESS_KEYS = ("name", "late_days", "explain", "status")
+
+
+def timeliness_from_dict(d: Any, file: str = "rules.yaml") -> Timeliness:
+    check_keys(file, d, TIMELINESS_KEYS, where="timeliness")
+    for k in ("name", "explain", "status"):
+        if k in d:
+            expect(file, f"timeliness 的 {k}", d[k], "text")
+    status = str(d.get("status", "黄"))
+    if status not in ("红", "黄"):
+        raise ConfigError(file, "timeliness 的 status", f"应为 红 或 黄，现为“{status}”")
+    return Timeliness(str(d.get("name", "报送不及时")), _whole(file, "timeliness 的 late_days", d.get("late_days", 3)),
+                      str(d.get("explain", "")), status)
+
+
+@dataclass(frozen=True)
+class Late:
+    """A unit named for timeliness: days late (its latest annex), still missing at the bulletin's date, and the
+    consecutive months (this one included) it has been late or missing."""
+
+    department: str
+    days: int
+    missing: bool
+    months: int
+
+
+def _late_in(rows: Iterable[Any], deadline: dt.date, at: dt.date | None, late_days: int) -> dict[str, tuple[int, bool]]:
+    """department -> (days late, missing) for the units late beyond `late_days` or missing. `rows`: ledger rows
+    (department, state, submitted_at); `at`: the bulletin's date (None: as the ledger stands)."""
+    by: dict[str, list[Any]] = {}
+    for r in rows:
+        if r.state in (NOT_SENT, NOTHING):
+            continue  # never asked, or nothing to report: not late
+        by.setdefault(r.department, []).append(r)
+    out = {}
+    for dept, items in by.items():
+        missing, days = False, 0
+        for r in items:
+            submitted = dt.date.fromisoformat(r.submitted_at[:10]) if r.submitted_at and r.state in DONE else None
+            if submitted is None or (at is not None and submitted > at):
+                if at is None or at > deadline:  # before the deadline nothing is missing yet
+                    missing = True
+                    days = max(days, days_late(deadline, None, at or deadline))
+            else:
+                days = max(days, days_late(deadline, submitted, submitted))
+        if missing or days > late_days:
+            out[dept] = (days, missing)
+    return out
+
+
+def lateness(month: str, ledger: Mapping[str, Iterable[Any]], deadlines: Mapping[str, dt.date], at: dt.date,
+             rule: Timeliness) -> list[Late]:
+    """The units late or missing this month per the ledger (month -> its rows), with streaks over the months
+    the ledger holds without a gap."""
+    from .month import previous_month
+
+    if month not in ledger or month not in deadlines:
+        return []
+    now = _late_in(ledger[month], deadlines[month], at, rule.late_days)
+    out = []
+    for dept, (days, missing) in now.items():
+        n, m = 1, previous_month(month)
+        while m in ledger and m in deadlines and dept in _late_in(ledger[m], deadlines[m], None, rule.late_days):
+            n += 1
+            m = previous_month(m)
+        out.append(Late(dept, days, missing, n))
+    return out

@@ -70,6 +70,8 @@ class Facts:
     below_city: bool = False  # 附件5: district main and sub coverage both below the city's
     started: list[str] = field(default_factory=list)  # 附件7: units that have started (完成率 > 0)
     left_out: str = ""  # why items of 网上政务服务事项总数 are not in 附件1 (总体情况 未计入原因, when any is left out)
+    # 报送不及时 from the submission ledger: [{name, days, missing, months}] in the registry's order
+    lateness: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -85,7 +87,8 @@ def _short(registry: Registry, name: str) -> str:
 def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registry: Registry, *,
                 comparison: Comparison | None = None, streak_months: Mapping[tuple[str, str, str], int] = (),
                 district: str, city: str, province: str, ratio_unit: str = "%",
-                texts: Mapping[str, list[str]] | None = None, list_limit: int = 0) -> Facts:
+                texts: Mapping[str, list[str]] | None = None, list_limit: int = 0,
+                lateness: Any = ()) -> Facts:
     month = data.month or "0000-00"
     year, m = map(int, month.split("-"))
     prev_m = 12 if m == 1 else m - 1
@@ -151,7 +154,14 @@ def build_facts(data: MonthData, assessment: Assessment, rules: RuleSet, registr
                  {s: [_short(registry, d) for d in v] for s, v in
                   (comparison.missing_departments if comparison else {}).items()},
                  from_zero, to_zero, _below_city(annex.get("附件5")), _started(annex.get("附件7")),
-                 str(data.scalars.get("未计入原因") or "") if data.scalars.get("未计入附件事项数") else "")
+                 str(data.scalars.get("未计入原因") or "") if data.scalars.get("未计入附件事项数") else "",
+                 _lateness(registry, lateness))
+
+
+def _lateness(registry: Registry, late: Any) -> list[dict[str, Any]]:
+    order = {d.name: d.order for d in registry.departments}
+    return [{"name": _short(registry, x.department), "days": x.days, "missing": x.missing, "months": x.months}
+            for x in sorted(late, key=lambda x: order.get(x.department, 1 << 30))]
 
 
 def _below_city(a5: Mapping[str, Any] | None) -> bool:

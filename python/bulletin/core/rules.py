@@ -135,6 +135,7 @@ class RuleSet:
 
     params: dict[str, Param]
     rules: tuple[Rule, ...]
+    timeliness: Any = None  # core.collect.Timeliness: 报送不及时, from the submission ledger (None: not said)
 
     def for_sheet(self, sheet: str) -> list[Rule]:
         return [r for r in self.rules if r.sheet == sheet]
@@ -193,7 +194,7 @@ def _compile(expr: str, spec: AnnexSpec, params: Mapping[str, Param], where: str
 
 
 def load_rules(data: Mapping[str, Any], file: str = "rules.yaml") -> RuleSet:
-    check_keys(file, data, ("params", "rules"))
+    check_keys(file, data, ("params", "rules", "timeliness"))
     params = {}
     expect(file, "params", data.get("params") or {}, "mapping")
     for name, p in (data.get("params") or {}).items():
@@ -228,7 +229,12 @@ def load_rules(data: Mapping[str, Any], file: str = "rules.yaml") -> RuleSet:
         tree, names = _compile(str(r["when"]), annex(r["sheet"]), params, where)
         rules.append(Rule(r["id"], r["sheet"], scope, str(r["when"]), r["status"], str(r["name"]),
                           str(r.get("explain", "")), order, limit, tree, names))
-    return RuleSet(params, tuple(rules))
+    timeliness = None
+    if data.get("timeliness") is not None:
+        from .collect import timeliness_from_dict
+
+        timeliness = timeliness_from_dict(data["timeliness"], file)
+    return RuleSet(params, tuple(rules), timeliness)
 
 
 class _Env:
