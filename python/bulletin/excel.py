@@ -118,6 +118,21 @@ def mail_preview(book: Any = None) -> Any:
     return _delegate(book, "邮件预览", "mail", "preview", lambda f, path: f(path))
 
 
+def collect_send(book: Any = None) -> Any:
+    """报送: each department's fill-in workbook and .eml draft (out/collect/<月份>/)."""
+    return _delegate(book, "下发报送表", "collect", "send", lambda f, path: f(path))
+
+
+def collect_status(book: Any = None) -> Any:
+    """报送情况 from the ledger (the live book is not rewritten: `bulletin collect status` writes its sheet)."""
+    return _delegate(book, "报送情况", "collect", "status", lambda f, path: f(path, write=False))
+
+
+def collect_remind(book: Any = None) -> Any:
+    """催报: drafts for the departments still missing or sent back, once per due date."""
+    return _delegate(book, "催报", "collect", "remind", lambda f, path: f(path))
+
+
 def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
     """Lines of the 检查环境 report (also used by tests)."""
     import xlwings

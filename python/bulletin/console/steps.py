@@ -102,3 +102,27 @@ def paragraphs(workbook: Path) -> list[dict[str, Any]]:
 def write_paragraph(workbook: Path, paragraph: str, text: str) -> actions.Outcome:
     port = OpenpyxlPort(workbook)
     return _saved(port, edits.write_paragraph(port, paragraph, text))
+
+
+# -- 报送 (the collection loop): the same actions as `bulletin collect …` ----------------------------------
+
+def collect_send(workbook: Path, history: Path | None, progress: Progress | None = None,
+                 mail: bool = False) -> actions.Outcome:
+    if progress:
+        progress("正在为各单位生成填报工作簿" + ("并发送……" if mail else "和邮件草稿……"))
+    return actions.collect.send(workbook, history=history, mail=mail, progress=progress)
+
+
+def collect_import(workbook: Path, history: Path | None, returns: list[Path], progress: Progress | None = None,
+                   imap: bool = False) -> actions.Outcome:
+    """Uploaded returns (many files at once) and/or the office mailbox, checked and merged into the workbook."""
+    return actions.collect.import_returns(workbook, returns, history=history, imap=imap, progress=progress)
+
+
+def collect_status(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
+    return actions.collect.status(workbook, history=history)
+
+
+def collect_remind(workbook: Path, history: Path | None, progress: Progress | None = None,
+                   mail: bool = False) -> actions.Outcome:
+    return actions.collect.remind(workbook, history=history, mail=mail, progress=progress)
