@@ -220,3 +220,26 @@ def test_cli_collect_steps(office):
     res = subprocess.run([sys.executable, "-m", "bulletin", "collect", "send", str(master), "--deadline", "2023-7-x"],
                          capture_output=True, text=True, env=env)
     assert res.returncode == 2 and "--deadline" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_marks_confirmed_and_nothing_to_report(office, monkeypatch):
+    master = office / MASTER
+    collect.import_returns(master, [office / "filled" / "报送-2023-06-交通局.xlsx"])
+    with pytest.raises(actions.UsageError) as err:
+        collect.mark(master, "民宗局", "已确认")  # nothing came from it to confirm
+    assert "只能把已报的附件标为已确认" in str(err.value)
+    collect.mark(master, "交通局", "已确认", reason="已电话核实")
+    collect.mark(master, "民宗局", "无需报送", annexes=["附件1"], reason="本月无办件")
+    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-10")
+    rows = {(r["short"], r["sheet"]): r for r in collect.status(master, write=False).extra["collect"]["rows"]}
+    assert {rows[("交通局", s)]["state"] for s in ("附件1", "附件2", "附件6")} == {"已确认"}
+    assert rows[("民宗局", "附件1")]["state"] == "无需报送" and rows[("民宗局", "附件1")]["days_late"] == 0
+    assert rows[("民宗局", "附件2")]["state"] == "逾期未报"
+    reminded = collect.remind(master).extra["collect"]
+    draft = office / "out" / "collect" / "2023-06" / "催报-2023-06-民宗局-逾期2023-07-10.eml"
+    body = email.message_from_bytes(draft.read_bytes(), policy=email.policy.default).get_body().get_content()
+    assert "民宗局" in {x["department"] for x in reminded["reminded"]} and "附件2" in body and "附件1　" not in body
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    res = subprocess.run([sys.executable, "-m", "bulletin", "collect", "mark", str(master), "不存在局", "--state",
+                          "已确认"], capture_output=True, text=True, env=env)
+    assert res.returncode == 2 and "部门名录中没有“不存在局”" in res.stderr

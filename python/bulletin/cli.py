@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("--send", action="store_true", help="退回邮件通过 SMTP 发送（默认只生成草稿）")
     st = collect_cmd("status", "报送情况：各单位各附件的状态、日期和逾期天数（并写入总表的“报送情况”表）")
     st.add_argument("--no-sheet", action="store_true", help="不写入总表")
+    mk = collect_cmd("mark", "标记：某单位的附件已确认（已报并核实），或本月无需报送（不算缺报）")
+    mk.add_argument("department", metavar="单位", help="单位名称（简称、全称或别名）")
+    mk.add_argument("--state", required=True, choices=("已确认", "无需报送"), help="标记为")
+    mk.add_argument("--annex", action="append", default=[], metavar="附件N", help="只标记这些附件（默认：本月该单位的全部附件）")
+    mk.add_argument("--reason", default="", help="说明（记入报送记录）")
     rm = collect_cmd("remind", "催报：按时间表给未报或被退回的单位发催报（每个时间点只发一次）")
     rm.add_argument("--out", type=Path, default=None, help="草稿输出目录（默认：总表所在目录下的 out）")
     rm.add_argument("--send", action="store_true", help="通过 SMTP 发送（默认只生成草稿）")
@@ -207,6 +212,9 @@ def _collect(args: argparse.Namespace) -> actions.Outcome:
     if args.collect_command == "import":
         return collect.import_returns(args.workbook, args.returns, out_dir=args.out, mail=args.send, imap=args.imap,
                                       progress=say, **common)
+    if args.collect_command == "mark":
+        return collect.mark(args.workbook, args.department, args.state, annexes=args.annex, reason=args.reason,
+                            **common)
     if args.collect_command == "status":
         return collect.status(args.workbook, write=not args.no_sheet, **common)
     return collect.remind(args.workbook, out_dir=args.out, mail=args.send, progress=say, **common)

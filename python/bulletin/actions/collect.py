@@ -905,3 +905,41 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
 
 
 
+
+
+# -- the clerk's marks: 已确认 (a submission checked) and 无需报送 (nothing to report, not missing) -------------
+
+def mark(workbook: Path, department: str, state: str, *, annexes: Sequence[str] = (), reason: str = "",
+         history: Path | None = None, month: str | None = None) -> Outcome:
+    """Set a department's annexes to 已确认 (only what was 已报) or 无需报送 (only what was not 已报/已确认)."""
+    if state not in (core.CONFIRMED, core.NOTHING):
+        raise UsageError(f"--state 应为 {core.CONFIRMED} 或 {core.NOTHING}")
+    settings = load_collect_settings()
+    master = read_master(workbook, month)
+    try:
+        dept = master.registry.resolve(department)
+    except UnknownDepartment:
+        raise UsageError(f"部门名录中没有“{department}”") from None
+    planned = master.plan(settings).get(dept, [])
+    wanted = [f"附件{a}" if str(a).isdigit() else str(a) for a in annexes] or planned
+    unknown = [a for a in wanted if a not in planned]
+    if unknown:
+        raise UsageError(f"{master.registry.short(dept)} 本月不报送 {'、'.join(unknown)}（本月报送：{'、'.join(planned) or '无'}）")
+    with CollectLedger(history_path(workbook, history)) as ledger:
+        rows = ledger.rows(master.month)
+        refused = []
+        for sheet in wanted:
+            now = rows[(dept, sheet)].state if (dept, sheet) in rows else core.NOT_SENT
+            if (state == core.CONFIRMED) != (now in (core.SUBMITTED, core.CONFIRMED)):
+                refused.append(f"{sheet}（现为{now}）")
+        if refused:
+            need = "已报" if state == core.CONFIRMED else "未报"
+            raise UsageError(f"只能把{need}的附件标为{state}：{master.registry.short(dept)} {'、'.join(refused)}")
+        with ledger.batch(_stamp()) as b:
+            for sheet in wanted:
+                b.state(master.month, dept, sheet, state, who=_who(), reason=reason,
+                        explanation=rows[(dept, sheet)].explanation if (dept, sheet) in rows else "")
+    outcome = Outcome(None)
+    outcome.notes.append(f"{master.registry.short(dept)} {'、'.join(wanted)} 已标为{state}" + (f"（{reason}）" if reason else "") + "。")
+    outcome.extra["collect"] = {"month": master.month, "department": dept, "annexes": wanted, "state": state}
+    return outcome
