@@ -26,6 +26,7 @@ from bulletin.config import load_collect_settings
 from bulletin.core import collect as core
 from bulletin.core.month import month_json
 from bulletin.engine import compute
+from bulletin.errors import WorkbookLocked
 from bulletin.spec import annex
 from collect_fixtures import SECRET, blank_master, fill, fill_all, identity_of
 from conftest import ROOT, SAMPLE
@@ -91,6 +92,13 @@ def test_the_june_sample_split_into_returns_merges_back_cell_for_cell(office):
     # every return kept in the returns folder beside the master; a backup of the master beside it
     assert len(list((office / "returns" / "2023-06").glob("2023-06-*.xlsx"))) == 32
     assert len(list(office.glob("通报数据-2023-06.备份-*.xlsx"))) == 1
+    # while Excel or WPS has the master open, nothing is done
+    lock = office / f"~${MASTER}"
+    lock.write_bytes(b"")
+    with pytest.raises(WorkbookLocked) as err:
+        collect.import_returns(master, [office / "filled"])
+    assert "请先关闭工作簿" in str(err.value)
+    lock.unlink()
     # the ledger: every department × annex 已报 with the file's hash
     with CollectLedger(office / "history.sqlite") as ledger:
         rows = ledger.rows("2023-06")
@@ -102,12 +110,17 @@ def test_the_june_sample_split_into_returns_merges_back_cell_for_cell(office):
     assert {r["outcome"] for r in again.extra["collect"]["returns"]} == {"重复"}
     assert master.read_bytes() == before
     # `run` on the merged master gives June's figures, as on the sample
-    res = subprocess.run([sys.executable, "-m", "bulletin", "check", str(master), "--json"], capture_output=True,
-                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "python")})
-    ref = subprocess.run([sys.executable, "-m", "bulletin", "check", str(SAMPLE), "--json"], capture_output=True,
-                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "python")})
-    assert res.returncode == ref.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["totals"] == json.loads(ref.stdout)["totals"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+
+    def run(book: Path, out: Path) -> dict:
+        res = subprocess.run([sys.executable, "-m", "bulletin", "run", str(book), "--out", str(out), "--history",
+                              str(office / "history.sqlite"), "--json"], capture_output=True, text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    merged_run, june_run = run(master, office / "run-merged"), run(SAMPLE, office / "run-june")
+    for key in ("tables", "totals", "subtotals", "changes", "statuses", "narrative"):
+        assert merged_run[key] == june_run[key], key
 
 
 def test_fill_in_workbook_layout_identity_and_last_month(sent):

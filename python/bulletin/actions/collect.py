@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..adapters.collect_ledger import CollectLedger, LedgerRow
-from ..adapters.files import OutputFolderError, inside, safe_part, unique_parts, write_atomically
+from ..adapters.files import OutputFolderError, ensure_closed, inside, safe_part, unique_parts, write_atomically
 from ..adapters.xlsx_fillin import (FillinSheet, ReturnBook, ReturnRefused, check_package, fillin_columns,
                                     read_return, return_cell, write_fillin)
 from ..adapters.xlsx_output import title_of
@@ -569,8 +569,9 @@ class _Importer:
         errors = [p for p in own if p.severity == "error"]
         forcible = bool(result.explanation) and all(p.rule.startswith("check.") for p in errors)
         if errors and not forcible:
+            first = errors[0]
             result.outcome = "退回"
-            result.reason = f"{len(errors)} 处错误"
+            result.reason = f"{len(errors)} 处错误，如 {first.sheet} {first.cell}：{first.message}"
             return
         result.outcome, result.forced = "已报", bool(errors)
         self._merge(book, result, grids, data)
@@ -626,6 +627,7 @@ def import_returns(workbook: Path, sources: Sequence[Path] = (), *, history: Pat
     say = progress or (lambda line: None)
     settings = load_collect_settings()
     workbook = Path(workbook)
+    ensure_closed(workbook)  # before anything is sent back or kept: the master must be writable at the end
     master = read_master(workbook, month)
     history = history_path(workbook, history)
     secret = secret_for(history)
