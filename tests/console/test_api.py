@@ -280,3 +280,26 @@ def test_after_closing_the_month_the_console_makes_next_months_workbook(console,
     assert "水利局" in [r[1] for r in book["附件1"].iter_rows(min_row=3, values_only=True)]
     again = console.client.post("/api/next-month", base_url=BASE, headers=console.auth, data={"workbook": SAMPLE.name})
     assert again.status_code != 200 and "已存在" in again.get_json()["error"]
+
+
+def test_collection_steps_from_the_console(console, monkeypatch):
+    """下发报送表, 报送情况 and 催报 through the console's API: the same actions as `bulletin collect`."""
+    from bulletin.actions import collect
+
+    monkeypatch.setenv(collect.SECRET_ENV, "console-test-secret-0123456789")
+    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-04")
+    console.folder.mkdir(exist_ok=True)
+    shutil.copy(SAMPLE, console.folder / SAMPLE.name)
+    sent = console.client.post("/api/collect-send", base_url=BASE, headers=console.auth,
+                               data={"workbook": SAMPLE.name})
+    assert sent.status_code == 200, sent.get_json()
+    assert len(sent.get_json()["collect"]["departments"]) == 32
+    assert (console.folder / "out" / "collect" / "2023-06" / "报送-2023-06-交通局.xlsx").is_file()
+    status = console.client.post("/api/collect-status", base_url=BASE, headers=console.auth,
+                                 data={"workbook": SAMPLE.name})
+    assert status.status_code == 200, status.get_json()
+    assert {r["state"] for r in status.get_json()["collect"]["rows"]} == {"已发"}
+    assert "报送情况" in openpyxl.load_workbook(console.folder / SAMPLE.name).sheetnames
+    remind = console.client.post("/api/collect-remind", base_url=BASE, headers=console.auth,
+                                 data={"workbook": SAMPLE.name})
+    assert remind.status_code == 200 and remind.get_json()["collect"]["due"] == "截止前3天"

@@ -37,7 +37,8 @@ MAX_UPLOAD_MB = 20
 STEP_TITLES = {"check": "校验数据", "recalc": "重新计算", "compare": "与上月比较", "narrate": "生成问题文本",
                "run": "完整运行", "close-month": "结转下月", "render": "生成通报文档", "charts": "总览图表",
                "mail-preview": "邮件预览", "mail-send": "发送邮件", "environment": "检查环境",
-               "next-month": "生成下月工作簿"}
+               "next-month": "生成下月工作簿", "collect-send": "下发报送表", "collect-status": "报送情况",
+               "collect-remind": "催报"}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 

@@ -83,6 +83,10 @@ def next_month(workbook: Path, history: Path | None, progress: Progress | None =
 FILE_STEPS: dict[str, Callable[..., actions.Outcome]] = {
     "render": render, "charts": charts, "mail-preview": mail_preview, "mail-send": mail_send,
     "environment": environment, "next-month": next_month,
+    # 报送 (defined below): fill-in workbooks and drafts, 报送情况 (also into the workbook's sheet), 催报 drafts
+    "collect-send": lambda workbook, history, say: collect_send(workbook, history, say),
+    "collect-status": lambda workbook, history, say: collect_status(workbook, history, say),
+    "collect-remind": lambda workbook, history, say: collect_remind(workbook, history, say),
 }
 
 
