@@ -46,6 +46,11 @@ def annex_sheet(name: str) -> str | None:
     return name if name in {a.sheet for a in ANNEXES} else None
 
 
+def file_part(registry: Registry, department: str) -> str:
+    """A department's short name as a file-name part, unique among the registry's (two names never share a file)."""
+    return unique_parts(d.short for d in registry.departments)[registry.short(department)]
+
+
 def _who() -> str:
     try:
         return getpass.getuser()
@@ -306,7 +311,7 @@ def send(workbook: Path, *, deadline: str | dt.date | None = None, out_dir: Path
     past = past_months(master.data, history, required=False)
     folder = output_dir(workbook, out_dir) / "collect" / master.month
     district = load_settings().district
-    parts = unique_parts(master.registry.get(d).short for d in plan)
+    parts = {master.registry.get(d).short: file_part(master.registry, d) for d in plan}
     issued = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     outcome = Outcome(None)
     letters: list[Letter] = []
@@ -441,9 +446,8 @@ def _store(folder: Path, data: bytes, name: str, month: str, who: str, digest: s
 class _Importer:
     """One import run over the master: each return judged against the master as merged so far."""
 
-    def __init__(self, master: Master, settings: core.CollectSettings, ledger: CollectLedger, secret: bytes,
-                 folder: Path):
-        self.master, self.settings, self.ledger, self.secret, self.folder = master, settings, ledger, secret, folder
+    def __init__(self, master: Master, settings: core.CollectSettings, ledger: CollectLedger, secret: bytes):
+        self.master, self.settings, self.ledger, self.secret = master, settings, ledger, secret
         self.baselines: dict[str, dict[tuple[str, int, str], Any]] = {}
         self.seen_now: set[str] = set()
 
@@ -681,7 +685,7 @@ def _import(workbook: Path, master: Master, settings: core.CollectSettings, hist
     outcome = Outcome(None)
     results: list[ReturnResult] = []
     with CollectLedger(history) as ledger:
-        importer = _Importer(master, settings, ledger, secret, returns)
+        importer = _Importer(master, settings, ledger, secret)
         for path, name, who in files:
             result, data = importer.judge(path, name)
             result.who = who
@@ -737,7 +741,7 @@ def _return_letter(master: Master, settings: core.CollectSettings, r: ReturnResu
     context = _context(master, r.department, settings, deadline, r.sheets, file=r.name,
                        problems=[{"sheet": p.sheet, "cell": p.cell, "message": p.message} for p in r.problems
                                  if p.severity == "error"])
-    part = safe_part(dept.short)
+    part = file_part(master.registry, r.department)
     return Letter(f"退回|{r.department}|{r.digest[:12]}", dept.short, dept.emails,
                   " ".join(_render("退回主题.j2", context).split()), _render("退回正文.j2", context).strip() + "\n",
                   [], f"退回-{master.month}-{part}-{r.digest[:8]}.eml")
@@ -887,7 +891,7 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
             letters.append(Letter(f"催报|{department}|{due}", dept.short, dept.emails,
                                   " ".join(_render("催报主题.j2", context).split()),
                                   _render("催报正文.j2", context).strip() + "\n", [],
-                                  f"催报-{master.month}-{safe_part(dept.short)}-{safe_part(due)}.eml"))
+                                  f"催报-{master.month}-{file_part(master.registry, department)}-{safe_part(due)}.eml"))
         folder = output_dir(workbook, out_dir) / "collect" / master.month
         status_ = _deliver(letters, master.month, folder, history, send=mail, say=say) if letters else {}
         with ledger.batch(_stamp()) as b:
