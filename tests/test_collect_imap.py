@@ -116,9 +116,12 @@ def test_imap_over_implicit_tls_and_a_wrong_password(servers, tmp_path, monkeypa
     master = blank_master(tmp_path / "通报数据-2023-06.xlsx")
     collect.send(master, only=["交通局"])
     filled = fill(tmp_path / "out" / "collect" / "2023-06" / "报送-2023-06-交通局.xlsx", tmp_path / "交通局.xlsx")
-    imap.deliver(reply("jtj@yindu.example", "数据", (filled.name, filled.read_bytes())))
+    imap.deliver(reply("zhang.san@private.example", "数据", (filled.name, filled.read_bytes())))
     outcome = collect.import_returns(master, imap=True)
-    assert [(r["who"], r["outcome"]) for r in outcome.extra["collect"]["returns"]] == [("jtj@yindu.example", "已报")]
+    (r,) = outcome.extra["collect"]["returns"]
+    assert (r["who"], r["outcome"]) == ("zhang.san@private.example", "已报")  # the signature vouches for the file
+    assert r["notes"] == ["发件人 zhang.san@private.example 不是该单位在部门名录中登记的邮箱"]
+    assert any("注意：发件人 zhang.san@private.example" in line for line in outcome.report)
     monkeypatch.setenv("BULLETIN_IMAP_PASSWORD", "wrong")
     with pytest.raises(UserError) as err:
         collect.import_returns(master, imap=True)

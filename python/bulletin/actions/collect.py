@@ -400,12 +400,13 @@ class ReturnResult:
     digest: str = ""
     sheets: list[str] = field(default_factory=list)
     who: str = ""  # the sender (mailbox) or the user who imported the file
+    notes: list[str] = field(default_factory=list)  # what the clerk should know besides the outcome
 
     def plain(self) -> dict[str, Any]:
         return {"file": self.name, "outcome": self.outcome, "department": self.department, "reason": self.reason,
                 "problems": [p.as_dict() for p in self.problems], "conflicts": self.conflicts,
                 "written": self.written, "explanation": self.explanation, "forced": self.forced,
-                "stored": self.stored, "who": self.who}
+                "stored": self.stored, "who": self.who, "notes": self.notes}
 
 
 def _return_files(sources: Iterable[Path]) -> list[tuple[Path, str]]:
@@ -689,6 +690,10 @@ def _import(workbook: Path, master: Master, settings: core.CollectSettings, hist
         for path, name, who in files:
             result, data = importer.judge(path, name)
             result.who = who
+            if "@" in who and result.department and \
+                    who.lower() not in {e.lower() for e in master.registry.get(result.department).emails}:
+                # the signature vouches for the file, not the sender: worth a look, not a refusal
+                result.notes.append(f"发件人 {who} 不是该单位在部门名录中登记的邮箱")
             if data and result.outcome != "重复":
                 try:
                     result.stored = _store(returns, data, name, master.month,
@@ -756,6 +761,7 @@ def _import_report(master: Master, results: Sequence[ReturnResult], status: Mapp
             note = f"写入 {r.written} 个单元格" + ("；强制上报，说明：" + r.explanation if r.forced else
                                                ("；说明：" + r.explanation if r.explanation else ""))
         lines.append(f"{r.name} | {short} | {r.outcome} | {note}")
+        lines += [f"    注意：{n}" for n in r.notes]
         for p in r.problems:
             lines.append(f"    {p.sheet} {p.cell} [{'错误' if p.severity == 'error' else '警告'}] {p.message}")
         for c in r.conflicts:
