@@ -303,3 +303,33 @@ def test_collection_steps_from_the_console(console, monkeypatch):
     remind = console.client.post("/api/collect-remind", base_url=BASE, headers=console.auth,
                                  data={"workbook": SAMPLE.name})
     assert remind.status_code == 200 and remind.get_json()["collect"]["due"] == "截止前3天"
+
+
+def test_returns_uploaded_many_at_once_are_imported(console, monkeypatch, tmp_path):
+    """导入回传: several returned workbooks in one upload, each judged; a hostile name stays a name."""
+    import io
+
+    from bulletin.actions import collect
+    from collect_fixtures import blank_master, fill
+
+    monkeypatch.setenv(collect.SECRET_ENV, "console-test-secret-0123456789")
+    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-04")
+    console.folder.mkdir(exist_ok=True)
+    master = blank_master(console.folder / SAMPLE.name)
+    sent = console.client.post("/api/collect-send", base_url=BASE, headers=console.auth, data={"workbook": master.name})
+    assert sent.status_code == 200, sent.get_json()
+    made = console.folder / "out" / "collect" / "2023-06"
+    (tmp_path / "filled").mkdir()
+    files = [(io.BytesIO(fill(made / f"报送-2023-06-{d}.xlsx", tmp_path / "filled" / f"{d}.xlsx").read_bytes()), name)
+             for d, name in (("交通局", "交通局.xlsx"), ("残联", "../../残联.xlsx"))]
+    files.append((io.BytesIO(b"not a workbook"), "说明.xls"))
+    res = console.client.post("/api/collect-import", base_url=BASE, headers=console.auth,
+                              data={"workbook": master.name, "returns": files}, content_type="multipart/form-data")
+    assert res.status_code == 200, res.get_json()
+    results = res.get_json()["collect"]["returns"]
+    assert [r["outcome"] for r in results] == ["已报", "已报", "拒绝"]
+    assert "另存为 .xlsx" in results[2]["reason"]
+    assert not (console.folder.parent / "残联.xlsx").exists() and not (tmp_path.parent / "残联.xlsx").exists()
+    assert results[1]["file"] == "残联.xlsx"  # the name as the clerk's browser sent it, without the path
+    none = console.client.post("/api/collect-import", base_url=BASE, headers=console.auth, data={"workbook": master.name})
+    assert none.status_code == 400 and "请选择要导入的回传文件" in none.get_json()["error"]

@@ -212,6 +212,41 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
 
         return reply(*guarded(work))
 
+    @app.post("/api/collect-import")
+    def collect_import() -> Any:
+        """Returned fill-in workbooks, many at once (form field `returns`), and/or the office mailbox (`imap`),
+        checked and merged into the chosen workbook."""
+        import tempfile
+
+        from ..adapters.files import safe_part
+
+        imap = request.values.get("imap") in ("1", "true", "on")
+        try:
+            workbook, notes = chosen()
+        except HTTPException:
+            raise
+        except Exception as exc:
+            return reply(*failure(exc))
+
+        def work() -> tuple[dict[str, Any], int]:
+            with tempfile.TemporaryDirectory(prefix="bulletin-returns-") as tmp:
+                paths = []
+                for i, upload in enumerate(request.files.getlist("returns")):
+                    if not upload.filename:
+                        continue
+                    name = Path(upload.filename.replace("\\", "/")).name  # the name the clerk knows
+                    folder = Path(tmp) / f"{i:03d}"  # one folder each: same-named files stay apart
+                    folder.mkdir()
+                    path = folder / (safe_part(Path(name).stem, fallback="回传") + Path(name).suffix.lower()[:8])
+                    upload.save(path)
+                    paths.append(path)
+                if not paths and not imap:
+                    raise UserError("请选择要导入的回传文件（可一次选多个），或勾选“读取邮箱”")
+                outcome = steps.collect_import(workbook, history, paths, imap=imap)
+            return payload(outcome, workbook, notes), 200
+
+        return reply(*runner.run(workbook, lambda: guarded(work)))
+
     @app.post("/api/<step>")
     def step(step: str) -> Any:
         if step not in STEP_TITLES:
