@@ -146,7 +146,9 @@ async function runStep(step) {
 async function show(step, result) {
   // the CLI's printed tables are shown as tables here: only its summary lines join the notes
   const summary = (result.report || []).filter((line) => /^(邮件预览|发送结果|拒绝|跳过|失败|未发送)/.test(line));
-  showNotes([...(result.notes || []), ...(step.startsWith("mail") ? summary : [])]);
+  // 报送 steps: their table (单位 | 附件 | 状态 …) is the report itself
+  showNotes([...(result.notes || []), ...(step.startsWith("mail") ? summary : []),
+    ...(step.startsWith("collect") ? result.report || [] : [])]);
   if (result.problems) { state.problems = result.problems; renderProblems(); }
   if (["check"].includes(step)) openTab("problems");
   if (["recalc", "compare", "run"].includes(step)) { await loadTables(); openTab("tables"); }
@@ -157,6 +159,25 @@ async function show(step, result) {
   if (step === "environment") { renderEnvironment(result); openTab("environment"); }
   if (step === "close-month") openTab("problems");
   if (step === "next-month") await loadBooks();  // the new workbook joins the list (the current one stays chosen)
+}
+
+// 导入回传: several returned fill-in workbooks at once, checked and merged into the chosen workbook
+async function importReturns(files) {
+  if (!files || !files.length) return;
+  if (!state.workbook) { showError("请先选择或上传本月的总表"); return; }
+  const form = new FormData();
+  form.append("workbook", state.workbook);
+  for (const f of files) form.append("returns", f, f.name);
+  showError("");
+  busy(`正在导入 ${files.length} 个回传文件……`);
+  try {
+    const result = await api("POST", "/api/collect-import", form);
+    busy(null);
+    await show("collect-import", result);
+  } catch (e) {
+    busy(null);
+    showError(`导入回传未完成：${e.message}`);
+  }
 }
 
 // -- problems -----------------------------------------------------------------------------------------------
@@ -353,6 +374,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("books").addEventListener("change", (e) => choose(e.target.value || null));
   $("refresh").addEventListener("click", () => loadBooks().catch((e) => showError(e.message)));
   $("upload").addEventListener("change", (e) => upload(e.target.files[0]));
+  $("returns").addEventListener("change", (e) => { importReturns(e.target.files); e.target.value = ""; });
   $("send").addEventListener("click", send);
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
