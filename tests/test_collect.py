@@ -30,6 +30,7 @@ from bulletin.errors import WorkbookLocked
 from bulletin.spec import annex
 from collect_fixtures import SECRET, blank_master, fill, fill_all, identity_of
 from conftest import ROOT, SAMPLE
+from result_snapshot import check_golden, workbook_cells
 
 MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 MASTER = "通报数据-2023-06.xlsx"
@@ -159,6 +160,8 @@ def test_fill_in_workbook_layout_identity_and_last_month(sent):
     msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert msg["X-Unsent"] == "1" and msg["To"] == "jtj@yindu.example" and "2023年7月7日" in msg["Subject"]
     assert [p.get_filename() for p in msg.iter_attachments()] == [path.name]
+    # the whole fill-in workbook as a reader sees it (values, formats, fills, merges), its identity aside
+    check_golden("collect-fillin-2023-06-交通局", workbook_cells(path, skip_sheets=(IDENTITY_SHEET,)))
 
 
 def test_the_secret_file_is_made_once_owner_only(tmp_path, monkeypatch):
