@@ -2,7 +2,6 @@
 cells blanked, and each department's fill-in workbook filled with the sample's own cells, as a department would."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,10 +76,3 @@ def fill_all(folder: Path, returns: Path) -> list[Path]:
     return [fill(p, returns / p.name) for p in sorted(folder.glob("报送-*.xlsx"))]
 
 
-def copy_master(tmp_path: Path) -> Path:
-    path = tmp_path / "通报数据-2023-06.xlsx"
-    blank_master(path)
-    return path
-
-
-__all__ = ["SECRET", "blank_master", "copy_master", "fill", "fill_all", "identity_of", "sample_data", "shutil"]

@@ -20,15 +20,14 @@ import pytest
 from bulletin import actions
 from bulletin.actions import collect
 from bulletin.adapters.collect_ledger import CollectLedger
-from bulletin.adapters.xlsx_fillin import IDENTITY_SHEET, INFO_SHEET, return_cell
+from bulletin.adapters.xlsx_fillin import IDENTITY_SHEET, INFO_SHEET
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.config import load_collect_settings
 from bulletin.core import collect as core
 from bulletin.core.month import month_json
 from bulletin.engine import compute
 from bulletin.errors import WorkbookLocked
-from bulletin.spec import annex
-from collect_fixtures import SECRET, blank_master, fill, fill_all, identity_of
+from collect_fixtures import SECRET, blank_master, fill_all, identity_of
 from conftest import ROOT, SAMPLE
 from result_snapshot import check_golden, workbook_cells
 

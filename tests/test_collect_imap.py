@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 from email.message import EmailMessage
-from pathlib import Path
 
 import openpyxl
 import pytest
