@@ -52,3 +52,39 @@ def test_workbook_entry_points_save_then_act_beside_the_book(tmp_path):
     assert "尚未报齐" in again.app.impl.alerts[-1][1]  # the notes in the message box
     reminded = excel.collect_remind(open_book(path))
     assert reminded is not None and reminded.extra["collect"]["due"] == "截止前3天"
+
+
+def test_the_import_button_merges_into_the_live_book_and_saves_it(tmp_path):
+    """导入回传 from the workbook: the returns in the 回传 folder merged into the open book through the port (one
+    macro call), the book saved, then the ledger written."""
+    import openpyxl
+
+    from bulletin.adapters.collect_ledger import CollectLedger
+    from bulletin.adapters.xlsx_files import read_grids
+    from bulletin.engine import compute
+
+    path = paste_june(tmp_path / "通报.xlsm")
+    data = compute(read_grids(path))
+    inp = data.inputs["附件1"]
+    row = next(r["_row"] for r in inp.records if r.get("部门") == "交通局")
+    cell = (row, inp.columns["事项总数"])
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    june_value = wb["附件1"].cell(*cell).value
+    wb["附件1"].cell(*cell).value = None  # not yet reported
+    wb.save(path)
+    collect.send(path, only=["交通局"])
+    inbox = tmp_path / collect.INBOX_FOLDER
+    book = open_book(path)
+    assert excel.collect_import(book) is None  # an empty inbox: said, nothing done
+    assert "请先把各单位回传的工作簿保存到文件夹" in book.app.impl.alerts[-1][1]
+    fill(tmp_path / "out" / "collect" / "2023-06" / "报送-2023-06-交通局.xlsx", inbox / "交通局.xlsx")
+    book = open_book(path)
+    outcome = excel.collect_import(book)
+    assert outcome is not None, book.app.impl.alerts
+    (r,) = outcome.extra["collect"]["returns"]
+    assert r["outcome"] == "已报" and r["written"] == 1, r
+    saved = openpyxl.load_workbook(path)
+    assert saved["附件1"].cell(*cell).value == june_value  # merged into the book and saved
+    assert "报送情况" in saved.sheetnames
+    with CollectLedger(tmp_path / "history.sqlite") as ledger:
+        assert [e.outcome for e in ledger.events("2023-06")] == ["已报"]

@@ -128,6 +128,25 @@ def collect_status(book: Any = None) -> Any:
     return _delegate(book, "报送情况", "collect", "status", lambda f, path: f(path, write=False))
 
 
+def collect_import(book: Any = None) -> Any:
+    """导入回传: the returned workbooks in the 回传 folder beside the book, checked and merged into the live book,
+    which is then saved (the ledger is written after the save, as for a file)."""
+    from .actions import collect as collect_actions
+
+    def step(port: XlwingsPort) -> Any:
+        if port.path is None or not port.path.exists():
+            raise actions.UsageError("请先保存工作簿（文件→另存为），再点此按钮")
+        folder = port.path.parent / collect_actions.INBOX_FOLDER
+        if not folder.is_dir() or not any(p.is_file() for p in folder.iterdir()):
+            folder.mkdir(exist_ok=True)
+            raise actions.UsageError(f"请先把各单位回传的工作簿保存到文件夹 {folder}，再点此按钮")
+        outcome = collect_actions.import_book(port, [folder], save=port.save)
+        port.set_status("导入回传", outcome.notes[0] if outcome.notes else "完成")
+        return outcome
+
+    return _run(book, "导入回传", step)
+
+
 def collect_remind(book: Any = None) -> Any:
     """催报: drafts for the departments still missing or sent back, once per due date."""
     return _delegate(book, "催报", "collect", "remind", lambda f, path: f(path))

@@ -37,7 +37,8 @@ from .common import Outcome, history_path, month_arg, output_dir, past_months, t
 
 SECRET_ENV = "BULLETIN_COLLECT_SECRET"
 SECRET_NAME = "collect.secret"
-RETURNS_FOLDER = "returns"
+RETURNS_FOLDER = "returns"  # every return received, kept (names made by the program)
+INBOX_FOLDER = "回传"  # where the workbook's 导入回传 button takes returns from (staff save the attachments there)
 STATUS_SHEET = "报送情况"
 RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".zip")
 
@@ -132,9 +133,10 @@ class Master:
         return self.grids[sheet].value(row, col) if col else None
 
 
-def read_master(workbook: Path, month: str | None = None) -> Master:
+def read_master(workbook: Path, month: str | None = None, port: Any = None) -> Master:
+    """The master from its file, or from a workbook port (the live book of the buttons)."""
     workbook = Path(workbook)
-    port = OpenpyxlPort(workbook)
+    port = port if port is not None else OpenpyxlPort(workbook)
     grids = port.read_grids()
     data = compute(grids, month=month_arg(month))
     if not data.month:
@@ -627,13 +629,25 @@ def import_returns(workbook: Path, sources: Sequence[Path] = (), *, history: Pat
                    out_dir: Path | None = None, month: str | None = None, mail: bool = False,
                    imap: bool = False, extra: Sequence[tuple[Path, str, str]] = (),
                    progress: Callable[[str], None] | None = None) -> Outcome:
-    """Check and merge returned fill-in workbooks (files or folders). `extra`: (path, name, who) of returns
-    fetched elsewhere (the office mailbox)."""
-    say = progress or (lambda line: None)
-    settings = load_collect_settings()
+    """Check and merge returned fill-in workbooks (files or folders) into the master file (backup, temp file,
+    atomic rename). `extra`: (path, name, who) of returns fetched elsewhere."""
     workbook = Path(workbook)
     ensure_closed(workbook)  # before anything is sent back or kept: the master must be writable at the end
-    master = read_master(workbook, month)
+    port = OpenpyxlPort(workbook)
+    return import_book(port, sources, history=history, out_dir=out_dir, month=month, mail=mail, imap=imap,
+                       extra=extra, progress=progress, save=port.save_in_place)
+
+
+def import_book(port: Any, sources: Sequence[Path] = (), *, history: Path | None = None,
+                out_dir: Path | None = None, month: str | None = None, mail: bool = False, imap: bool = False,
+                extra: Sequence[tuple[Path, str, str]] = (), progress: Callable[[str], None] | None = None,
+                save: Callable[[], Any]) -> Outcome:
+    """The import over a workbook port: the file's (CLI, console) or the live book's (the button). `save`
+    makes the merged book durable; the ledger is recorded only after it."""
+    say = progress or (lambda line: None)
+    settings = load_collect_settings()
+    workbook = Path(port.path)
+    master = read_master(workbook, month, port)
     history = history_path(workbook, history)
     secret = secret_for(history)
     files = [(p, n, _who()) for p, n in _return_files(sources)] + list(extra)
@@ -645,7 +659,7 @@ def import_returns(workbook: Path, sources: Sequence[Path] = (), *, history: Pat
             notes += skipped
         if not files:
             raise UsageError("没有要导入的回传文件：请给出文件或文件夹（或用 --imap 读取邮箱）")
-        outcome = _import(workbook, master, settings, history, secret, files, out_dir, mail, say)
+        outcome = _import(workbook, master, settings, history, secret, files, out_dir, mail, say, save)
     outcome.notes[:0] = notes
     return outcome
 
@@ -681,7 +695,7 @@ def _fetch_mailbox(settings: core.CollectSettings, folder: Path,
 
 def _import(workbook: Path, master: Master, settings: core.CollectSettings, history: Path, secret: bytes,
             files: list[tuple[Path, str, str]], out_dir: Path | None, mail: bool,
-            say: Callable[[str], None]) -> Outcome:
+            say: Callable[[str], None], save: Callable[[], Any]) -> Outcome:
     returns = workbook.resolve().parent / RETURNS_FOLDER / master.month
     outcome = Outcome(None)
     results: list[ReturnResult] = []
@@ -712,7 +726,7 @@ def _import(workbook: Path, master: Master, settings: core.CollectSettings, hist
         rows = ledger.rows(master.month)
         if written or any(r.outcome in ("已报", "退回") for r in results):
             _write_status_sheet(master, _status_rows(master, settings, rows, deadline, today(), pending=results))
-            master.port.save_in_place()
+            save()
         with ledger.batch(_stamp()) as b:
             for r in results:
                 if r.outcome == "重复":
@@ -809,14 +823,9 @@ def _status_rows(master: Master, settings: core.CollectSettings, rows: Mapping[t
 
 def _write_status_sheet(master: Master, rows: Sequence[Mapping[str, Any]]) -> None:
     """The 报送情况 sheet of the master (text and numbers only, never formulas), rewritten whole."""
-    wb = master.port.wb
-    if STATUS_SHEET in wb.sheetnames:
-        del wb[STATUS_SHEET]
-    wb.create_sheet(STATUS_SHEET)
     header = ["单位", "附件", "状态", "下发日期", "报送日期", "逾期天数", "说明"]
-    block = [header] + [[r["short"], r["sheet"], r["state"], r["sent_at"], r["submitted_at"], r["days_late"],
-                         r["reason"]] for r in rows]
-    master.port.write(STATUS_SHEET, 1, 1, block)
+    master.port.write_table(STATUS_SHEET, header, [[r["short"], r["sheet"], r["state"], r["sent_at"],
+                                                   r["submitted_at"], r["days_late"], r["reason"]] for r in rows])
 
 
 def status(workbook: Path, *, history: Path | None = None, month: str | None = None,

@@ -382,6 +382,10 @@ class WorkbookPort:
         self.write(sheet, 1, 1, block)
         self.format(sheet, 1, 1, 1, len(header), fill=COLOURS["header"], bold=True)
 
+    def write_table(self, sheet: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """A generated sheet of plain rows (e.g. 报送情况): header and rows, what an earlier run left blanked."""
+        self._replace_body(sheet, header, [list(r) for r in rows])
+
     def write_problems(self, problems: Sequence[Problem]) -> None:
         sheets = {p.sheet for p in problems if p.sheet and self.has_sheet(p.sheet)}
         self._replace_body(PROBLEM_SHEET, [PROBLEM_HEADERS[f] for f in PROBLEM_ORDER], problem_rows(problems, sheets))
