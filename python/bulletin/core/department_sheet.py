@@ -111,7 +111,7 @@ def overlay(base: Registry, grid: Grid | None, msg: Messages) -> tuple[Registry,
     rows, problems = read_rows(grid, msg)
     if not rows:
         return base, problems
-    listed = {d.name: d for d in (*base.departments, *base.retired)}
+    listed = {d.name: d for d in (*base.departments, *base.retired)}  # for a new unit's order
     merged: dict[str, Department] = {d.name: d for d in base.departments}
     retired = {d.name: d for d in base.retired}
     where: dict[str, _Row] = {}  # unit -> the row that set it
@@ -122,14 +122,8 @@ def overlay(base: Registry, grid: Grid | None, msg: Messages) -> tuple[Registry,
                                         address(row.number, _column_of(grid, "部门"))))
             continue
         key = base._key(name)
-        canonical = next((n for n in listed if base._key(n) == key), None)
-        if canonical is None and key in base._lookup:  # a short name, full name or alias of a listed unit
-            owner = base._lookup[key]
-            problems.append(msg.problem("department.name_clash", DEPT_SHEET, row.cells["部门"], name,
-                                        spelling=name, first=owner, first_cell="部门名录", second="新增单位",
-                                        second_cell=row.cells["部门"]))
-            continue
-        name = canonical or name
+        # any spelling of a listed unit names it (殷都区人力资源和社会保障局 is 人社局), a retired one by its 部门
+        name = base._lookup.get(key) or next((n for n in retired if base._key(n) == key), name)
         if name in where:
             problems.append(msg.problem("department.duplicate", DEPT_SHEET, row.cells["部门"], name, name=name,
                                         first_row=where[name].number))
