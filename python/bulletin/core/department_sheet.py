@@ -111,7 +111,6 @@ def overlay(base: Registry, grid: Grid | None, msg: Messages) -> tuple[Registry,
     rows, problems = read_rows(grid, msg)
     if not rows:
         return base, problems
-    listed = {d.name: d for d in (*base.departments, *base.retired)}  # for a new unit's order
     merged: dict[str, Department] = {d.name: d for d in base.departments}
     retired = {d.name: d for d in base.retired}
     where: dict[str, _Row] = {}  # unit -> the row that set it
@@ -143,15 +142,14 @@ def overlay(base: Registry, grid: Grid | None, msg: Messages) -> tuple[Registry,
                                             name=name))
             continue
         unit = merged.get(name) or retired.pop(name, None)  # a retired unit named again (停用 blank) is back
-        is_new = unit is None
-        if is_new:
+        if unit is None:  # a new unit
             missing = [c for c in NEW_UNIT_REQUIRED if c not in row.values]
             for column in missing:
                 problems.append(msg.problem("department.incomplete", DEPT_SHEET, address(row.number, _column_of(
                     grid, column)), name, name=name, column=column))
             if missing:
                 continue
-            unit = Department(name, name, name, (), "", len(listed) + row.number)
+            unit = Department(name, name, name, (), "", len(base.departments) + len(base.retired) + row.number)
         changes: dict[str, Any] = {}
         for column, text in row.values.items():
             if column in ("部门", "停用"):
