@@ -84,7 +84,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--history", type=Path, help="历史库：部门名录和各附件的单位取自其中最近结转的月份"
                                                  f"（默认：输出文件所在目录下的 {actions.HISTORY_NAME}，存在时）")
     t.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+    _office_commands(sub)
     return p
+
+
+def _office_commands(sub) -> None:
+    """`bulletin db …` and `bulletin users …`: the office database and its accounts."""
+    def with_db(s: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        s.add_argument("--history", type=Path, default=None,
+                       help="历史库文件：未设置 BULLETIN_DATABASE_URL 和 settings.yaml 的 database_url 时，"
+                            "数据库为其旁边的 office.sqlite（默认：settings.yaml 的 history_file，否则当前目录）")
+        s.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+        return s
+
+    db = sub.add_parser("db", help="办公数据库（账号、审计日志）：升级、把历史库复制到 PostgreSQL",
+                        description="办公数据库：位置取自环境变量 BULLETIN_DATABASE_URL 或 settings.yaml 的 database_url")
+    dbs = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser, metavar="操作")
+    with_db(dbs.add_parser("upgrade", help="升级数据库结构（可重复运行）", description="升级数据库结构（可重复运行）"))
 
 
 def _print_problems(data: MonthData) -> None:
@@ -110,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve(args.folder, args.history, host=args.host, port=args.port, open_browser=not args.no_browser,
                          allow_remote=args.allow_remote)
-        if args.command == "template":
+        if args.command in ("db", "users"):
+            outcome = _office(args)
+        elif args.command == "template":
             outcome = actions.template(args.month, args.output, args.history)
         elif args.command == "mail" and args.send:
             outcome = actions.mail_send(args.workbook, args.month, args.history, args.out, host=args.host,
@@ -166,6 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if outcome.output:
         print(f"输出文件：{outcome.output}")
     return outcome.exit_code
+
+
+def _office(args: argparse.Namespace) -> actions.Outcome:
+    from .actions import office
+
+    if args.command == "db" and args.db_command == "upgrade":
+        return office.upgrade(args.history)
+    raise actions.UsageError(f"未知操作：{args.command}")
 
 
 def _print_changes(outcome: actions.Outcome) -> None:
