@@ -234,10 +234,17 @@ def _rules(d: dict[str, Any], file: str) -> Any:
     return load_rules(d, file)
 
 
+def _roles(d: dict[str, Any], file: str) -> Any:
+    from .core.access import RoleSet
+
+    return RoleSet.from_dict(d, file)
+
+
 # each staff YAML file and the checked object made of it
 BUILDERS: dict[str, Callable[[dict[str, Any], str], Any]] = {
     "settings.yaml": settings_from_dict, "rules.yaml": _rules, "messages.yaml": Messages,
-    "document.yaml": _document_settings, "mail.yaml": _mail_settings, "charts.yaml": _chart_settings}
+    "document.yaml": _document_settings, "mail.yaml": _mail_settings, "charts.yaml": _chart_settings,
+    "roles.yaml": _roles}
 
 
 def _version(path: Path) -> tuple[int, int]:
@@ -321,7 +328,12 @@ def load_chart_settings():
     return _staff_yaml("charts.yaml")
 
 
+def load_roles():
+    """data/roles.yaml as a checked RoleSet: who may do what on the office server."""
+    return _staff_yaml("roles.yaml")
+
+
 def load_all() -> None:
     """Load and check every staff file (the console and `bulletin check` call this first)."""
     load_settings(), load_rules_file(), load_messages(), load_registry(), load_document_settings()
-    load_mail_settings(), load_chart_settings()
+    load_mail_settings(), load_chart_settings(), load_roles()
