@@ -349,8 +349,11 @@ class _Tx:
         if isinstance(exc, sa.exc.SQLAlchemyError):
             raise self.db._fail(exc) from exc
 
-    def account(self, name: str) -> Account | None:
-        row = self.conn.execute(sa.select(accounts).where(accounts.c.name == name)).first()
+    def account(self, name: str, *, for_update: bool = False) -> Account | None:
+        """The account; for_update locks its row until the transaction ends (PostgreSQL; SQLite's BEGIN
+        IMMEDIATE already holds the one write lock), so two failed logins at once both count."""
+        query = sa.select(accounts).where(accounts.c.name == name)
+        row = self.conn.execute(query.with_for_update() if for_update else query).first()
         return None if row is None else Account(**row._mapping)
 
     def names(self) -> set[str]:
