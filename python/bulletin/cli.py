@@ -101,6 +101,14 @@ def _office_commands(sub) -> None:
                         description="办公数据库：位置取自环境变量 BULLETIN_DATABASE_URL 或 settings.yaml 的 database_url")
     dbs = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser, metavar="操作")
     with_db(dbs.add_parser("upgrade", help="升级数据库结构（可重复运行）", description="升级数据库结构（可重复运行）"))
+    cp = dbs.add_parser("copy", help="把历史库（SQLite 文件，含发送记录）复制到 PostgreSQL，逐表核对行数和校验和",
+                        description="把历史库（SQLite 文件，含发送记录）复制到另一个数据库（如 PostgreSQL），"
+                                    "逐表核对行数和校验和。目标已有历史时拒绝，除非加 --replace。")
+    cp.add_argument("--to", required=True, metavar="数据库地址", help="目标，如 postgresql+psycopg://用户@服务器/数据库")
+    cp.add_argument("--history", type=Path, default=None,
+                    help="要复制的历史库文件（默认：settings.yaml 的 history_file）")
+    cp.add_argument("--replace", action="store_true", help="目标已有历史时，用本历史库替换")
+    cp.add_argument("--json", action="store_true", help="以 JSON 输出结果")
 
     users = sub.add_parser("users", help="办公服务器的账号：添加、批量导入、停用、启用、重置密码、列出",
                            description="办公服务器的账号（存于办公数据库）。新账号和重置后的账号首次登录须修改密码。")
@@ -209,6 +217,8 @@ def _office(args: argparse.Namespace) -> actions.Outcome:
 
     if args.command == "db" and args.db_command == "upgrade":
         return office.upgrade(args.history)
+    if args.command == "db":
+        return office.copy_history(args.history, args.to, replace=args.replace)
     return _users(args, office)
 
 

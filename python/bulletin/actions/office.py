@@ -48,3 +48,38 @@ def upgrade(history: Path | None = None, url: str | None = None) -> Outcome:
         was = "、".join(before) if before else "空库"
         outcome.report.append(f"数据库 {where} 已升级：{was} → {head}。")
     return outcome
+
+
+def copy_history(history: Path | None, to: str, *, replace: bool = False) -> Outcome:
+    """`bulletin db copy --to URL`: the SQLite history file (with its mail ledger) into the database at `to`,
+    counts and checksums compared table by table."""
+    try:
+        source_path = history_path(None, history)
+    except UsageError:  # no --history and no history_file in settings.yaml
+        raise UsageError("请用 --history 指定要复制的历史库文件") from None
+    if not source_path.is_file():
+        raise UsageError(f"历史库 {source_path} 不存在（用 --history 指定要复制的历史库文件）")
+    source = office_db.read_only_sqlite(source_path)
+    target = office_db.connect(to)
+    try:
+        copied = office_db.copy_history(source, target, replace=replace)
+        with target.connect() as conn:
+            months = office_db.history_months(conn)
+    finally:
+        source.dispose()
+        target.dispose()
+    outcome = Outcome(None)
+    where = office_db.shown(to)
+    outcome.report.append(f"已把历史库 {source_path} 复制到 {where}：")
+    for t in copied:
+        state = "行数和校验和一致" if t.intact else (f"不一致！源 {t.source_rows} 行（{t.source_checksum[:12]}），"
+                                                 f"目标 {t.target_rows} 行（{t.target_checksum[:12]}）")
+        outcome.report.append(f"  {t.table}：{t.source_rows} 行，{state}")
+    intact = all(t.intact for t in copied)
+    outcome.report.append(f"共 {len(months)} 个月份（{'、'.join(months) or '无'}），全部一致。" if intact else
+                          "复制结果与历史库不一致，请勿使用目标数据库，并把以上内容告知技术人员。")
+    outcome.failed = not intact
+    outcome.extra.update(database=where, months=months, intact=intact,
+                         tables={t.table: {"rows": t.target_rows, "checksum": t.target_checksum,
+                                           "intact": t.intact} for t in copied})
+    return outcome

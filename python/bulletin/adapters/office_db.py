@@ -14,6 +14,7 @@ The layout is made by Alembic migrations (``migrations/``, batch mode: one scrip
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -400,3 +401,115 @@ class _Tx:
                  "detail": json.dumps(e.detail or {}, ensure_ascii=False, sort_keys=True)} for e in events]
         if rows:
             self.conn.execute(sa.insert(audit_log), rows)
+
+
+# -- moving a history -------------------------------------------------------------------------------------
+HISTORY_SCHEMA_VERSION = 1  # the history layout the migrations hold (history_sqlite.SCHEMA_VERSION)
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class TableCopy:
+    table: str
+    source_rows: int
+    target_rows: int
+    source_checksum: str
+    target_checksum: str
+
+    @property
+    def intact(self) -> bool:
+        return self.source_rows == self.target_rows and self.source_checksum == self.target_checksum
+
+
+def read_only_sqlite(path: Path) -> Engine:
+    """A SQLite file opened read-only (a history being copied is never written, not even locked for writing)."""
+    return sa.create_engine(f"sqlite:///file:{Path(path).resolve().as_posix()}?mode=ro&uri=true")
+
+
+def _columns(conn: Connection, table: str) -> list[str] | None:
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(table):
+        return None
+    return [c["name"] for c in inspector.get_columns(table)]
+
+
+def _rows(conn: Connection, table: str, columns: list[str]) -> Iterator[tuple]:
+    t = sa.table(table, *(sa.column(c) for c in columns))
+    order = [t.c[c] for c in HISTORY_TABLES[table]]
+    yield from conn.execute(sa.select(*t.c).order_by(*order))
+
+
+def _checksum(conn: Connection, table: str, columns: list[str]) -> tuple[int, str]:
+    """(rows, SHA-256 of the rows in key order, each as a JSON list of its values in `columns` order)."""
+    digest = hashlib.sha256()
+    count = 0
+    for row in _rows(conn, table, columns):
+        digest.update(json.dumps(list(row), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        digest.update(b"\n")
+        count += 1
+    return count, digest.hexdigest()
+
+
+def history_months(conn: Connection) -> list[str]:
+    if _columns(conn, "months") is None:
+        return []
+    return list(conn.execute(sa.text("SELECT month FROM months ORDER BY month")).scalars())
+
+
+def copy_history(source: Engine, target: Engine, *, replace: bool = False) -> list[TableCopy]:
+    """Every row of the history's and the mail ledger's tables from `source` (a history_sqlite file) into
+    `target` (migrated to head), in one transaction on the target; then both sides counted and checksummed.
+    A target that already holds months is refused unless `replace` (then its history rows are deleted first,
+    in the same transaction)."""
+    src_name, dst_name = shown(source.url), shown(target.url)
+    try:
+        with source.connect() as src:
+            version = _columns(src, "schema_version")
+            if version is None or _columns(src, "months") is None:
+                raise DatabaseError(f"{src_name} 不是通报历史库（没有 months 和 schema_version 表）。")
+            found = src.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar()
+            if found != HISTORY_SCHEMA_VERSION:
+                raise DatabaseError(f"历史库 {src_name} 的版本（{found}）与本程序（{HISTORY_SCHEMA_VERSION}）不同，"
+                                    f"请先用同一版本的程序打开它。")
+            source_columns = {t: _columns(src, t) for t in HISTORY_TABLES}
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseError(f"历史库 {src_name} 无法读取：{reason(exc)}") from exc
+    upgrade(target)
+    try:
+        with source.connect() as src, target.begin() as dst:
+            held = history_months(dst)
+            filled = [t for t in HISTORY_TABLES
+                      if dst.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()]
+            if filled and not replace:
+                what = f" {len(held)} 个月份的历史（{'、'.join(held)}）" if held else f"历史数据（{'、'.join(filled)} 表）"
+                raise DatabaseError(f"目标数据库 {dst_name} 已有{what}；如要用本历史库替换，请加 --replace。")
+            for table in reversed(HISTORY_TABLES):  # children first
+                dst.execute(sa.text(f"DELETE FROM {table}"))
+            plan = {}
+            for table, columns in source_columns.items():
+                if columns is None:  # an older history file: the table is created on first use, so none yet
+                    plan[table] = _columns(dst, table) or []
+                    continue
+                # a column a newer layout added (mail_ledger.refused) takes its default where the source has none
+                plan[table] = [c for c in _columns(dst, table) or [] if c in columns]
+                t = sa.table(table, *(sa.column(c) for c in plan[table]))
+                batch: list[dict[str, Any]] = []
+                for row in _rows(src, table, plan[table]):
+                    batch.append(dict(zip(plan[table], row)))
+                    if len(batch) >= _CHUNK:
+                        dst.execute(sa.insert(t), batch)
+                        batch = []
+                if batch:
+                    dst.execute(sa.insert(t), batch)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseError(f"复制到 {dst_name} 失败，目标数据库未作任何改动：{reason(exc)}") from exc
+    out = []
+    with source.connect() as src, target.connect() as dst:
+        for table, columns in plan.items():
+            if source_columns[table] is None:  # none in the source: none expected in the target
+                n_src, c_src = 0, hashlib.sha256().hexdigest()
+            else:
+                n_src, c_src = _checksum(src, table, columns)
+            n_dst, c_dst = _checksum(dst, table, columns)
+            out.append(TableCopy(table, n_src, n_dst, c_src, c_dst))
+    return out
