@@ -304,20 +304,27 @@ class OfficeDB:
     def audit(self, *, month: str | None = None, username: str | None = None, department: str | None = None,
               action: str | None = None, limit: int = 50, offset: int = 0) -> tuple[int, list[AuditEntry]]:
         """(how many match, the page of them newest first)."""
-        where = [c == v for c, v in ((audit_log.c.month, month), (audit_log.c.username, username),
-                                     (audit_log.c.department, department), (audit_log.c.action, action))
-                 if v not in (None, "")]
+        where = _audit_where(month, username, department, action)
         with self.transaction() as tx:
             total = tx.conn.execute(sa.select(sa.func.count()).select_from(audit_log).where(*where)).scalar_one()
             rows = tx.conn.execute(sa.select(audit_log).where(*where).order_by(audit_log.c.id.desc())
                                    .limit(limit).offset(offset)).all()
         return total, [_entry(r) for r in rows]
 
-    def audit_all(self) -> Iterator[AuditEntry]:
-        """Every entry, oldest first (the export)."""
+    def audit_all(self, *, month: str | None = None, username: str | None = None, department: str | None = None,
+                  action: str | None = None, newest_first: bool = False) -> Iterator[AuditEntry]:
+        """Every matching entry, read in one snapshot (the export)."""
+        order = audit_log.c.id.desc() if newest_first else audit_log.c.id
+        query = sa.select(audit_log).where(*_audit_where(month, username, department, action)).order_by(order)
         with self.transaction() as tx:
-            for r in tx.conn.execute(sa.select(audit_log).order_by(audit_log.c.id)):
+            for r in tx.conn.execution_options(yield_per=500).execute(query):
                 yield _entry(r)
+
+
+def _audit_where(month: str | None, username: str | None, department: str | None, action: str | None) -> list:
+    return [c == v for c, v in ((audit_log.c.month, month), (audit_log.c.username, username),
+                                (audit_log.c.department, department), (audit_log.c.action, action))
+            if v not in (None, "")]
 
 
 def _entry(r: Any) -> AuditEntry:
