@@ -172,3 +172,26 @@ def test_db_upgrade_refuses_a_newer_database_with_exit_2(tmp_path):
     conn.close()
     res = run_cli("db", "upgrade", env={"BULLETIN_DATABASE_URL": url})
     assert res.returncode == 2 and "比本程序新" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_processes_opening_an_empty_database_at_once_migrate_it_once(db_url):
+    """Four processes open the same empty database together (as server processes starting at once): each gets
+    a migrated database, none fails on a table another has just created."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = "import sys; from bulletin.adapters.office_db import OfficeDB; OfficeDB(sys.argv[1]).close(); print('ok')"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in results]
+    assert table_names(db_url) == TABLES
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0001",)]
+        assert conn.execute(sa.text("SELECT version FROM schema_version")).all() == [(1,)]
+    engine.dispose()

@@ -27,6 +27,7 @@ from ..errors import UserError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_SECONDS = 30.0
+_UPGRADE_LOCK = 0x6275_6C6C  # "bull": the advisory lock key of migrations on PostgreSQL
 
 
 class DatabaseError(UserError):
@@ -194,6 +195,8 @@ def upgrade(engine: Engine) -> tuple[list[str], str]:
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # server processes starting at once migrate one after another
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
             before = _check_not_newer(conn, url)
             if before != [head]:
                 command.upgrade(_alembic_config(conn), "head")
