@@ -17,7 +17,7 @@ DATA = ROOT / "python" / "bulletin" / "data"
 LOADERS = {"settings.yaml": config.load_settings, "rules.yaml": config.load_rules_file,
            "messages.yaml": config.load_messages, "document.yaml": config.load_document_settings,
            "mail.yaml": config.load_mail_settings, "charts.yaml": config.load_chart_settings,
-           "collect.yaml": config.load_collect_settings}
+           "collect.yaml": config.load_collect_settings, "roles.yaml": config.load_roles}
 WRONG = (5, "x", [], {}, None, [1], {"k": 1}, True, -1.5)
 KEYS = (1, True, None, 2.5)  # keys as YAML reads `1:`, `yes:`, `~:`, `2.5:`
 PYTHON_WORDING = re.compile(r"object|argument|literal|iterable|unhashable|NoneType|expected|could not convert|"

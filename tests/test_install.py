@@ -90,3 +90,12 @@ def test_an_installed_copy_draws_the_charts_without_cjk_fonts(installed, tmp_pat
     assert outcome["font"] == {"family": "Noto Sans CJK SC Bulletin",
                                "path": str(installed / "bulletin" / "fonts" / "NotoSansCJKsc-Bulletin.otf")}
     assert sorted(Path(p).parent for p in outcome["images"]) == [tmp_path / "png"] * 6
+
+
+def test_an_installed_copy_carries_the_database_migrations(installed, tmp_path):
+    """The Alembic migrations are package data, not a package: an installed copy still migrates a database."""
+    res = subprocess.run([sys.executable, "-m", "bulletin", "db", "upgrade", "--history", str(tmp_path / "h.sqlite")],
+                         capture_output=True, text=True, env={**_env(installed), "BULLETIN_DATABASE_URL": ""},
+                         cwd=tmp_path)
+    assert res.returncode == 0 and "已升级：空库 → 0001" in res.stdout, res.stderr
+    assert (installed / "bulletin" / "adapters" / "migrations" / "versions" / "0001_office_foundation.py").is_file()

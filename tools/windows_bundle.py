@@ -20,6 +20,7 @@ from email.parser import Parser
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from packaging import tags
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -30,7 +31,9 @@ WINDOWS = {"os_name": "nt", "sys_platform": "win32", "platform_system": "Windows
            "platform_release": "10", "platform_version": "10.0.19045", "implementation_name": "cpython",
            "platform_python_implementation": "CPython", "implementation_version": PYTHON + ".9",
            "python_version": PYTHON, "python_full_version": PYTHON + ".9"}
-TAGS_OK = ({"cp311", "py3", "py311", "py2.py3"}, {"cp311", "abi3", "none"}, {"win_amd64", "any"})
+# every wheel tag pip on that PC accepts, stable-ABI wheels built for an older CPython (cp310-abi3) included
+TAGS_OK = frozenset([*tags.cpython_tags((3, 11), abis=["cp311"], platforms=["win_amd64"]),
+                     *tags.compatible_tags((3, 11), "cp311", ["win_amd64"])])
 FILES = ["bulletin.xlsm", "setup.bat", "setup.ps1", "tools/windows_setup.py", "requirements.txt",
          "requirements-windows.txt", "README.md", "examples/2023-05/通报数据-2023-05.xlsx",
          "examples/2023-06/通报数据-2023-06.xlsx"]
@@ -63,9 +66,9 @@ def check_complete(wheels: Path, requirements: Path) -> list[str]:
     found: dict[str, list[tuple]] = {}
     problems = []
     for w in sorted(wheels.glob("*.whl")):
-        name, version, _build, tags = parse_wheel_filename(w.name)
+        name, version, _build, wheel_tags = parse_wheel_filename(w.name)
         found.setdefault(name, []).append((version, w))
-        if not any(t.interpreter in TAGS_OK[0] and t.abi in TAGS_OK[1] and t.platform in TAGS_OK[2] for t in tags):
+        if TAGS_OK.isdisjoint(wheel_tags):
             problems.append(f"{w.name} 不能安装在 64 位 Windows 的 Python {PYTHON} 上")
     todo = [(Requirement(r), requirements.name) for r in requirement_lines(requirements)]
     done = set()

@@ -116,7 +116,49 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--history", type=Path, help="历史库：部门名录和各附件的单位取自其中最近结转的月份"
                                                  f"（默认：输出文件所在目录下的 {actions.HISTORY_NAME}，存在时）")
     t.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+    _office_commands(sub)
     return p
+
+
+def _office_commands(sub) -> None:
+    """`bulletin db …` and `bulletin users …`: the office database and its accounts."""
+    def with_db(s: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        s.add_argument("--history", type=Path, default=None,
+                       help="历史库文件：未设置 BULLETIN_DATABASE_URL 和 settings.yaml 的 database_url 时，"
+                            "数据库为其旁边的 office.sqlite（默认：settings.yaml 的 history_file，否则当前目录）")
+        s.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+        return s
+
+    db = sub.add_parser("db", help="办公数据库（账号、审计日志）：升级、把历史库复制到 PostgreSQL",
+                        description="办公数据库：位置取自环境变量 BULLETIN_DATABASE_URL 或 settings.yaml 的 database_url")
+    dbs = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser, metavar="操作")
+    with_db(dbs.add_parser("upgrade", help="升级数据库结构（可重复运行）", description="升级数据库结构（可重复运行）"))
+    cp = dbs.add_parser("copy", help="把历史库（SQLite 文件，含发送记录）复制到 PostgreSQL，逐表核对行数和校验和",
+                        description="把历史库（SQLite 文件，含发送记录）复制到另一个数据库（如 PostgreSQL），"
+                                    "逐表核对行数和校验和。目标已有历史时拒绝，除非加 --replace。")
+    cp.add_argument("--to", required=True, metavar="数据库地址", help="目标，如 postgresql+psycopg://用户@服务器/数据库")
+    cp.add_argument("--history", type=Path, default=None,
+                    help="要复制的历史库文件（默认：settings.yaml 的 history_file）")
+    cp.add_argument("--replace", action="store_true", help="目标已有历史时，用本历史库替换")
+    cp.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+
+    users = sub.add_parser("users", help="办公服务器的账号：添加、批量导入、停用、启用、重置密码、列出",
+                           description="办公服务器的账号（存于办公数据库）。新账号和重置后的账号首次登录须修改密码。")
+    us = users.add_subparsers(dest="users_command", required=True, parser_class=_Parser, metavar="操作")
+    a = with_db(us.add_parser("add", help="添加一个账号（密码取自环境变量 BULLETIN_NEW_PASSWORD，否则提示输入）",
+                              description="添加一个账号（密码取自环境变量 BULLETIN_NEW_PASSWORD，否则提示输入两次）"))
+    a.add_argument("name", metavar="用户名")
+    a.add_argument("--role", required=True, help="角色：管理员、科员、部门填报员、领导（见 roles.yaml）")
+    a.add_argument("--department", default=None, help="部门（部门填报员必填，须在部门名录中）")
+    im = with_db(us.add_parser("import", help="从 CSV 批量导入账号（列：用户名,角色,部门,初始密码）",
+                               description="从 CSV 批量导入账号（列：用户名,角色,部门,初始密码）：先检查每一行，"
+                                           "有任何问题则列出全部问题、一个也不导入"))
+    im.add_argument("csv", type=Path, metavar="账号.csv")
+    for name, help_ in (("disable", "停用账号（其已登录的会话立即失效）"), ("enable", "重新启用账号"),
+                        ("reset", "重置密码：生成临时密码，下次登录须修改；同时解除锁定")):
+        c = with_db(us.add_parser(name, help=help_, description=help_))
+        c.add_argument("name", metavar="用户名")
+    with_db(us.add_parser("list", help="列出全部账号", description="列出全部账号"))
 
 
 def _print_problems(data: MonthData) -> None:
@@ -144,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          allow_remote=args.allow_remote)
         if args.command == "collect":
             outcome = _collect(args)
+        elif args.command in ("db", "users"):
+            outcome = _office(args)
         elif args.command == "template":
             outcome = actions.template(args.month, args.output, args.history)
         elif args.command == "mail" and args.send:
@@ -218,6 +262,87 @@ def _collect(args: argparse.Namespace) -> actions.Outcome:
     if args.collect_command == "status":
         return collect.status(args.workbook, write=not args.no_sheet, **common)
     return collect.remind(args.workbook, out_dir=args.out, mail=args.send, progress=say, **common)
+
+
+def _office(args: argparse.Namespace) -> actions.Outcome:
+    from .actions import office
+
+    if args.command == "db" and args.db_command == "upgrade":
+        return office.upgrade(args.history)
+    if args.command == "db":
+        return office.copy_history(args.history, args.to, replace=args.replace)
+    return _users(args, office)
+
+
+def _cli_actor():
+    import getpass
+
+    from .actions.accounts import Actor
+
+    try:
+        who = getpass.getuser()
+    except Exception:  # no user name in the environment (a service account): still a record
+        who = "未知用户"
+    return Actor(f"{who}（命令行）", "本机")
+
+
+def _new_password() -> str:
+    import getpass
+    import os
+
+    given = os.environ.get("BULLETIN_NEW_PASSWORD")
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise actions.UsageError("请设置环境变量 BULLETIN_NEW_PASSWORD，或在终端中运行以输入密码")
+    first = getpass.getpass("新账号的密码：")
+    if getpass.getpass("再输入一次：") != first:
+        raise actions.UsageError("两次输入的密码不一致")
+    return first
+
+
+def _users(args: argparse.Namespace, office) -> actions.Outcome:
+    from .actions import accounts
+
+    outcome = actions.Outcome(None)
+    with office.open_db(args.history) as db:
+        where = db.name
+        if args.users_command == "add":
+            acc = accounts.add(db, args.name, args.role, args.department, _new_password(), _cli_actor())
+            dept = f"（{acc.department}）" if acc.department else ""
+            outcome.report.append(f"已添加账号“{acc.name}”：{acc.role}{dept}，首次登录须修改密码。")
+            outcome.extra["account"] = _account_json(acc)
+        elif args.users_command == "import":
+            added = accounts.import_csv(db, args.csv, _cli_actor())
+            outcome.report.append(f"已导入 {len(added)} 个账号，首次登录须修改密码：")
+            outcome.report += [f"  {a.name}  {a.role}{'  ' + a.department if a.department else ''}" for a in added]
+            outcome.extra["accounts"] = [_account_json(a) for a in added]
+        elif args.users_command == "disable":
+            ended = accounts.disable(db, args.name, _cli_actor())
+            outcome.report.append(f"已停用账号“{args.name}”" + (f"，结束了 {ended} 个登录会话。" if ended else "。"))
+        elif args.users_command == "enable":
+            accounts.enable(db, args.name, _cli_actor())
+            outcome.report.append(f"已启用账号“{args.name}”。")
+        elif args.users_command == "reset":
+            password = accounts.reset(db, args.name, _cli_actor())
+            outcome.report.append(f"已重置账号“{args.name}”的密码。临时密码（只显示这一次，请转告本人，"
+                                  f"登录后须修改）：{password}")
+            outcome.extra["temporary_password"] = password
+        else:
+            found = accounts.list_accounts(db)
+            outcome.extra["accounts"] = [_account_json(a) for a in found]
+            outcome.report.append(f"{where} 中共 {len(found)} 个账号：" if found else f"{where} 中还没有账号。")
+            for a in found:
+                state = "停用" if a.disabled else ("锁定至 " + a.locked_until[:19] if a.locked_until else "启用")
+                must = "，须修改密码" if a.must_change_password else ""
+                outcome.report.append(f"  {a.name}  {a.role}  {a.department or '—'}  {state}{must}")
+    outcome.extra["database"] = where
+    return outcome
+
+
+def _account_json(a) -> dict:
+    return {"name": a.name, "role": a.role, "department": a.department, "disabled": a.disabled,
+            "must_change_password": a.must_change_password, "locked_until": a.locked_until}
 
 
 def _print_changes(outcome: actions.Outcome) -> None:

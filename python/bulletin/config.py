@@ -29,7 +29,7 @@ from .resources import DATA_DIR, PACKAGE_DIR, SOURCE_ROOT, TEMPLATES_DIR  # noqa
 REPO_DIR = SOURCE_ROOT or PACKAGE_DIR.parent  # the install folder: relative paths in settings start here
 CONFIG_DIR_ENV = "BULLETIN_CONFIG_DIR"
 SETTINGS_KEYS = ("district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance", "list_limit",
-                 "ratio_change_unit", "history_file")
+                 "ratio_change_unit", "history_file", "database_url")
 RATIO_UNITS = ("%", "个百分点")
 T = TypeVar("T")
 
@@ -174,6 +174,7 @@ class Settings:
     ratio_change_unit: str
     history_file: str = ""  # the office's one history (absolute, or relative to the install folder)
     list_limit: int = 5  # a longer list of units is written "A、B、C等N个单位" (the full list is in the annex)
+    database_url: str = ""  # the office database (accounts, audit); empty: office.sqlite beside the history
 
     def reference_name(self, key: str) -> str:
         return {"city": self.city, "district": self.district}[key]
@@ -196,7 +197,17 @@ def settings_from_dict(d: dict[str, Any], file: str = "settings.yaml") -> Settin
         raise ConfigError(file, "name_prefixes", "应写成列表，如 [殷都区, 区]")
     return Settings(str(d["district"]), str(d["city"]), str(d.get("province", "")), tuple(map(str, prefixes)),
                     _number(file, d, "ratio_tolerance_pp", 0.005), _number(file, d, "total_tolerance", 1e-6),
-                    unit, str(d.get("history_file") or ""), int(_number(file, d, "list_limit", 5)))
+                    unit, str(d.get("history_file") or ""), int(_number(file, d, "list_limit", 5)),
+                    _database_url(file, d.get("database_url")))
+
+
+def _database_url(file: str, value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not value.startswith(("sqlite:", "postgresql")):
+        raise ConfigError(file, "database_url", f"应是数据库地址，如 postgresql+psycopg://用户@服务器/数据库 或 "
+                                                f"sqlite:///D:/通报/office.sqlite，现为“{value}”")
+    return value
 
 
 def _document_settings(d: dict[str, Any], file: str) -> Any:
@@ -229,11 +240,17 @@ def _rules(d: dict[str, Any], file: str) -> Any:
     return load_rules(d, file)
 
 
+def _roles(d: dict[str, Any], file: str) -> Any:
+    from .core.access import RoleSet
+
+    return RoleSet.from_dict(d, file)
+
+
 # each staff YAML file and the checked object made of it
 BUILDERS: dict[str, Callable[[dict[str, Any], str], Any]] = {
     "settings.yaml": settings_from_dict, "rules.yaml": _rules, "messages.yaml": Messages,
     "document.yaml": _document_settings, "mail.yaml": _mail_settings, "charts.yaml": _chart_settings,
-    "collect.yaml": _collect_settings}
+    "collect.yaml": _collect_settings, "roles.yaml": _roles}
 
 
 def _version(path: Path) -> tuple[int, int]:
@@ -322,7 +339,12 @@ def load_collect_settings():
     return _staff_yaml("collect.yaml")
 
 
+def load_roles():
+    """data/roles.yaml as a checked RoleSet: who may do what on the office server."""
+    return _staff_yaml("roles.yaml")
+
+
 def load_all() -> None:
     """Load and check every staff file (the console and `bulletin check` call this first)."""
     load_settings(), load_rules_file(), load_messages(), load_registry(), load_document_settings()
-    load_mail_settings(), load_chart_settings(), load_collect_settings()
+    load_mail_settings(), load_chart_settings(), load_collect_settings(), load_roles()

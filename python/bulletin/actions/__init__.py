@@ -3,8 +3,9 @@
 One module per area: `month` (check, recalc, run, compare, narrate, close/import month, template, and the
 same steps on a workbook port for the buttons), `document` (the 通报 .docx/.pdf), `mail` (each department
 its part), `charts` (the 总览 pictures), `edits` (状态 and paragraph edits made outside Excel, the annex
-tables read back), `environment` (检查环境 without Excel). The areas other than `month` load on first use, so a command
-pays only for the libraries it needs (python-docx, SMTP…).
+tables read back), `environment` (检查环境 without Excel); for the office server `office` (the database: where
+it is, upgrade, copying a history into it), `accounts` and `audit`. The areas other than `month` load on first
+use, so a command pays only for the libraries it needs (python-docx, SMTP, SQLAlchemy…).
 """
 from __future__ import annotations
 

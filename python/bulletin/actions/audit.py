@@ -1,0 +1,92 @@
+"""The audit log from the action layer: one page of it filtered by month, user, department and action (what
+`GET /api/audit` will answer as JSON), and its export to .xlsx. The log itself is written only by the actions
+that change something (accounts.py, …), in the change's own transaction; nothing here updates or deletes it."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from ..adapters.office_db import AuditEntry, OfficeDB
+from ..errors import UsageError
+
+PER_PAGE = 50
+MAX_PER_PAGE = 500
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# what each recorded action is called where people read the log
+ACTIONS = {
+    "account_add": "添加账号", "account_disable": "停用账号", "account_enable": "启用账号",
+    "account_reset": "重置密码", "login": "登录", "login_failed": "登录失败", "login_locked": "登录被拒（锁定中）",
+    "logout": "退出登录", "password_change": "修改密码", "password_change_failed": "修改密码失败",
+}
+COLUMNS = ("序号", "时间", "用户", "来源地址", "操作", "月份", "部门", "对象", "原值", "新值", "详情")
+
+
+def _int(value: Any, name: str, low: int, high: int | None = None) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise UsageError(f"{name}应为整数，现为“{value}”") from None
+    if number < low or (high is not None and number > high):
+        raise UsageError(f"{name}应在 {low} 到 {high} 之间" if high else f"{name}至少为 {low}")
+    return number
+
+
+def _filters(month: str | None, user: str | None, department: str | None, action: str | None) -> dict[str, Any]:
+    month = (month or "").strip() or None
+    if month is not None and not _MONTH.match(month):
+        raise UsageError(f"月份“{month}”格式不对（应如 2023-06）")
+    if action and action not in ACTIONS:
+        raise UsageError(f"不认识的操作“{action}”（可用：{'、'.join(ACTIONS)}）")
+    return {"month": month, "username": (user or "").strip() or None,
+            "department": (department or "").strip() or None, "action": action or None}
+
+
+def local_time(stamp: str) -> str:
+    """A stored UTC moment as the office's clock shows it."""
+    return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def entry_json(e: AuditEntry) -> dict[str, Any]:
+    return {**e.json(), "time": local_time(e.at), "action_label": ACTIONS.get(e.action, e.action)}
+
+
+def query(db: OfficeDB, *, month: str | None = None, user: str | None = None, department: str | None = None,
+          action: str | None = None, page: Any = 1, per_page: Any = PER_PAGE) -> dict[str, Any]:
+    """One page of the log, newest first, as JSON: {total, page, per_page, pages, entries}. The arguments may
+    come straight from a query string (text); a wrong one is a Chinese UsageError."""
+    page = _int(page, "页码", 1)
+    per_page = _int(per_page, "每页条数", 1, MAX_PER_PAGE)
+    total, entries = db.audit(**_filters(month, user, department, action), limit=per_page,
+                              offset=(page - 1) * per_page)
+    return {"total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page)),
+            "entries": [entry_json(e) for e in entries]}
+
+
+def export_xlsx(db: OfficeDB, path: Path, *, month: str | None = None, user: str | None = None,
+                department: str | None = None, action: str | None = None) -> Path:
+    """Every matching entry (newest first) into a new .xlsx, written through a temp file; every text cell is
+    text (a user name or value beginning with "=" is never a formula)."""
+    import json
+
+    import openpyxl
+
+    from ..adapters.xlsx_output import append, save_new, style
+
+    filters = _filters(month, user, department, action)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "审计日志"
+    append(ws, COLUMNS)
+    bold = openpyxl.styles.Font(bold=True)
+    for c in range(1, len(COLUMNS) + 1):
+        style(ws.cell(1, c), font=bold)
+    for e in db.audit_all(**filters, newest_first=True):
+        detail = json.dumps(e.detail, ensure_ascii=False) if e.detail else ""
+        append(ws, (e.id, local_time(e.at), e.username, e.from_address, ACTIONS.get(e.action, e.action),
+                    e.month, e.department, e.target, e.old_value, e.new_value, detail))
+    for letter, width in zip("ABCDEFGHIJK", (8, 20, 16, 16, 16, 10, 14, 16, 16, 16, 40)):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    return save_new(wb, path)

@@ -1,0 +1,85 @@
+"""The office database from the action layer: where it is, `bulletin db upgrade`, and (db copy) moving a SQLite
+history into it. Accounts are in accounts.py; both are shared by the CLI and, later, the console."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..adapters import office_db
+from ..adapters.office_db import OfficeDB
+from ..config import load_settings
+from ..errors import UsageError
+from .common import Outcome, history_path
+
+DATABASE_URL_ENV = "BULLETIN_DATABASE_URL"
+OFFICE_DB_NAME = "office.sqlite"
+
+
+def database_url(history: Path | None = None) -> str:
+    """BULLETIN_DATABASE_URL, else settings.yaml's database_url, else the SQLite file office.sqlite beside the
+    history file (--history, settings.yaml's history_file, else the current folder)."""
+    url = os.environ.get(DATABASE_URL_ENV, "").strip() or load_settings().database_url
+    if url:
+        return url
+    try:
+        folder = history_path(None, history).parent
+    except UsageError:  # no workbook to stand beside: the folder the command runs in
+        folder = Path.cwd()
+    return office_db.sqlite_url(folder / OFFICE_DB_NAME)
+
+
+def open_db(history: Path | None = None, url: str | None = None) -> OfficeDB:
+    """The office database, migrated to this program's layout (a newer one is refused)."""
+    return OfficeDB(url or database_url(history))
+
+
+def upgrade(history: Path | None = None, url: str | None = None) -> Outcome:
+    url = url or database_url(history)
+    engine = office_db.connect(url)
+    try:
+        before, head = office_db.upgrade(engine)
+    finally:
+        engine.dispose()
+    outcome = Outcome(None, extra={"database": office_db.shown(url), "revision": head})
+    where = office_db.shown(url)
+    if before == [head]:
+        outcome.report.append(f"数据库 {where} 已是最新版本（{head}），无需升级。")
+    else:
+        was = "、".join(before) if before else "空库"
+        outcome.report.append(f"数据库 {where} 已升级：{was} → {head}。")
+    return outcome
+
+
+def copy_history(history: Path | None, to: str, *, replace: bool = False) -> Outcome:
+    """`bulletin db copy --to URL`: the SQLite history file (with its mail ledger) into the database at `to`,
+    counts and checksums compared table by table."""
+    try:
+        source_path = history_path(None, history)
+    except UsageError:  # no --history and no history_file in settings.yaml
+        raise UsageError("请用 --history 指定要复制的历史库文件") from None
+    if not source_path.is_file():
+        raise UsageError(f"历史库 {source_path} 不存在（用 --history 指定要复制的历史库文件）")
+    source = office_db.read_only_sqlite(source_path)
+    target = office_db.connect(to)
+    try:
+        copied = office_db.copy_history(source, target, replace=replace)
+        with target.connect() as conn:
+            months = office_db.history_months(conn)
+    finally:
+        source.dispose()
+        target.dispose()
+    outcome = Outcome(None)
+    where = office_db.shown(to)
+    outcome.report.append(f"已把历史库 {source_path} 复制到 {where}：")
+    for t in copied:
+        state = "行数和校验和一致" if t.intact else (f"不一致！源 {t.source_rows} 行（{t.source_checksum[:12]}），"
+                                                 f"目标 {t.target_rows} 行（{t.target_checksum[:12]}）")
+        outcome.report.append(f"  {t.table}：{t.source_rows} 行，{state}")
+    intact = all(t.intact for t in copied)
+    outcome.report.append(f"共 {len(months)} 个月份（{'、'.join(months) or '无'}），全部一致。" if intact else
+                          "复制结果与历史库不一致，请勿使用目标数据库，并把以上内容告知技术人员。")
+    outcome.failed = not intact
+    outcome.extra.update(database=where, months=months, intact=intact,
+                         tables={t.table: {"rows": t.target_rows, "checksum": t.target_checksum,
+                                           "intact": t.intact} for t in copied})
+    return outcome
