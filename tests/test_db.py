@@ -13,7 +13,9 @@ from bulletin.adapters.history_sqlite import History
 from bulletin.adapters.office_db import AuditEvent, DatabaseError, OfficeDB
 
 TABLES = {"schema_version", "months", "scalars", "annexes", "input_rows", "result_rows", "registry_rows",
-          "mail_ledger", "accounts", "sessions", "audit_log", "alembic_version"}
+          "mail_ledger", "accounts", "sessions", "audit_log", "alembic_version", "collect_ledger", "collect_events",
+          "collect_cells", "collect_months", "collect_reminders"}
+HEAD = "0002"
 
 
 def table_names(url: str) -> set[str]:
@@ -29,10 +31,10 @@ def test_upgrade_creates_every_table_and_is_idempotent(db_url):
     try:
         assert table_names(db_url) == set()
         before, head = office_db.upgrade(engine)
-        assert before == [] and head == "0001"
+        assert before == [] and head == HEAD
         assert table_names(db_url) == TABLES
-        assert office_db.upgrade(engine) == (["0001"], "0001")  # again: nothing to do, nothing changed
-        assert office_db.revision(engine) == ["0001"]
+        assert office_db.upgrade(engine) == ([HEAD], HEAD)  # again: nothing to do, nothing changed
+        assert office_db.revision(engine) == [HEAD]
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version FROM schema_version")).all() == [(1,)]
     finally:
@@ -136,9 +138,9 @@ def test_db_upgrade_command_where_the_database_is(tmp_path, monkeypatch):
     history = tmp_path / "desk" / "history.sqlite"
     res = run_cli("db", "upgrade", "--history", str(history), env={"BULLETIN_DATABASE_URL": ""})
     assert res.returncode == 0, res.stderr
-    assert (tmp_path / "desk" / "office.sqlite").is_file() and "已升级：空库 → 0001" in res.stdout
+    assert (tmp_path / "desk" / "office.sqlite").is_file() and "已升级：空库 → 0002" in res.stdout
     res = run_cli("db", "upgrade", "--history", str(history), env={"BULLETIN_DATABASE_URL": ""})
-    assert res.returncode == 0 and "已是最新版本（0001），无需升级" in res.stdout
+    assert res.returncode == 0 and "已是最新版本（0002），无需升级" in res.stdout
 
     elsewhere = tmp_path / "server" / "office.sqlite"
     res = run_cli("db", "upgrade", env={"BULLETIN_DATABASE_URL": office_db.sqlite_url(elsewhere)})
@@ -192,6 +194,6 @@ def test_processes_opening_an_empty_database_at_once_migrate_it_once(db_url):
     assert table_names(db_url) == TABLES
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0001",)]
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0002",)]
         assert conn.execute(sa.text("SELECT version FROM schema_version")).all() == [(1,)]
     engine.dispose()

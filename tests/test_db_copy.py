@@ -33,11 +33,18 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> Path:
-    """May and June imported by the CLI, as an office builds its history, plus a mail ledger of two sends."""
-    path = tmp_path_factory.mktemp("desk") / "history.sqlite"
+    """May and June imported by the CLI, as an office builds its history, plus a mail ledger of two sends and
+    July's submission ledger (its fill-in workbooks sent as drafts)."""
+    desk = tmp_path_factory.mktemp("desk")
+    path = desk / "history.sqlite"
     for workbook in (MAY, SAMPLE):
         res = cli("import-month", str(workbook), "--history", str(path))
         assert res.returncode == 0, res.stderr
+    july = desk / "通报数据-2023-07.xlsx"
+    res = cli("template", "--month", "2023-07", "-o", str(july), "--history", str(path))
+    assert res.returncode == 0, res.stderr
+    res = cli("collect", "send", str(july), "--history", str(path), "--out", str(desk / "out"))
+    assert res.returncode == 0, res.stdout + res.stderr
     with MailLedger(path) as ledger:
         ledger.pending("2023-06", "交通局", "hash1", "jtj@yindu.example")
         ledger.sent("2023-06", "交通局", "250 OK")
@@ -63,6 +70,7 @@ def test_copy_to_postgresql_arrives_intact(history, postgres_server, tmp_path):
     url = postgres_server()
     expected = counts(history)
     assert expected["months"] == 2 and expected["input_rows"] > 100 and expected["mail_ledger"] == 2
+    assert expected["collect_ledger"] > 30 and expected["collect_months"] == 1
     res = cli("db", "copy", "--to", url, "--history", str(history))
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()

@@ -81,6 +81,11 @@ HISTORY_TABLES: dict[str, tuple[str, ...]] = {
     "result_rows": ("month", "sheet", "position"),
     "registry_rows": ("month", "position"),
     "mail_ledger": ("month", "department"),
+    "collect_ledger": ("month", "department", "annex"),  # the submission ledger (migration 0002)
+    "collect_events": ("id",),
+    "collect_cells": ("month", "department", "sheet", "position", "column_name"),
+    "collect_months": ("month",),
+    "collect_reminders": ("month", "department", "due"),
 }
 
 
@@ -511,6 +516,9 @@ def copy_history(source: Engine, target: Engine, *, replace: bool = False) -> li
                         batch = []
                 if batch:
                     dst.execute(sa.insert(t), batch)
+            if dst.dialect.name == "postgresql":  # ids copied as they were: the next one follows the largest
+                dst.execute(sa.text("SELECT setval(pg_get_serial_sequence('collect_events', 'id'), "
+                                    "COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM collect_events"))
     except sa.exc.SQLAlchemyError as exc:
         raise DatabaseError(f"复制到 {dst_name} 失败，目标数据库未作任何改动：{reason(exc)}") from exc
     out = []
