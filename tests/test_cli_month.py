@@ -91,7 +91,8 @@ def test_close_month_stores_and_replaces(tmp_path):
     db = tmp_path / "h.sqlite"
     first = bulletin("close-month", SAMPLE, "--history", db)
     second = bulletin("close-month", SAMPLE, "--history", db)
-    assert "已存入" in first.stdout and "已替换" in second.stdout
+    assert "2023-06 已存入历史库" in first.stdout
+    assert "已重新存入 2023-06（替换先前存入的 2023-06，其他月份不变）" in second.stdout
     from bulletin.adapters.history_sqlite import History
     with History(db) as h:
         assert h.months() == ["2023-06"]

@@ -150,7 +150,8 @@ def test_connection_dropped_after_the_data_is_uncertain_never_resent_by_itself(e
     recorder.drop_after = None
     outcome, _ = send(env, s)  # the two never sent go; the uncertain one is named, not sent
     assert outcome.failed and outcome.exit_code == 1 and len(recorder.received) == 3
-    assert f"待核实（未能确认送达，不会自动重发；核实后如需重发：--resend 单位）：{doubtful}" in outcome.report
+    assert f"待核实（未能确认送达，不会自动重发）：{doubtful}" in outcome.report
+    assert [n.action for n in outcome.next if n.subject == doubtful] == ["resend"]
     assert len({r.rcpt_tos[0] for r in recorder.received}) == 3  # nobody twice
     outcome, _ = send(env, s, resend=[doubtful])
     assert not outcome.failed and len(recorder.received) == 4

@@ -20,7 +20,7 @@ from ..engine import compute
 from ..errors import UserError
 from ..ports import status_column_of
 from ..spec import ANNEXES
-from .common import Outcome, month_arg
+from .common import Outcome, month_arg, require_bulletin
 
 STATUSES = ("红", "黄", "绿")
 FORMULA_STARTS = ("=", "+", "-", "@")  # what Excel would take for the start of a formula
@@ -34,6 +34,7 @@ class EditError(UserError):
 
 
 def _inputs(port: Any, month: str | None = None) -> dict[str, AnnexInput]:
+    require_bulletin(port)
     return compute(port.read_grids(), month=month_arg(month)).inputs
 
 
