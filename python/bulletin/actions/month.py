@@ -243,12 +243,14 @@ def recalc(workbook: Path, out_dir: Path | None = None, month: str | None = None
 
 def recalc_in_place(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
     """The 重新计算 button without Excel: written into the workbook itself (VBA and buttons kept) through a
-    temp file and an atomic rename, after a timestamped backup beside it."""
+    temp file and an atomic rename, after a backup in 备份/ beside it (actions.backups)."""
+    from .backups import save_in_place
+
     port = OpenpyxlPort(Path(workbook))
     outcome = recalculate_book(port, month, history)
-    backup = port.save_in_place()
+    backup = save_in_place(port)
     outcome.output = port.path
-    outcome.notes.append(f"已写回 {port.path.name}；原文件备份为 {backup.name}")
+    outcome.notes.append(f"已写回 {port.path.name}；原文件备份为 {backup.parent.name}/{backup.name}")
     return outcome
 
 

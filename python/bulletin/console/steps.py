@@ -1,7 +1,7 @@
 """Every call the console makes into the action layer, in one place (so a change there is one change here).
 
 The steps that write into the workbook do what the buttons do, on a file port: the action on
-OpenpyxlPort, then save_in_place (timestamped backup, temp file, atomic rename; refused with
+OpenpyxlPort, then backups.save_in_place (a backup in 备份/, temp file, atomic rename; refused with
 "请先关闭工作簿" while Excel/WPS has the file open). The file-level steps (document, mail, charts) write into
 <workbook folder>/out (the action layer's default). Each returns the action's Outcome; its .json() is the CLI's --json shape.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import actions
-from ..actions import edits
+from ..actions import backups, edits
 from ..actions import month as month_actions
 from ..adapters.pdf_libreoffice import soffice
 from ..ports.openpyxl_port import OpenpyxlPort
@@ -29,7 +29,7 @@ BOOK_STEPS: dict[str, Callable[..., actions.Outcome]] = {
 
 
 def _saved(port: OpenpyxlPort, outcome: actions.Outcome) -> actions.Outcome:
-    port.save_in_place()
+    backups.save_in_place(port)
     outcome.output = port.path
     return outcome
 
