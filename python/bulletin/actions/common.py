@@ -200,6 +200,22 @@ def require_bulletin(port: Any) -> None:
                                    f"请选择本月的通报数据工作簿。")
 
 
+def require_bulletin_file(path: Path) -> None:
+    """require_bulletin for a file (e.g. an upload) by its sheet names only."""
+    import openpyxl
+
+    class _Names:
+        def sheet_names(self) -> list[str]:
+            with open(path, "rb") as f:  # a file object: openpyxl would refuse a temp file's suffix
+                wb = openpyxl.load_workbook(f, read_only=True)
+                try:
+                    return list(wb.sheetnames)
+                finally:
+                    wb.close()
+
+    require_bulletin(_Names())
+
+
 def summary(data: MonthData) -> str:
     errors = sum(p.severity == "error" for p in data.problems)
     return (f"错误 {errors} 条、警告 {len(data.problems) - errors} 条" if data.problems else "校验通过，未发现问题")

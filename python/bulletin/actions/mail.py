@@ -175,7 +175,7 @@ def _table(prepared: _Prepared, status: dict[str, str]) -> list[str]:
 def _json(prepared: _Prepared, status: dict[str, str], files: dict[str, Path]) -> dict[str, Any]:
     return {"mail": {"month": prepared.month, "folder": str(prepared.folder.resolve()), "packages": [
         {"department": p.department, "short": p.short, "to": list(p.to), "cc": list(p.cc), "subject": p.subject,
-         "attachments": [{"name": n, "size": len(b)} for n, b in p.attachments], "size": p.size, "hash": p.hash,
+         "body": p.body, "attachments": [{"name": n, "size": len(b)} for n, b in p.attachments], "size": p.size, "hash": p.hash,
          "refused": p.refused, "status": status.get(p.department, ""),
          "file": str(files[p.department]) if p.department in files else None} for p in prepared.packages]}}
 

@@ -66,8 +66,10 @@ def mail_preview(workbook: Path, history: Path | None, progress: Progress | None
     return actions.mail_preview(workbook, None, history)
 
 
-def mail_send(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
-    return actions.mail_send(workbook, None, history, progress=progress)
+def mail_send(workbook: Path, history: Path | None, progress: Progress | None = None,
+              resend: str = "") -> actions.Outcome:
+    """Send what has not gone; `resend`: one department whose message is sent again (after staff checked)."""
+    return actions.mail_send(workbook, None, history, progress=progress, resend=[resend] if resend else [])
 
 
 def environment(workbook: Path | None, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
@@ -102,3 +104,26 @@ def paragraphs(workbook: Path) -> list[dict[str, Any]]:
 def write_paragraph(workbook: Path, paragraph: str, text: str) -> actions.Outcome:
     port = OpenpyxlPort(workbook)
     return _saved(port, edits.write_paragraph(port, paragraph, text))
+
+
+def reset_status(workbook: Path, sheet: str, department: str) -> actions.Outcome:
+    """The rules' proposal over staff's 状态: one department, or the whole annex when department is ""."""
+    port = OpenpyxlPort(workbook)
+    return _saved(port, edits.reset_status(port, sheet, department))
+
+
+def restore_paragraph(workbook: Path, paragraph: str) -> actions.Outcome:
+    port = OpenpyxlPort(workbook)
+    return _saved(port, edits.restore_paragraph(port, paragraph))
+
+
+def backup_list(workbook: Path) -> list[dict[str, Any]]:
+    return backups.listing(workbook)
+
+
+def restore_backup(workbook: Path, name: str) -> actions.Outcome:
+    return backups.restore(workbook, name)
+
+
+def month_state(workbook: Path, history: Path | None) -> dict[str, Any]:
+    return month_actions.month_state(workbook, history)

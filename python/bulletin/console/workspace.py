@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from ..actions.common import out_folder
+from ..actions.common import out_folder, require_bulletin_file
 from ..adapters.files import ensure_closed, readable_mode, safe_part
 from ..adapters.xlsx_files import WORKBOOK_SUFFIXES, WorkbookError, not_a_workbook
 from ..errors import UserError
@@ -70,6 +70,7 @@ class Workspace:
             problem = not_a_workbook(Path(tmp), name)
             if problem:
                 raise WorkbookError(problem)
+            require_bulletin_file(Path(tmp))  # another workbook chosen by mistake: one message, nothing stored
             target, notes = self.folder / name, [f"已上传 {name}。"]
             if target.exists():
                 ensure_closed(target)
