@@ -276,4 +276,5 @@ def test_cli_missing_password_is_a_usage_error(env, capsys, monkeypatch):
     finally:
         keyring.set_keyring(previous)
     err = capsys.readouterr().err
-    assert code == 2 and "错误：未找到邮箱 fgb@yindu.example 的 SMTP 密码" in err and "Traceback" not in err
+    assert code == 2 and "错误：未找到邮箱 fgb@yindu.example 的发信密码" in err and "Traceback" not in err
+    assert "请设置环境变量 BULLETIN_SMTP_PASSWORD，或用命令 keyring set bulletin-smtp fgb@yindu.example" in err

@@ -99,12 +99,22 @@ NEXT = {
     "resend": "核实后如需重发：bulletin mail 工作簿 --send --resend {subject}",
     "give_month": "请在“总体情况”表填写月份，或用 --month 指定。",
     "refresh_charts": "“总览”图表请看 bulletin run 生成的结果工作簿，或运行 bulletin charts。",
+    "set_password": "请设置环境变量 {env}，或用命令 keyring set {service} {subject} 存入系统钥匙串。",
 }
 
 
 def said(nexts: Sequence[Next]) -> list[str]:
     """The next steps as the command line words them (each once)."""
-    return list(dict.fromkeys(NEXT[n.action].format(subject=n.subject) for n in nexts))
+    lines = []
+    for n in nexts:
+        extra = {}
+        if n.action == "set_password":  # where this office keeps it: mail.yaml's names
+            from .config import load_mail_settings
+
+            smtp = load_mail_settings().smtp
+            extra = {"env": smtp.password_env, "service": smtp.keyring_service}
+        lines.append(NEXT[n.action].format(subject=n.subject, **extra))
+    return list(dict.fromkeys(lines))
 
 
 def _print_problems(data: MonthData) -> None:

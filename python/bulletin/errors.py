@@ -33,6 +33,7 @@ NEXT_ACTIONS = (
     "resend",                # a department's (subject) message may be sent again after checking
     "give_month",            # the month cannot be told: fill 月份
     "refresh_charts",        # the 总览 charts were not redrawn here
+    "set_password",          # the SMTP password of the user (subject) is set nowhere on this PC
 )
 
 

@@ -237,8 +237,9 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
     outcome, smtp = prepared.outcome, prepared.settings.smtp
     try:
         password = password_for(smtp)
-    except PasswordMissing as exc:
-        raise UsageError(str(exc)) from exc
+    except PasswordMissing:
+        raise UsageError(f"未找到邮箱 {smtp.user} 的发信密码（密码不会写入工作簿或日志）。",
+                         next=[Next("set_password", smtp.user)]) from None
     status: dict[str, str] = {}
     sent, skipped, failed, refused, unsent = [], [], [], [], []
     unconfirmed, partial = [], []  # pending or uncertain (never resent by itself); recipients refused
