@@ -220,8 +220,9 @@ def test_password_from_the_os_keyring(env, server, monkeypatch):
         recorder, controller = server(auth=True)
         outcome, _ = send(env, settings_for(env, controller), only=["交通局"])
         assert not outcome.failed and recorder.logins == [USER]
-        with pytest.raises(actions.UsageError, match="keyring set bulletin-smtp other@yindu.example"):
+        with pytest.raises(actions.UsageError, match="未找到邮箱 other@yindu.example 的发信密码") as raised:
             send(env, settings_for(env, controller, user="other@yindu.example"), only=["交通局"])
+        assert [(n.action, n.subject) for n in raised.value.next] == [("set_password", "other@yindu.example")]
     finally:
         keyring.set_keyring(previous)
 
