@@ -227,7 +227,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
     @app.post("/api/<step>")
     def step(step: str) -> Any:
         if step not in STEP_TITLES:
-            return reply({"error": f"没有这个步骤：{step}"}, 404)
+            return reply({"error": "没有这个步骤"}, 404)
         overwrite = request.values.get("overwrite_text") in ("1", "true", "on") and step in ("narrate", "run")
         options = {"resend": request.values.get("resend", "")} if step == "mail-send" and request.values.get("resend") \
             else {}
