@@ -93,6 +93,14 @@ def full_width(sheet: str, cell: str):
     return make
 
 
+def zero_width(sheet: str, cell: str):
+    """The cell's own figure with a zero-width space and a BOM pasted in: read as the same number (warned)."""
+    def make(folder: Path) -> Path:
+        value = str(openpyxl.load_workbook(SAMPLE)[sheet][cell].value)
+        return edit(sheet, cell, f"\ufeff{value[:1]}\u200b{value[1:]}")(folder)
+    return make
+
+
 def raw_file(name: str, data: bytes | Callable[[], bytes]):
     def make(folder: Path) -> Path:
         path = folder / name
@@ -115,7 +123,8 @@ BAD_COUNTS = [  # (id, value, rule, phrase)
     ("1e20", 1e20, "value.too_large", "不大于 1e+09"),
     ("400-digit-text", "9" * 400, "value.too_large", "超出合理范围"),
     ("1e308", 1e308, "value.too_large", "超出合理范围"),
-    ("zero-width-space", "12\u200b3", "value.invisible_char", "U+200B 零宽空格"),
+    ("soft-hyphen", "12\u00ad3", "value.invisible_char", "U+00AD 软连字符"),
+    ("direction-mark", "12\u200e3", "value.invisible_char", "U+200E 从左到右标记"),
     ("boolean", True, "value.not_number", "True"),
     ("scientific-text", "1e5", "value.not_number", "1e5"),
 ]
@@ -127,6 +136,8 @@ for sheet, cell, dept, column in COUNT_CELLS:
     CASES.append(Case(f"{sheet}-{cell}-400-digit-int", patched(sheet, cell, b"9" * 400, text=False),
                       Error(sheet, cell, "value.too_large", "超出合理范围")))
     CASES.append(Case(f"{sheet}-{cell}-full-width", full_width(sheet, cell),
+                      Normalised(sheet, column, dept, SAMPLE_BOOK[sheet][cell].value)))
+    CASES.append(Case(f"{sheet}-{cell}-zero-width", zero_width(sheet, cell),
                       Normalised(sheet, column, dept, SAMPLE_BOOK[sheet][cell].value)))
 
 NUMBER_CELL = ("附件8", "F3")  # 累计请假天数: a decimal count of days
@@ -161,7 +172,8 @@ CASES += [  # 总体情况: B2 月份, B3 统计截止日期, B4 网上政务服
          Error("总体情况", "B4", "scalar.invalid", "合理范围")),
     Case("scalar-1e20", edit("总体情况", "B4", 1e20), Error("总体情况", "B4", "scalar.invalid", "合理范围")),
     Case("scalar-fraction", edit("总体情况", "B4", 16.5), Error("总体情况", "B4", "scalar.invalid")),
-    Case("scalar-zero-width", edit("总体情况", "B4", "16\u200b45"), Error("总体情况", "B4", "scalar.invalid", "U+200B")),
+    Case("scalar-zero-width", edit("总体情况", "B4", "16\u200b45"), Normalised("总体情况", "网上政务服务事项总数", "", 1645)),
+    Case("scalar-soft-hyphen", edit("总体情况", "B4", "16\u00ad45"), Error("总体情况", "B4", "scalar.invalid")),
     Case("fixed-more-than-bad", edit("总体情况", "B7", 5), Error("总体情况", "B7", "scalar.relation", "差评件数")),
     Case("scalar-full-width", edit("总体情况", "B4", "１６４５"), Normalised("总体情况", "网上政务服务事项总数", "", 1645)),
 ]
@@ -180,8 +192,9 @@ CASES += [
          Error("文字素材", "B2", "text.too_long", "32767")),
     Case("annex-text-too-long", patched("附件4", "G4", LONG, text=True), Error("附件4", "G4", "value.too_long", "32767")),
     Case("remark-too-long", patched("附件7", "G3", LONG, text=True), Error("附件7", "G3", "value.too_long")),
-    Case("department-zero-width", edit("附件1", "B4", "文广体旅局\u200b"),
-         Error("附件1", "B4", "department.unknown", "U+200B 零宽空格")),
+    Case("department-zero-width", edit("附件1", "B4", "文广体旅局\u200b"), Normalised("附件1", "事项总数", "文广体旅局", 161)),
+    Case("department-soft-hyphen", edit("附件1", "B4", "文广\u00ad体旅局"),
+         Error("附件1", "B4", "department.unknown", "U+00AD 软连字符")),
 ]
 
 

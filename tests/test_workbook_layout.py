@@ -51,7 +51,7 @@ def test_department_sheet_has_the_csv_columns_and_no_copy_of_its_rows(blank):
     with open(DATA_DIR / "departments.csv", encoding="utf-8-sig") as f:
         header = next(csv.reader(f))
     rows = [list(r) for r in openpyxl.load_workbook(blank)["部门"].iter_rows(values_only=True)]
-    assert rows[0][:len(header)] == header and "departments.csv" in rows[0][len(header) + 1]
+    assert rows[0][:len(header) + 1] == [*header, "停用"] and "只写与部门名录不同之处" in rows[0][len(header) + 2]
     assert all(v is None for r in rows[1:] for v in r)  # departments.csv stays the one source
 
 
@@ -113,13 +113,16 @@ def test_unusable_param_is_refused_in_chinese(tmp_path, rows, words):
         analyse(compute(read_grids(path)))
 
 
-def test_department_sheet_replaces_the_registry(tmp_path):
+def test_department_sheet_adds_to_the_registry_and_never_replaces_it(tmp_path):
+    """A whole copy of departments.csv without 公安分局 (how the sheet was once used) changes nothing: a unit
+    the sheet does not name keeps the office registry's row."""
     with open(DATA_DIR / "departments.csv", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     kept = [r for r in rows if r[0] != "公安分局"]
     data = compute(read_grids(_with_sheet(tmp_path, "部门", kept)))
-    unknown = [p for p in data.problems if p.rule == "department.unknown"]
-    assert unknown and all("公安" in p.message for p in unknown)
+    assert [(p.where, p.rule) for p in data.problems] == [("附件1!F25", "printed.ratio_mismatch"),
+                                                         ("附件6!C34", "printed.total_mismatch")]
+    assert data.registry.resolve("公安分局") == "公安分局"
 
 
 def test_department_sheet_short_names_reach_the_text_and_the_charts(tmp_path):

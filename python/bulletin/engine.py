@@ -9,10 +9,12 @@ from typing import Any, Mapping
 
 from .config import load_messages, load_registry, load_rules_file, load_settings
 from .core.compare import Comparison, compare
+from .core.department_sheet import overlay
 from .core.facts import Facts, build_facts
 from .core.intake import Grid, IntakeContext
 from .core.month import MonthData, build_month, previous_month
 from .core.numbers import BadNumber, is_blank, parse_number
+from .core.problems import Problem
 from .core.registry import Registry
 from .core.rules import Assessment, RuleSet, assess, streaks
 from .spec import DEPT_SHEET, RATIO_UNIT_PARAM
@@ -23,20 +25,10 @@ class ParamError(UserError, ValueError):
     """A value in the workbook's 参数 or 部门 sheet the engine cannot use (message in Chinese)."""
 
 
-def registry_for(grids: Mapping[str, Grid]) -> Registry:
-    """The workbook's 部门 sheet when it has department rows (header row + rows), else data/departments.csv."""
-    settings = load_settings()
-    grid = grids.get(DEPT_SHEET)
-    rows = [r for r in grid.rows[1:] if any(not is_blank(v) for v in r)] if grid is not None and grid.rows else []
-    if not rows:
-        return load_registry(settings=settings)
-    header = [str(h).strip() if h is not None else "" for h in grid.rows[0]]
-    records = [{h: ("" if v is None else str(v)) for h, v in zip(header, list(r) + [None] * len(header)) if h}
-               for r in rows]
-    try:
-        return Registry.from_rows(records, prefixes=settings.name_prefixes)
-    except ValueError as exc:
-        raise ParamError(f"“{DEPT_SHEET}”表有误：{exc}") from exc
+def registry_for(grids: Mapping[str, Grid]) -> tuple[Registry, list[Problem]]:
+    """The office registry (departments.csv) with the workbook's 部门 rows laid over it, and the problems
+    of those rows (each at its cell)."""
+    return overlay(load_registry(settings=load_settings()), grids.get(DEPT_SHEET), load_messages())
 
 
 def rules_for(params: Mapping[str, Any]) -> RuleSet:
@@ -91,10 +83,15 @@ def context(registry: Registry | None = None) -> IntakeContext:
 
 
 def compute(grids: Mapping[str, Grid], month: str | None = None, registry: Registry | None = None) -> MonthData:
-    """One month from its sheets; the registry is the workbook's 部门 sheet when it has one."""
+    """One month from its sheets; the registry is the office's with the workbook's 部门 rows laid over it."""
     settings = load_settings()
-    return build_month(grids, context(registry or registry_for(grids)), month=month,
-                       ratio_tolerance_pp=settings.ratio_tolerance_pp, total_tolerance=settings.total_tolerance)
+    registry_problems: list[Problem] = []
+    if registry is None:
+        registry, registry_problems = registry_for(grids)
+    data = build_month(grids, context(registry), month=month, ratio_tolerance_pp=settings.ratio_tolerance_pp,
+                       total_tolerance=settings.total_tolerance)
+    data.problems[:0] = registry_problems
+    return data
 
 
 @dataclass

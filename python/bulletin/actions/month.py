@@ -17,6 +17,7 @@ from ..config import (load_all, load_document_settings, load_messages, load_regi
 from ..core.month import MonthData, next_month, previous_month
 from ..core.numbers import parse_date, visible
 from ..core.problems import Problem
+from ..core.department_sheet import carried_rows, department_grid, overlay
 from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
 from ..engine import ParamError, analyse, compute, ratio_unit_for, rules_for, setting_sources
 from ..errors import Next, UsageError
@@ -315,14 +316,19 @@ def template(month: str, out: Path, history: Path | None = None) -> Outcome:
             stored = h.latest_registry(before=month)
             last = h.load(stored[0]) if stored else None
     outcome = Outcome(None)
+    carried: list[dict[str, str]] = []
     if stored:
-        registry = Registry.from_rows(stored[1], prefixes=load_settings().name_prefixes)
+        office = load_registry()
+        carried = carried_rows(stored[1], office)
+        registry, problems = overlay(office, department_grid(carried), load_messages())
         rows, references = prefilled_rows(registry, last)
-        outcome.notes.append(f"部门名录和各附件的单位取自历史库中 {stored[0]} 的数据（{len(registry.departments)} 个单位）。")
+        outcome.notes.append(f"各附件的单位取自历史库中 {stored[0]} 的数据（{len(registry.departments)} 个单位）"
+                             + (f"；“部门”表带上了以前各月新增或改动的 {len(carried)} 个单位。" if carried else "。"))
+        outcome.notes += [f"“部门”表：{p.message}" for p in problems]
     else:
         rows, references = prefilled_rows()
     wb = lay_out(load_settings().district, rows, {"月份": month}, references=references,
-                 department_rows=stored[1] if stored else (), **layout_options())
+                 department_rows=carried, **layout_options())
     outcome.output = save_new(wb, out)
     return outcome
 

@@ -16,9 +16,10 @@ What is stored per month (the tables, created on first use; ``schema_version`` h
                    computed columns, the total (kind 'total') and the subtotals (kind 'subtotal',
                    section = the subtotal's section) with all their value columns
 
-- ``registry_rows`` month, position, values_json: the department registry the month was read with (its
-                   部门 sheet or departments.csv), so next month's template starts from it: a unit added once
-                   stays (created on first use, also in an older file)
+- ``registry_rows`` month, position, values_json: the department registry the month was read with (the
+                   office's with the workbook's 部门 rows laid over it; retired units with 停用 = 是; per unit
+                   under "_set" the columns the workbook set), so next month's template carries what the
+                   workbooks set: a unit added once stays (created on first use, also in an older file)
 
 ``load`` never reads ``result_rows``: it rebuilds the month from ``input_rows`` and recomputes every
 figure with the current code, exactly as a freshly read workbook would be.
@@ -313,7 +314,7 @@ class History:
         month = data.month
         out: dict[str, list[tuple]] = {"scalars": [], "annexes": [], "input_rows": [], "result_rows": [],
                                        "registry_rows": []}
-        for i, row in enumerate(data.registry.rows() if data.registry is not None else []):
+        for i, row in enumerate(data.registry.rows(stored=True) if data.registry is not None else []):
             out["registry_rows"].append((month, i, _dumps(row, f"部门 第{i + 2}行")))
         for i, (name, value) in enumerate(data.scalars.items()):
             out["scalars"].append((month, i, name, _scalar_json(value, f"总体情况 {name}")))

@@ -85,14 +85,15 @@ def write_console_sheet(ws: Worksheet, district: str) -> None:
         ws.column_dimensions[letter].width = 12
 
 
-DEPT_NOTE = "本表留空时使用 departments.csv 的部门名录；在此填写则本工作簿以此表为准（列同 departments.csv）。"
+DEPT_NOTE = ("本表只写与部门名录不同之处，留空即用名录。新增单位：填一行，部门、简称、全称、附件必填。改已有单位：填部门和要改的列，"
+             "空白的列沿用名录。停用填“是”：本月起不再列入。结转后，以后各月的工作簿会带上本表所写。")
 
 
 def write_department_sheet(ws: Worksheet, columns: Sequence[str],
                            rows: Sequence[Mapping[str, Any]] = ()) -> None:
-    """部门: the registry's columns; no rows (departments.csv stays the one source until staff fill this in),
-    or the rows of the latest closed month's registry (a unit added once stays)."""
-    _header(ws, list(columns), [14, 14, 34, 30, 12, 18, 30, 24, 12, 40][:len(columns)] or [14])
+    """部门: the registry's columns and the rows this workbook lays over the office registry: none, or those
+    earlier months' workbooks set (a unit added once stays)."""
+    _header(ws, list(columns), [14, 14, 34, 30, 12, 18, 30, 24, 12, 40, 8][:len(columns)] or [14])
     note = put(ws, 1, len(columns) + 2, DEPT_NOTE)
     note.font = Font(color="595959")
     for r, row in enumerate(rows or [{}], start=2):

@@ -13,7 +13,7 @@ from typing import Any
 
 
 from ..spec import TOTAL_LABELS, AnnexSpec, Column
-from .numbers import EXCEL_CELL_LIMIT, BadNumber, clean_text, is_blank, parse_number, visible
+from .numbers import EXCEL_CELL_LIMIT, BadNumber, clean_text, excerpt, is_blank, parse_number, visible, zero_width_in
 from .problems import Messages, Problem
 from .registry import Registry, UnknownDepartment
 
@@ -153,7 +153,26 @@ def _map_columns(spec: AnnexSpec, grid: Grid, start: int) -> dict[str, int]:
 
 
 def _shown(raw: Any) -> str:
-    return visible(raw).strip() if isinstance(raw, str) else f"{raw:g}" if isinstance(raw, float) else str(raw)
+    return excerpt(visible(raw).strip()) if isinstance(raw, str) else f"{raw:g}" if isinstance(raw, float) else str(raw)
+
+
+def unknown_department(ctx: IntakeContext, sheet: str, cell: str, label: str, annexes: tuple[int, ...]) -> Problem:
+    """department.unknown with the one row that fixes it, its values guessed from the name as written and
+    the annexes it was found in; a unit retired in the 部门 sheet is told so instead."""
+    registry, msg, shown = ctx.registry, ctx.messages, excerpt(visible(label))
+    retired = registry.retired_as(label)
+    if retired is not None:
+        return msg.problem("department.retired", sheet, cell, label, name=shown, unit=retired.name)
+    unit = excerpt(registry._key(label)) or shown
+    full = shown if clean_text(label).startswith(clean_text(ctx.district)) else f"{ctx.district}{unit}"
+    near = registry.nearest(label)
+    nearest = ""
+    if near:
+        owner = registry.resolve(near[0])
+        nearest = (f"名录中相近的名称：{'、'.join(near)}。若它是“{owner}”的另一种写法，请在“部门”表新增一行："
+                   f"部门={owner}，别名={shown}。")
+    return msg.problem("department.unknown", sheet, cell, label, name=shown, nearest=nearest, unit=unit, short=unit,
+                       full=full, annex=",".join(map(str, annexes)))
 
 
 def _parse_cell(col: Column, raw: Any, percent_format: bool) -> tuple[Any, str | None, str]:
@@ -240,16 +259,23 @@ def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
             elif not label:
                 problems.append(msg.problem("department.missing_name", spec.sheet, address(r, name_col)))
                 record["_known"] = False
+            elif len(str(label_raw)) > EXCEL_CELL_LIMIT:
+                record["部门"], record["_label"], record["_known"] = excerpt(label), excerpt(label), False
+                problems.append(msg.problem("value.too_long", spec.sheet, address(r, name_col), record["部门"],
+                                            column=spec.name_column.name, value=str(len(str(label_raw))),
+                                            limit=EXCEL_CELL_LIMIT))
             else:
                 try:
                     record["部门"] = ctx.registry.resolve(label)
                 except UnknownDepartment:
                     record["部门"], record["_known"] = label, False
-                    near = ctx.registry.nearest(label)
-                    problems.append(msg.problem("department.unknown", spec.sheet, address(r, name_col),
-                                                label, name=visible(record["_label"]), nearest=(
-                                                    f"名录中相近的名称：{'、'.join(near)}。" if near else ""),
-                                                annex=spec.number))
+                    problems.append(unknown_department(ctx, spec.sheet, address(r, name_col), record["_label"],
+                                                       (spec.number,)))
+                chars = zero_width_in(label_raw)
+                if chars:
+                    problems.append(msg.problem("value.zero_width", spec.sheet, address(r, name_col), record["部门"],
+                                                column=spec.name_column.name, value=excerpt(visible(label_raw)),
+                                                chars=chars))
                 last_department = (record["部门"], record["_label"], record["_known"])
         dept = record["部门"] if record["_kind"] == "department" else ""
         for col in spec.value_columns:
@@ -264,6 +290,9 @@ def read_annex(spec: AnnexSpec, grid: Grid, ctx: IntakeContext) -> AnnexInput:
                 limit = EXCEL_CELL_LIMIT if rule == "value.too_long" else f"{col.max:g}" if col.max else ""
                 problems.append(msg.problem(rule, spec.sheet, where, dept, column=col.name, value=shown,
                                             limit=limit))
+            elif value is not None and isinstance(raw_value, str) and zero_width_in(raw_value):
+                problems.append(msg.problem("value.zero_width", spec.sheet, where, dept, column=col.name,
+                                            value=excerpt(visible(raw_value)), chars=zero_width_in(raw_value)))
             elif value is None and c and (r, c) in grid.uncalculated:
                 problems.append(msg.problem("value.uncalculated", spec.sheet, where, dept, column=col.name))
             elif value is None and col.required and record["_kind"] in ("department", "reference") and c:

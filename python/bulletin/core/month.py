@@ -9,8 +9,9 @@ from typing import Any, Mapping
 
 
 from ..spec import ANNEXES, PARAM_SHEET, SCALAR_SHEET, SCALARS, TEXT_ITEMS, TEXT_SHEET, AnnexSpec, Scalar
-from .intake import AnnexInput, Grid, IntakeContext, address, read_annex
-from .numbers import EXCEL_CELL_LIMIT, BadNumber, clean_text, is_blank, parse_number, present, visible
+from .intake import AnnexInput, Grid, IntakeContext, address, read_annex, unknown_department
+from .numbers import (EXCEL_CELL_LIMIT, BadNumber, clean_text, excerpt, is_blank, parse_number, present, visible,
+                      zero_width_in)
 from .problems import Messages, Problem, has_errors
 from .recompute import AnnexResult, recompute
 from .registry import Registry
@@ -147,14 +148,16 @@ def read_scalars(grid: Grid | None, msg: Messages, given: Mapping[str, Any] | No
                                         value=_shown_scalar(raw), expected=expected))
         elif value is None and s.required:
             problems.append(msg.problem("scalar.missing", SCALAR_SHEET, cell, name=s.name))
+        elif zero_width_in(raw):
+            problems.append(msg.problem("value.zero_width", SCALAR_SHEET, cell, column=s.name,
+                                        value=excerpt(visible(raw)), chars=zero_width_in(raw)))
         values[s.name] = value
         cells[s.name] = cell
     return values, problems + _scalar_checks(values, cells, msg)
 
 
 def _shown_scalar(raw: Any) -> str:
-    text = visible(raw)
-    return text if len(text) <= 60 else f"{text[:60]}…（共 {len(text)} 个字符）"
+    return excerpt(visible(raw))
 
 
 def read_texts(grid: Grid | None, msg: Messages) -> tuple[dict[str, list[str]], list[Problem]]:
@@ -215,10 +218,33 @@ def build_month(grids: Mapping[str, Grid], ctx: IntakeContext, *, month: str | N
         problems += validate(data, result, msg, ratio_tolerance_pp=ratio_tolerance_pp,
                              total_tolerance=total_tolerance)
         inputs[spec.sheet], results[spec.sheet] = data, result
+    problems = _unknowns_with_every_annex(problems, inputs, ctx)
     problems += check_agreements(inputs, results, scalars, scalar_cells, msg)
     params, param_cells = read_params(grids.get(PARAM_SHEET))
     return MonthData(scalars.get("月份"), scalars, inputs, results, problems, texts, params,
                      param_cells=param_cells, registry=ctx.registry)
+
+
+def _unknowns_with_every_annex(problems: list[Problem], inputs: Mapping[str, AnnexInput], ctx: IntakeContext
+                               ) -> list[Problem]:
+    """An unknown unit's message proposes the row that adds it: with 附件 = every annex it was found in."""
+    found: dict[str, list[int]] = {}
+    for inp in inputs.values():
+        for rec in inp.records:
+            if rec["_kind"] == "department" and not rec["_known"] and rec["部门"]:
+                numbers = found.setdefault(ctx.registry._key(rec["_label"]), [])
+                if inp.spec.number not in numbers:
+                    numbers.append(inp.spec.number)
+    if not any(len(v) > 1 for v in found.values()):
+        return problems
+    out = []
+    for p in problems:
+        if p.rule == "department.unknown" and len(found.get(ctx.registry._key(p.department), ())) > 1:
+            p = unknown_department(ctx, p.sheet, p.cell, p.department, tuple(found[ctx.registry._key(p.department)]))
+            inputs[p.sheet].problems[:] = [p if (q.rule, q.cell) == (p.rule, p.cell) else q
+                                           for q in inputs[p.sheet].problems]
+        out.append(p)
+    return out
 
 
 def _jsonable(v: Any, col_type: str | None = None) -> Any:

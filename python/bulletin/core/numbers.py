@@ -13,15 +13,36 @@ EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/
                 "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_SPACES = re.compile(r"\s+")
+# Zero-width characters web pages and chat tools leave in copied text: removed like stray spaces (the cell
+# still gets a warning naming them); other invisible characters stay errors.
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_DROP = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 def clean_text(value: Any) -> str:
-    """NFKC (full-width to half-width), no whitespace at all: the form names and headers compare in."""
+    """NFKC (full-width to half-width), no whitespace and no zero-width characters: the form names and
+    headers compare in."""
     if value is None:
         return ""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value)))
+    return _DROP.sub("", unicodedata.normalize("NFKC", str(value)))
+
+
+def zero_width_in(value: Any) -> str:
+    """The zero-width characters a text cell holds, named for a warning ("" when none): U+200B 零宽空格."""
+    if not isinstance(value, str):
+        return ""
+    found = dict.fromkeys(ch for ch in value if ch in ZERO_WIDTH)
+    return "、".join(f"U+{ord(ch):04X} {INVISIBLE_NAMES[ch]}" for ch in found)
+
+
+EXCERPT_CHARS = 40  # how much of a cell's value a message quotes
+
+
+def excerpt(text: Any, limit: int = EXCERPT_CHARS) -> str:
+    """A value as a message quotes it: at most `limit` characters, then "…（共100000字）"."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}…（共{len(text)}字）"
 
 
 def present(v: Any) -> bool:

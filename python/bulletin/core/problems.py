@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 from ..errors import ConfigError, check_keys, expect
+from .numbers import excerpt
+
+QUOTED_CHARS = 400  # a placeholder's text at most (composed hints included); a cell's value is cut at 40 where read
 
 PROBLEM_HEADERS = {"severity": "严重程度", "sheet": "工作表", "cell": "单元格", "department": "部门",
                    "rule": "规则", "message": "说明"}
@@ -54,9 +57,16 @@ RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "scalar.relation": ("part", "part_value", "whole", "whole_value"),
     "param.invalid": ("name", "value", "expected"),
     "text.too_long": ("item", "value", "limit"),
+    "value.zero_width": ("column", "value", "chars"),
     "department.missing_name": (),
-    "department.unknown": ("name", "nearest", "annex"),
+    "department.unknown": ("name", "nearest", "unit", "short", "full", "annex"),
+    "department.retired": ("name", "unit"),
     "department.duplicate": ("name", "first_row"),
+    "department.incomplete": ("name", "column"),
+    "department.name_clash": ("spelling", "first", "first_cell", "second", "second_cell"),
+    "department.invalid": ("name", "column", "value", "expected"),
+    "department.retire_unknown": ("name",),
+    "department.unknown_column": ("column", "known"),
     "check.part_exceeds_whole": ("part", "part_value", "whole", "whole_value"),
     "check.parts_sum_mismatch": ("parts", "parts_value", "whole", "whole_value"),
     "check.agreement_mismatch": ("who", "left", "left_value", "right", "right_value"),
@@ -92,8 +102,11 @@ class Messages:
         self.table = dict(table)
 
     def problem(self, rule: str, sheet: str, cell: str = "", department: str = "", **values: Any) -> Problem:
+        """Every quoted text is cut to a short head (a 100,000-character cell is named, not copied)."""
         entry = self.table[rule]
-        return Problem(sheet, cell, department or "", rule, entry["severity"], str(entry["message"]).format(**values))
+        values = {k: excerpt(v, QUOTED_CHARS) if isinstance(v, str) else v for k, v in values.items()}
+        return Problem(sheet, cell, excerpt(department or ""), rule, entry["severity"],
+                       str(entry["message"]).format(**values))
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:

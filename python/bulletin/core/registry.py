@@ -14,8 +14,10 @@ def pinyin_of(text: str) -> str:
 
 
 REGISTRY_COLUMNS = ("部门", "简称", "全称", "别名", "类别")  # required
-REGISTRY_OPTIONAL = ("附件", "邮箱", "拼音", "应进驻大厅", "既往连续")
+REGISTRY_OPTIONAL = ("附件", "邮箱", "拼音", "应进驻大厅", "既往连续", "停用")
 YES = ("是", "应", "Y", "y", "yes", "1", "√")
+NO = ("否", "不", "不应", "N", "n", "no", "0", "×")
+SET_KEY = "_set"  # in a stored registry row: the columns the month's workbook set (its 部门 sheet), "、"-joined
 # 既往连续: a streak known before the first month the tool holds, e.g. "事项进厅但未派驻人员 截至2023-05 连续5个月"
 # (rule id or rule name; several separated by ；)
 _CARRIED = re.compile(r"^\s*(?P<rule>\S+)\s*截至\s*(?P<month>\d{4}-\d{2})\s*已?连续\s*(?P<months>\d+)\s*个月\s*$")
@@ -57,10 +59,36 @@ class Department:
     pinyin: str = ""  # of the short name, for lists in pinyin order ("can lian")
     hall: bool = False  # 应进驻大厅: should station staff in the hall (only such units can be "未派驻")
     carried: tuple[CarriedStreak, ...] = ()  # 既往连续: streaks known from before the history
+    set_fields: tuple[str, ...] = ()  # columns this workbook's 部门 sheet set (carried to later months)
 
 
 class UnknownDepartment(KeyError):
     pass
+
+
+def split_list(text: Any) -> tuple[str, ...]:
+    """别名: "、", "，" or "," between names."""
+    return tuple(a.strip() for a in str(text or "").replace("，", "、").replace(",", "、").split("、") if a.strip())
+
+
+def split_emails(text: Any) -> tuple[str, ...]:
+    return tuple(e.strip() for e in str(text or "").replace("；", ";").split(";") if e.strip())
+
+
+def parse_annexes(text: Any, name: str) -> tuple[int, ...]:
+    """附件: "1,2,3" (also "1、2", full-width commas, a number cell 1.0); raises ValueError in Chinese."""
+    if isinstance(text, float) and text == int(text):
+        text = int(text)
+    raw = str(text or "").replace("，", ",").replace("、", ",").replace("附件", "")
+    numbers = [a.strip() for a in raw.split(",") if a.strip()]
+    if not all(a.isdigit() and 1 <= int(a) <= 8 for a in numbers):
+        raise ValueError(f"部门“{name}”的“附件”列“{text}”应为附件编号，如 1,2,3")
+    return tuple(dict.fromkeys(int(a) for a in numbers))
+
+
+def sort_prefixes(prefixes: Iterable[str]) -> tuple[str, ...]:
+    # longest prefix first, so 殷都区 is stripped before 区
+    return tuple(sorted((clean_text(p) for p in prefixes), key=len, reverse=True))
 
 
 @dataclass
@@ -69,6 +97,7 @@ class Registry:
 
     departments: tuple[Department, ...]
     prefixes: tuple[str, ...] = ()
+    retired: tuple[Department, ...] = ()  # 停用: no longer listed, kept so a table naming one is told why
     _lookup: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -90,24 +119,20 @@ class Registry:
         missing = [c for c in REGISTRY_COLUMNS if rows and c not in rows[0]]
         if missing:
             raise ValueError(f"部门名录缺少列：{'、'.join(missing)}")
-        deps = []
+        deps, retired = [], []
         for i, r in enumerate(rows):
             name = str(r["部门"]).strip()
             if not name:
                 continue
-            aliases = tuple(a.strip() for a in str(r["别名"]).replace("，", "、").replace(",", "、").split("、")
-                            if a.strip())
-            numbers = [a.strip() for a in str(r.get("附件", "")).replace("，", ",").split(",") if a.strip()]
-            if not all(a.isdigit() and 1 <= int(a) <= 8 for a in numbers):
-                raise ValueError(f"部门“{name}”的“附件”列“{r.get('附件')}”应为附件编号，如 1,2,3")
-            annexes = tuple(int(a) for a in numbers)
-            emails = tuple(e.strip() for e in str(r.get("邮箱", "")).replace("；", ";").split(";") if e.strip())
-            deps.append(Department(name, str(r["简称"]).strip() or name, str(r["全称"]).strip() or name,
-                                   aliases, str(r["类别"]).strip(), i, annexes, emails, str(r.get("拼音", "")).strip(),
-                                   str(r.get("应进驻大厅", "")).strip() in YES,
-                                   parse_carried(str(r.get("既往连续", "")), name)))
-        # longest prefix first, so 殷都区 is stripped before 区
-        return cls(tuple(deps), tuple(sorted((clean_text(p) for p in prefixes), key=len, reverse=True)))
+            if str(r.get("停用", "")).strip() not in ("", *YES, *NO):
+                raise ValueError(f"部门“{name}”的“停用”列“{r.get('停用')}”应为“是”或留空")
+            d = Department(name, str(r["简称"]).strip() or name, str(r["全称"]).strip() or name,
+                           split_list(r["别名"]), str(r["类别"]).strip(), i, parse_annexes(r.get("附件", ""), name),
+                           split_emails(r.get("邮箱", "")), str(r.get("拼音", "")).strip(),
+                           str(r.get("应进驻大厅", "")).strip() in YES, parse_carried(str(r.get("既往连续", "")), name),
+                           tuple(f for f in str(r.get(SET_KEY, "")).split("、") if f))
+            (retired if str(r.get("停用", "")).strip() in YES else deps).append(d)
+        return cls(tuple(deps), sort_prefixes(prefixes), tuple(retired))
 
     def _key(self, spelling: str) -> str:
         key = clean_text(spelling)
@@ -115,6 +140,14 @@ class Registry:
             if key.startswith(p) and len(key) > len(p):
                 return key[len(p):]
         return key
+
+    def retired_as(self, spelling: str) -> Department | None:
+        """The retired unit a spelling names (when no listed unit has it)."""
+        key = self._key(spelling)
+        if not key or key in self._lookup:
+            return None
+        return next((d for d in self.retired if key in {self._key(s) for s in (d.name, d.short, d.full, *d.aliases)}),
+                    None)
 
     def resolve(self, spelling: str) -> str:
         """Canonical name for a spelling; raises UnknownDepartment."""
@@ -159,13 +192,29 @@ class Registry:
                 out.append(by_key[k])
         return out[:n]
 
-    def rows(self) -> list[dict[str, str]]:
-        """The registry as rows of the 部门 sheet / departments.csv (what the history stores)."""
-        return [{"部门": d.name, "简称": d.short, "全称": d.full, "别名": "、".join(d.aliases), "类别": d.category,
-                 "附件": ",".join(str(a) for a in d.annexes), "邮箱": ";".join(d.emails), "拼音": d.pinyin,
-                 "应进驻大厅": "是" if d.hall else "",
-                 "既往连续": "；".join(f"{c.rule} 截至{c.month} 连续{c.months}个月" for c in d.carried)}
-                for d in self.departments]
+    def rows(self, *, stored: bool = False) -> list[dict[str, str]]:
+        """The registry as rows of the 部门 sheet / departments.csv. `stored`: what the history keeps, the
+        retired units too (停用 = 是) and, per unit, the columns the workbook set (SET_KEY)."""
+        out = [row_of(d) for d in self.departments]
+        if stored:
+            out += [{**row_of(d), "停用": "是"} for d in self.retired]
+            for row, d in zip(out, (*self.departments, *self.retired)):
+                row[SET_KEY] = "、".join(d.set_fields)
+                if "停用" in d.set_fields and not row["停用"]:
+                    row["停用"] = "否"  # listed again by the workbook though the office retired it
+        return out
+
+    def with_retired(self, name: str) -> Department:
+        """A unit, listed or retired (a stored month may name one retired since)."""
+        return next((d for d in (*self.departments, *self.retired) if d.name == name), None) or self.get(name)
 
     def in_annex(self, number: int) -> list[Department]:
         return [d for d in self.departments if number in d.annexes]
+
+
+def row_of(d: Department) -> dict[str, str]:
+    """One unit as a row of text keyed by column (the form departments.csv and the 部门 sheet use)."""
+    return {"部门": d.name, "简称": d.short, "全称": d.full, "别名": "、".join(d.aliases), "类别": d.category,
+            "附件": ",".join(str(a) for a in d.annexes), "邮箱": ";".join(d.emails), "拼音": d.pinyin,
+            "应进驻大厅": "是" if d.hall else "",
+            "既往连续": "；".join(f"{c.rule} 截至{c.month} 连续{c.months}个月" for c in d.carried), "停用": ""}

@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from ..adapters.files import ensure_closed, write_atomically
 from ..adapters.xlsx_files import formulas_never_calculated, open_workbook
 from ..adapters.xlsx_output import COLOURS, save_new, style
+from ..core.numbers import EXCEL_CELL_LIMIT, excerpt
 from . import Formula, WorkbookPort, check_lengths
 
 
@@ -155,7 +156,12 @@ class OpenpyxlPort(WorkbookPort):
         self.messages.append(text)
 
     def save_as(self, path: Path, *, protect: Iterable[Path] = ()) -> Path:
-        """A new file through a temp file and an atomic rename; never over a protected (input) file."""
+        """A new file through a temp file and an atomic rename; never over a protected (input) file. An input
+        cell longer than Excel holds (reported at its cell by the check) is not copied: a short note instead."""
+        for ws in self.wb.worksheets:
+            for cell in list(ws._cells.values()):
+                if isinstance(cell.value, str) and len(cell.value) > EXCEL_CELL_LIMIT:
+                    cell.value = f"{excerpt(cell.value)}（超过 Excel 单元格上限 {EXCEL_CELL_LIMIT} 字，未复制）"
         return save_new(self.wb, Path(path), protect=protect)
 
     def save_in_place(self) -> Path:
