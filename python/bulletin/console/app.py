@@ -14,6 +14,7 @@ API (every request carries the token: header X-Bulletin-Token, or the cookie fro
   POST /api/text/restore {workbook, paragraph}: the generated text back into the paragraph
   GET  /api/backups?workbook=…, POST /api/backups/restore {workbook, backup}
   GET  /api/month?workbook=…                what 结转下月 would store, what the history holds
+  GET  /api/departments?workbook=…, POST /api/departments {workbook, department, 简称, 别名, 邮箱, 应进驻大厅}
   POST /api/mail-send may carry `resend` (one department, sent again after staff checked)
   GET  /out/<path>                          a file of the out folder; GET /workbook?name=… the workbook
 Errors are {"error": "<Chinese message>"}: 400 (input), 401/403 (token), 404, 409 (open in Excel/WPS), 413, 500.
@@ -294,6 +295,19 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
     @app.post("/api/backups/restore")
     def restore_backup() -> Any:
         return edit(steps.restore_backup, "backup", title="恢复备份")
+
+    @app.get("/api/departments")
+    def department_list() -> Any:
+        return reply(*guarded(lambda: (steps.department_list(chosen()[0]), 200)))
+
+    @app.post("/api/departments")
+    def set_department() -> Any:
+        def write(workbook: Path, department: str) -> Any:
+            data = request.get_json(silent=True) or request.form
+            fields = {k: str(data[k]) for k in ("简称", "别名", "邮箱", "应进驻大厅") if k in data}
+            return steps.set_department(workbook, department, fields)
+
+        return edit(write, "department", title="保存部门信息")
 
     @app.get("/api/month")
     def month_state() -> Any:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import actions
-from ..actions import backups, edits
+from ..actions import backups, departments, edits
 from ..actions import month as month_actions
 from ..adapters.pdf_libreoffice import soffice
 from ..ports.openpyxl_port import OpenpyxlPort
@@ -127,3 +127,12 @@ def restore_backup(workbook: Path, name: str) -> actions.Outcome:
 
 def month_state(workbook: Path, history: Path | None) -> dict[str, Any]:
     return month_actions.month_state(workbook, history)
+
+
+def department_list(workbook: Path) -> dict[str, Any]:
+    return departments.departments(OpenpyxlPort(workbook))
+
+
+def set_department(workbook: Path, department: str, fields: dict[str, str]) -> actions.Outcome:
+    port = OpenpyxlPort(workbook)
+    return _saved(port, departments.set_department(port, department, fields))
