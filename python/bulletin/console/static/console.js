@@ -50,7 +50,8 @@ function showError(message) {
 function showNotes(lines, next) {
   const list = $("notes");
   list.replaceChildren(...(lines || []).map((line) => el("li", {}, line)),
-    ...(next || []).map((n) => el("li", { class: "next", dataset: { action: n.action } }, n.text)));
+    ...(next || []).map((n) => el("li", { class: `next${n.action === "set_email" ? " link" : ""}`,
+      dataset: { action: n.action, subject: n.subject || "" } }, n.text)));
 }
 
 // a question before a step that stores or replaces something: resolves true when the clerk confirms
@@ -109,6 +110,8 @@ function clearResults() {
   $("mail-empty").hidden = false;
   $("mail-body").hidden = true;
   state.mailShown = null;
+  state.departments = null;
+  $("departments").tBodies[0].replaceChildren();
   showNotes([]);
   showError("");
 }
@@ -420,7 +423,9 @@ function renderMail(result) {
     const draft = p.file ? files[p.file.split(/[\\/]/).pop()] : null;
     const actions = el("td", { class: "mail-actions" },
       el("button", { type: "button", class: "mini view", onclick: () => showMail(p) }, "查看正文"),
-      RESENDABLE.includes(p.status) ? el("button", { type: "button", class: "mini resend", onclick: () => resend(p) }, "重发") : "");
+      RESENDABLE.includes(p.status) ? el("button", { type: "button", class: "mini resend", onclick: () => resend(p) }, "重发") : "",
+      p.refused.some((r) => r.includes("未登记邮箱")) ? el("button", { type: "button", class: "mini set-email",
+        onclick: () => { openTab("departments"); loadDepartments(p.short).catch((x) => showError(x.message)); } }, "填写邮箱") : "");
     return el("tr", { class: p.refused.length ? "refused" : "", dataset: { department: p.short } },
       el("td", {}, p.short), el("td", {}, [...p.to, ...p.cc.map((a) => `抄送 ${a}`)].join("；") || "（无）"),
       el("td", {}, p.attachments.map((a) => a.name).join("、")), el("td", {}, kb(p.size)),
@@ -458,6 +463,83 @@ async function send() {
 async function resend(p) {
   if (await ask("确认重发", `将再次向“${p.short}”发送 ${state.mail.month} 的通报数据（${p.to.join("；")}）。请先向对方核实确未收到。确认重发吗？`, "确认重发"))
     await runStep("mail-send", { resend: p.short });
+}
+
+// -- departments ------------------------------------------------------------------------------------------------
+async function loadDepartments(focus) {
+  if (!state.workbook) { $("departments").tBodies[0].replaceChildren(); $("departments-empty").hidden = false; return; }
+  const data = await api("GET", `/api/departments?workbook=${encodeURIComponent(state.workbook)}`);
+  state.departments = data;
+  renderDepartments();
+  if (focus) {
+    $("department-filter").value = focus;
+    renderDepartments();
+    const input = document.querySelector(`#departments tr[data-department="${CSS.escape(focus)}"] input[name="邮箱"]`);
+    if (input) input.focus();
+  }
+}
+
+function renderDepartments() {
+  const data = state.departments;
+  if (!data) return;
+  const text = $("department-filter").value.trim();
+  const units = data.departments.filter((d) => !text || [d["部门"], d["简称"], d["别名"]].some((v) => (v || "").includes(text)));
+  $("departments").tBodies[0].replaceChildren(...units.map((d) => departmentRow(d)));
+  $("departments-empty").hidden = data.departments.length > 0;
+  $("departments-empty").textContent = "请先选择工作簿。";
+  const problems = data.problems.filter((p) => p.severity === "error").length;
+  $("department-count").textContent = `共 ${data.departments.length} 个单位，显示 ${units.length} 个` +
+    (problems ? `；“部门”表有 ${problems} 处错误，见“校验结果”` : "");
+}
+
+function departmentRow(d) {
+  const tr = el("tr", { dataset: { department: d["部门"] } });
+  const inputs = {};
+  const saving = el("span", { class: "saving", hidden: "" }, "保存中…");
+  const save = el("button", { type: "button", class: "mini save-department", disabled: "" }, "保存");
+  const changed = () => {
+    const any = Object.entries(inputs).some(([c, input]) => input.value !== d[c]);
+    save.disabled = !any;
+    for (const [c, input] of Object.entries(inputs)) input.parentElement.classList.toggle("changed", input.value !== d[c]);
+  };
+  const cell = (c) => {
+    let input;
+    if (c === "应进驻大厅") {
+      input = el("select", { name: c, "aria-label": `${d["部门"]} ${c}` }, el("option", { value: "是" }, "是"), el("option", { value: "否" }, "否"));
+    } else {
+      input = el("input", { type: "text", name: c, "aria-label": `${d["部门"]} ${c}`,
+        placeholder: d.office && d.office[c] ? `名录：${d.office[c]}` : (c === "邮箱" ? "未登记" : "") });
+    }
+    input.value = d[c];
+    input.addEventListener("input", changed);
+    input.addEventListener("change", changed);
+    inputs[c] = input;
+    const title = d.office ? `部门名录：${d.office[c] || "空"}${d.set.includes(c) ? "（本工作簿已改写）" : ""}` : "本工作簿新增的单位";
+    return el("td", { title }, input);
+  };
+  save.addEventListener("click", () => saveDepartment(d, inputs, save, saving));
+  const source = d.new ? "本工作簿新增" : d.set.length ? `本工作簿改写：${d.set.join("、")}` : "部门名录";
+  tr.append(el("td", {}, d["部门"]), ...["简称", "别名", "邮箱", "应进驻大厅"].map(cell), el("td", { class: "hint" }, source),
+    el("td", {}, save, saving));
+  return tr;
+}
+
+async function saveDepartment(d, inputs, save, saving) {
+  showError("");
+  save.disabled = true;
+  saving.hidden = false;
+  const body = { workbook: state.workbook, department: d["部门"] };
+  for (const [c, input] of Object.entries(inputs)) body[c] = input.value;
+  try {
+    const data = await api("POST", "/api/departments", body);
+    showNotes(data.notes, data.next);
+    state.mail = null;  // the mail preview was made with the old addresses
+    await loadDepartments();
+  } catch (e) {
+    save.disabled = false;
+    saving.hidden = true;
+    showError(`保存部门信息未完成：${e.message}`);
+  }
 }
 
 // -- backups ------------------------------------------------------------------------------------------------
@@ -504,6 +586,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (b.dataset.tab === "tables" && state.workbook && !state.tables.length) await loadTables();
       if (b.dataset.tab === "text" && state.workbook) await loadText();
       if (b.dataset.tab === "backups") await loadBackups();
+      if (b.dataset.tab === "departments") await loadDepartments();
     } catch (e) { showError(e.message); }
   });
   for (const th of $("problems").tHead.rows[0].cells) th.addEventListener("click", () => {
@@ -511,6 +594,12 @@ document.addEventListener("DOMContentLoaded", () => {
     renderProblems();
   });
   $("severity").addEventListener("change", renderProblems);
+  $("department-filter").addEventListener("input", renderDepartments);
+  // a next step that names a unit's missing address opens that unit in the 部门 view
+  $("notes").addEventListener("click", (e) => {
+    const li = e.target.closest("li.next[data-action='set_email']");
+    if (li) { openTab("departments"); loadDepartments(li.dataset.subject).catch((x) => showError(x.message)); }
+  });
   $("filter").addEventListener("input", renderProblems);
   $("books").addEventListener("change", (e) => choose(e.target.value || null));
   $("refresh").addEventListener("click", () => loadBooks().catch((e) => showError(e.message)));
