@@ -220,8 +220,12 @@ def test_08_charts_environment_and_close_month(page, console, tmp_path):
     shot(page, "charts", tmp_path, top="#steps-card")
     step(page, "environment", "#environment li")
     assert "已存月份：2023-05" in page.inner_text("#environment")
-    step(page, "close-month", "#notes li")
-    assert "2023-06 已存入历史库" in page.inner_text("#notes")
+    page.click("#steps button[data-step='close-month']")  # asks first, saying what it stores
+    page.wait_for_selector("#confirm[open]")
+    assert "将把本工作簿 2023-06 的数据" in page.inner_text("#confirm-text")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#notes li:text('2023-06 已存入历史库')")
+    page.wait_for_selector("#busy", state="hidden")
 
 
 def test_09_a_bad_file_is_refused_with_the_clis_message(page, tmp_path):
