@@ -15,6 +15,7 @@ from .core.month import MonthData
 from .core.problems import SEVERITY_ZH
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+OUTPUT_COMMANDS = ("render", "charts", "mail")  # steps that make files from a checked month: problems summed up
 
 
 class _Parser(argparse.ArgumentParser):
@@ -182,10 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return outcome.exit_code
     if outcome.data is not None:
         print(f"月份：{outcome.data.month or '未知'}")
-        _print_problems(outcome.data)
+        if args.command in OUTPUT_COMMANDS and not outcome.data.has_errors:
+            # the file steps after `run` (make demo, a script): the warnings were listed once already
+            print(f"校验：{summary(outcome.data)}（bulletin check 列出全部问题）。" if outcome.data.problems else
+                  "校验通过，未发现问题。")
+        else:
+            _print_problems(outcome.data)
     if args.command == "compare" and outcome.analysis is not None:
         _print_changes(outcome)
-    if outcome.text_rows and args.command != "render":  # render: the text is in the document
+    if outcome.text_rows and args.command in ("run", "narrate"):  # the others' product is a file, not the text
         shown = ("总体情况", "存在问题", "下步工作要求") if args.command == "narrate" else ("总体情况", "存在问题")
         for title, section in zip(("一、", "二、", "三、"), shown):
             if section in outcome.narrative:
