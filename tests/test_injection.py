@@ -33,12 +33,13 @@ def hostile_book(folder: Path) -> Path:
     wb = openpyxl.load_workbook(SAMPLE)
     with open(DATA_DIR / "departments.csv", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    header = rows[0]
+    header = rows[0] + ["停用"]
     ws = wb["部门"]
     ws.delete_rows(1, ws.max_row)
+    # rows lay over the registry by 部门: a renamed unit is the old one retired and the new one added
+    renamed = [row + ["是"] for row in rows[1:] if "部门" in CHANGES.get(row[0], {})]
+    rows = [header, *renamed, *([CHANGES.get(row[0], {}).get(h, v) for h, v in zip(header, row)] for row in rows[1:])]
     for r, row in enumerate(rows):
-        if r:
-            row = [CHANGES.get(row[0], {}).get(h, v) for h, v in zip(header, row)]
         for c, v in enumerate(row, start=1):
             cell = ws.cell(r + 1, c, v)
             cell.data_type = "s"  # typed as text in Excel: "=INJ_A()" is a name, not a formula

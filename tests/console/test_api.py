@@ -275,8 +275,8 @@ def test_after_closing_the_month_the_console_makes_next_months_workbook(console,
     book = openpyxl.load_workbook(console.folder / "通报数据-2023-07.xlsx")
     month = next(r[1] for r in book["总体情况"].iter_rows(values_only=True) if r[0] == "月份")
     assert month == "2023-07"
-    # the 部门 sheet carries only what workbooks set over the office registry (none here); the annexes its units
-    assert [r for r in book["部门"].iter_rows(min_row=2, values_only=True) if r[0]] == []
+    # 部门 carries only what workbooks set (June set nothing); the annexes carry June's units
+    assert not [r for r in book["部门"].iter_rows(min_row=2, values_only=True) if r[0]]
     units = [r[1] for r in book["附件1"].iter_rows(min_row=3, values_only=True) if r[1]]
     assert "水利局" in units and len(units) > 30
     again = console.client.post("/api/next-month", base_url=BASE, headers=console.auth, data={"workbook": SAMPLE.name})
