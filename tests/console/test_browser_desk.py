@@ -6,6 +6,7 @@ shows, its whole text (dialogs and hover titles included) has no flag, command, 
 from __future__ import annotations
 
 import hashlib
+import os
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from .conftest import SAMPLE, Console, chromium_mark, working_folder
+from .conftest import ROOT, SAMPLE, Console, chromium_mark, working_folder
 from .test_wording import problems_of
 
 pytestmark = chromium_mark()
@@ -57,6 +58,14 @@ def clean(page) -> str:
     for t in [text, *titles]:
         assert not problems_of(t), (problems_of(t), t[:2000])
     return text
+
+
+def shot(page, name: str, tmp_path: Path) -> None:
+    """A picture of the page; BULLETIN_SCREENSHOTS=1 writes the README's (docs/console-*.png)."""
+    folder = ROOT / "docs" if os.environ.get("BULLETIN_SCREENSHOTS") == "1" else tmp_path
+    path = folder / f"console-{name}.png"
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 20_000  # a page, not a blank
 
 
 def step(page, name: str, done: str) -> None:
@@ -110,6 +119,8 @@ def test_03_a_status_is_saved_on_its_control_marked_as_staffs_and_reset_to_the_r
     badge = page.wait_for_selector("#annex tr[data-department='统计局'] .badge.manual")
     assert badge.inner_text() == "人工" and "规则建议：绿" in badge.get_attribute("title")
     clean(page)
+    page.locator("#tab-tables").evaluate("e => e.scrollIntoView()")
+    shot(page, "status", tmp_path)
     sheet = openpyxl.load_workbook(book(console))["附件2"]
     status_col = [c.value for c in sheet[2]].index("状态")
     assert next(r for r in sheet.iter_rows(values_only=True) if r[1] == "统计局")[status_col] == "黄"
@@ -179,7 +190,7 @@ def test_05_a_paragraph_is_restored_to_the_generated_text(page):
     clean(page)
 
 
-def test_06_a_missing_mail_address_is_filled_in_the_departments_view_and_the_mail_text_is_shown(page, console):
+def test_06_a_missing_mail_address_is_filled_in_the_departments_view_and_the_mail_text_is_shown(page, console, tmp_path):
     step(page, "mail-preview", "#mail tbody tr")
     notes = page.inner_text("#notes")
     assert "拒绝：中国人寿：部门名录中未登记邮箱" in notes and "请在“部门”页填写“中国人寿”的邮箱" in notes
@@ -191,6 +202,8 @@ def test_06_a_missing_mail_address_is_filled_in_the_departments_view_and_the_mai
     assert page.locator("#departments tbody tr").count() == 1  # the view opens on that unit
     clean(page)
     page.fill("#departments tr[data-department='中国人寿'] input[name='邮箱']", "rs@yindu.example")
+    page.locator("#steps-card").evaluate("e => e.scrollIntoView()")
+    shot(page, "departments", tmp_path)
     page.click("#departments tr[data-department='中国人寿'] button.save-department")
     page.wait_for_selector("#notes li:text('已保存“中国人寿”：邮箱：rs@yindu.example')")
     assert unit  # the row the clerk typed in
@@ -202,7 +215,7 @@ def test_06_a_missing_mail_address_is_filled_in_the_departments_view_and_the_mai
     assert "中国人寿" not in page.inner_text("#notes")
 
 
-def test_07_next_month_warns_before_the_month_is_closed_and_close_month_asks_what_it_stores(page, console):
+def test_07_next_month_warns_before_the_month_is_closed_and_close_month_asks_what_it_stores(page, console, tmp_path):
     history = console.folder / "history.sqlite"
     page.click("#steps button[data-step='next-month']")
     page.wait_for_selector("#confirm[open]")
@@ -224,6 +237,7 @@ def test_07_next_month_warns_before_the_month_is_closed_and_close_month_asks_wha
     page.click("#steps button[data-step='close-month']")
     page.wait_for_selector("#confirm[open]")
     assert "历史库中已有 2023-06。确认后将重新存入 2023-06：替换先前存入的 2023-06，其他月份不变" in page.inner_text("#confirm-text")
+    shot(page, "close-month", tmp_path)
     page.click("#confirm-ok")
     page.wait_for_selector("#notes li:text('已重新存入 2023-06（替换先前存入的 2023-06，其他月份不变）。')")
     page.wait_for_selector("#busy", state="hidden")
@@ -233,7 +247,7 @@ def test_07_next_month_warns_before_the_month_is_closed_and_close_month_asks_wha
     assert (console.folder / "通报数据-2023-07.xlsx").exists()
 
 
-def test_08_a_backup_is_listed_and_restored_after_backing_up_the_current_file(page, console):
+def test_08_a_backup_is_listed_and_restored_after_backing_up_the_current_file(page, console, tmp_path):
     page.click("#tabs button[data-tab='backups']")
     page.wait_for_selector("#backups tbody tr")
     listed = page.locator("#backups tbody tr")
@@ -243,6 +257,8 @@ def test_08_a_backup_is_listed_and_restored_after_backing_up_the_current_file(pa
     assert sorted(p.name for p in folder.iterdir()) == sorted(listed.evaluate_all("rs => rs.map(r => r.dataset.name)"))
     copy, current = (folder / oldest).read_bytes(), book(console).read_bytes()
     clean(page)
+    page.locator("#steps-card").evaluate("e => e.scrollIntoView()")
+    shot(page, "backups", tmp_path)
     listed.last.locator("button.restore-backup").click()
     page.wait_for_selector("#confirm[open]")
     assert "当前的文件会先另存为一份备份" in page.inner_text("#confirm-text")
