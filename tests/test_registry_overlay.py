@@ -111,6 +111,12 @@ def test_added_alias(tmp_path):
     _same_but(data, "档案局", aliases=("殷都区档案馆",))
 
 
+def test_a_row_may_name_its_unit_by_any_spelling(tmp_path):
+    data, found = problems(book(tmp_path, [{"部门": "殷都区人力资源和社会保障局", "应进驻大厅": "否"}]))
+    assert found == BASELINE
+    _same_but(data, "人社局", hall=False)
+
+
 def test_added_email_replaces_the_list(tmp_path):
     data, found = problems(book(tmp_path, [{"部门": "人社局", "邮箱": "rsj-new@yindu.example"}]))
     assert found == BASELINE

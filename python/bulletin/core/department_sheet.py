@@ -111,7 +111,6 @@ def overlay(base: Registry, grid: Grid | None, msg: Messages) -> tuple[Registry,
     rows, problems = read_rows(grid, msg)
     if not rows:
         return base, problems
-    listed = {d.name: d for d in (*base.departments, *base.retired)}
     merged: dict[str, Department] = {d.name: d for d in base.departments}
     retired = {d.name: d for d in base.retired}
     where: dict[str, _Row] = {}  # unit -> the row that set it
@@ -122,14 +121,8 @@ def overlay(base: Registry, grid: Grid | None, msg: Messages) -> tuple[Registry,
                                         address(row.number, _column_of(grid, "部门"))))
             continue
         key = base._key(name)
-        canonical = next((n for n in listed if base._key(n) == key), None)
-        if canonical is None and key in base._lookup:  # a short name, full name or alias of a listed unit
-            owner = base._lookup[key]
-            problems.append(msg.problem("department.name_clash", DEPT_SHEET, row.cells["部门"], name,
-                                        spelling=name, first=owner, first_cell="部门名录", second="新增单位",
-                                        second_cell=row.cells["部门"]))
-            continue
-        name = canonical or name
+        # any spelling of a listed unit names it (殷都区人力资源和社会保障局 is 人社局), a retired one by its 部门
+        name = base._lookup.get(key) or next((n for n in retired if base._key(n) == key), name)
         if name in where:
             problems.append(msg.problem("department.duplicate", DEPT_SHEET, row.cells["部门"], name, name=name,
                                         first_row=where[name].number))
@@ -149,15 +142,14 @@ def overlay(base: Registry, grid: Grid | None, msg: Messages) -> tuple[Registry,
                                             name=name))
             continue
         unit = merged.get(name) or retired.pop(name, None)  # a retired unit named again (停用 blank) is back
-        is_new = unit is None
-        if is_new:
+        if unit is None:  # a new unit
             missing = [c for c in NEW_UNIT_REQUIRED if c not in row.values]
             for column in missing:
                 problems.append(msg.problem("department.incomplete", DEPT_SHEET, address(row.number, _column_of(
                     grid, column)), name, name=name, column=column))
             if missing:
                 continue
-            unit = Department(name, name, name, (), "", len(listed) + row.number)
+            unit = Department(name, name, name, (), "", len(base.departments) + len(base.retired) + row.number)
         changes: dict[str, Any] = {}
         for column, text in row.values.items():
             if column in ("部门", "停用"):

@@ -204,10 +204,6 @@ class Registry:
                     row["停用"] = "否"  # listed again by the workbook though the office retired it
         return out
 
-    def with_retired(self, name: str) -> Department:
-        """A unit, listed or retired (a stored month may name one retired since)."""
-        return next((d for d in (*self.departments, *self.retired) if d.name == name), None) or self.get(name)
-
     def in_annex(self, number: int) -> list[Department]:
         return [d for d in self.departments if number in d.annexes]
 
