@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from ..config import load_messages, load_registry
 from ..core.department_sheet import COLUMNS, overlay
 from ..core.intake import Grid
-from ..core.registry import row_of
+from ..core.registry import UnknownDepartment, row_of
 from ..spec import DEPT_SHEET
 from .common import Outcome, require_bulletin
 from .edits import CELL_LIMIT, FORMULA_STARTS, EditError
@@ -89,13 +89,22 @@ def set_department(port: Any, department: str, fields: Mapping[str, str]) -> Out
         if column not in header:
             raise EditError(f"“部门”表缺少“{column}”列：请在表头补上该列后再修改")
         wanted[column] = text
-    row = next((i for i, r in enumerate(values, start=1) if i > 1 and r and _text(r[header["部门"] - 1]) == department),
-               None)
+    def names(r: list[Any]) -> bool:  # the row is this unit's, whichever of its spellings it uses
+        text = _text(r[header["部门"] - 1]) if len(r) >= header["部门"] else ""
+        if text == department:
+            return True
+        try:
+            return bool(text) and office.resolve(text) == department
+        except UnknownDepartment:
+            return False
+
+    row = next((i for i, r in enumerate(values, start=1) if i > 1 and r and names(list(r))), None)
     if row is None:  # the unit's first row in this workbook: after the last filled one
         row = max([i for i, r in enumerate(values, start=1) if i > 1 and any(_text(v) for v in r[:len(header)])],
                   default=1) + 1
     line = list(values[row - 1]) if row <= len(values) else []
-    cells: dict[str, str] = {"部门": department}
+    cells: dict[str, str] = {"部门": _text(line[header["部门"] - 1]) if len(line) >= header["部门"] and _text(
+        line[header["部门"] - 1]) else department}  # a row's own spelling is kept
     for column in wanted:
         office_value = "" if base is None else (_hall(base[column]) if column == "应进驻大厅" else base[column])
         # blank where the office says the same: the registry's later changes still reach this workbook
