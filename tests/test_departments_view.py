@@ -10,7 +10,6 @@ from bulletin.actions.edits import EditError
 from bulletin.ports.openpyxl_port import OpenpyxlPort
 
 
-
 def saved(book, department, fields):
     port = OpenpyxlPort(book)
     outcome = departments.set_department(port, department, fields)
