@@ -72,7 +72,7 @@ serve: setup  # the browser console on this PC (127.0.0.1); the first line print
 	$(BULLETIN) serve
 
 console-screenshots: setup  # the README's pictures of the console (docs/console-*.png), from the browser tests
-	BULLETIN_SCREENSHOTS=1 $(PY) -m pytest tests/console/test_browser.py
+	BULLETIN_SCREENSHOTS=1 $(PY) -m pytest tests/console/test_browser.py tests/console/test_browser_desk.py
 
 clean:
 	rm -rf $(VENV) out

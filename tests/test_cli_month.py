@@ -91,7 +91,8 @@ def test_close_month_stores_and_replaces(tmp_path):
     db = tmp_path / "h.sqlite"
     first = bulletin("close-month", SAMPLE, "--history", db)
     second = bulletin("close-month", SAMPLE, "--history", db)
-    assert "已存入" in first.stdout and "已替换" in second.stdout
+    assert "2023-06 已存入历史库" in first.stdout
+    assert "已重新存入 2023-06（替换先前存入的 2023-06，其他月份不变）" in second.stdout
     from bulletin.adapters.history_sqlite import History
     with History(db) as h:
         assert h.months() == ["2023-06"]
@@ -110,3 +111,16 @@ def test_month_option_never_hides_a_problem_whose_wording_names_a_month(tmp_path
     assert res.returncode == 1
     assert any(p["rule"] == "scalar.invalid" and p["cell"] == f"B{row}" and "差评件数" in p["message"]
                for p in problems)
+
+
+def test_the_file_steps_after_run_sum_the_warnings_up_and_print_no_text(tmp_path):
+    """make demo runs run, render, charts and mail on one month: each warning and the text are printed once."""
+    db = tmp_path / "h.sqlite"
+    bulletin("import-month", MAY, "--history", db)
+    run = bulletin("run", SAMPLE, "--history", db, "--out", tmp_path / "out")
+    assert run.stdout.count("44.44%") == 1 and run.stdout.count("一、总体情况") == 1
+    for command in (("charts", SAMPLE, "--history", db, "--out", tmp_path / "charts"),
+                    ("mail", SAMPLE, "--history", db, "--out", tmp_path / "out")):
+        res = bulletin(*command)
+        assert "校验：错误 0 条、警告 2 条（bulletin check 列出全部问题）。" in res.stdout, command
+        assert "44.44%" not in res.stdout and "一、总体情况" not in res.stdout, command

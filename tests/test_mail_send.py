@@ -150,7 +150,8 @@ def test_connection_dropped_after_the_data_is_uncertain_never_resent_by_itself(e
     recorder.drop_after = None
     outcome, _ = send(env, s)  # the two never sent go; the uncertain one is named, not sent
     assert outcome.failed and outcome.exit_code == 1 and len(recorder.received) == 3
-    assert f"待核实（未能确认送达，不会自动重发；核实后如需重发：--resend 单位）：{doubtful}" in outcome.report
+    assert f"待核实（未能确认送达，不会自动重发）：{doubtful}" in outcome.report
+    assert [n.action for n in outcome.next if n.subject == doubtful] == ["resend"]
     assert len({r.rcpt_tos[0] for r in recorder.received}) == 3  # nobody twice
     outcome, _ = send(env, s, resend=[doubtful])
     assert not outcome.failed and len(recorder.received) == 4
@@ -219,8 +220,9 @@ def test_password_from_the_os_keyring(env, server, monkeypatch):
         recorder, controller = server(auth=True)
         outcome, _ = send(env, settings_for(env, controller), only=["交通局"])
         assert not outcome.failed and recorder.logins == [USER]
-        with pytest.raises(actions.UsageError, match="keyring set bulletin-smtp other@yindu.example"):
+        with pytest.raises(actions.UsageError, match="未找到邮箱 other@yindu.example 的发信密码") as raised:
             send(env, settings_for(env, controller, user="other@yindu.example"), only=["交通局"])
+        assert [(n.action, n.subject) for n in raised.value.next] == [("set_password", "other@yindu.example")]
     finally:
         keyring.set_keyring(previous)
 
@@ -275,4 +277,5 @@ def test_cli_missing_password_is_a_usage_error(env, capsys, monkeypatch):
     finally:
         keyring.set_keyring(previous)
     err = capsys.readouterr().err
-    assert code == 2 and "错误：未找到邮箱 fgb@yindu.example 的 SMTP 密码" in err and "Traceback" not in err
+    assert code == 2 and "错误：未找到邮箱 fgb@yindu.example 的发信密码" in err and "Traceback" not in err
+    assert "请设置环境变量 BULLETIN_SMTP_PASSWORD，或用命令 keyring set bulletin-smtp fgb@yindu.example" in err

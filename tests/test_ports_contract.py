@@ -183,7 +183,8 @@ def test_button_entry_points_show_chinese_messages(june_book):
 def test_missing_history_is_a_message_not_a_traceback(june_book):
     excel.compare(june_book)
     title, text = june_book.app.impl.alerts[-1]
-    assert text.startswith("与上月比较未完成：找不到历史库") and "Traceback" not in text
+    assert text.startswith("与上月比较未完成：历史库还没有建立") and "Traceback" not in text
+    assert text.endswith("请先打开上月（2023-05）的工作簿并点“结转下月”。")  # the workbook's words, not the CLI's
 
 
 def test_unexpected_error_writes_a_log_beside_the_workbook(june_book, monkeypatch, tmp_path):

@@ -124,7 +124,7 @@ def test_in_place_run_keeps_vba_and_buttons_and_a_backup(tmp_path):
     book = paste_june(tmp_path / "2023年6月通报.xlsm")
     before = book.read_bytes()
     assert main(["recalc", str(book), "--in-place"]) == 0
-    backups = list(tmp_path.glob("2023年6月通报.备份-*.xlsm"))
+    backups = list((tmp_path / "备份").glob("2023年6月通报.备份-*.xlsm"))
     assert len(backups) == 1 and backups[0].read_bytes() == before
     with zipfile.ZipFile(MASTER) as a, zipfile.ZipFile(book) as b:
         assert a.read("xl/vbaProject.bin") == b.read("xl/vbaProject.bin")

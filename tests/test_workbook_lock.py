@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from bulletin.actions.backups import save_in_place
+
 from bulletin.adapters import files
 from bulletin.errors import WorkbookLocked
 from bulletin.ports.openpyxl_port import OpenpyxlPort
@@ -21,7 +23,7 @@ def test_in_place_recalc_refuses_an_open_workbook(sample_copy, lock):
     assert res.returncode == 2, res.stderr
     assert f"请先关闭工作簿 {sample_copy.name}" in res.stderr and "Traceback" not in res.stderr
     assert sample_copy.read_bytes() == before
-    assert not list(sample_copy.parent.glob("*备份*"))  # refused before the backup
+    assert not list(sample_copy.parent.rglob("*备份*"))  # refused before the backup
 
 
 def test_a_replace_refused_by_windows_is_workbook_locked(sample_copy, monkeypatch):
@@ -42,5 +44,6 @@ def test_a_replace_refused_by_windows_is_workbook_locked(sample_copy, monkeypatc
 
 def test_without_a_lock_the_workbook_is_replaced(sample_copy):
     port = OpenpyxlPort(sample_copy)
-    backup = port.save_in_place()
-    assert backup.exists() and sample_copy.exists()
+    before = sample_copy.read_bytes()
+    backup = save_in_place(port)
+    assert backup.parent == sample_copy.parent / "备份" and backup.read_bytes() == before and sample_copy.exists()

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Sequence
 
 from . import actions
-from .errors import UserError
+from .errors import Next, UserError
 from .actions.common import summary
 from .core.month import MonthData
 from .core.problems import SEVERITY_ZH
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+OUTPUT_COMMANDS = ("render", "charts", "mail")  # steps that make files from a checked month: problems summed up
 
 
 class _Parser(argparse.ArgumentParser):
@@ -161,6 +162,36 @@ def _office_commands(sub) -> None:
     with_db(us.add_parser("list", help="列出全部账号", description="列出全部账号"))
 
 
+# What the user can do next (actions' `next`), in the command line's words: its flags and commands.
+NEXT = {
+    "overwrite_text": "如需用新生成的文字覆盖人工修改的段落，请加 --overwrite-text 重新运行。",
+    "reset_status": "如需按规则重置状态（覆盖工作人员确认的状态），请加 --reset-status 重新运行。",
+    "close_previous_month": "请先存入上月（{subject}）的数据：bulletin close-month 上月工作簿（或 bulletin import-month "
+                            "以前的工作簿 --month {subject}）。",
+    "close_month": "请先结转本月（{subject}）：bulletin close-month 工作簿。",
+    "fix_problems": "请先改正（bulletin check 工作簿 列出全部问题）。",
+    "set_email": "请在部门名录（departments.csv，或工作簿“部门”表）中填写“{subject}”的“邮箱”。",
+    "resend": "核实后如需重发：bulletin mail 工作簿 --send --resend {subject}",
+    "give_month": "请在“总体情况”表填写月份，或用 --month 指定。",
+    "refresh_charts": "“总览”图表请看 bulletin run 生成的结果工作簿，或运行 bulletin charts。",
+    "set_password": "请设置环境变量 {env}，或用命令 keyring set {service} {subject} 存入系统钥匙串。",
+}
+
+
+def said(nexts: Sequence[Next]) -> list[str]:
+    """The next steps as the command line words them (each once)."""
+    lines = []
+    for n in nexts:
+        extra = {}
+        if n.action == "set_password":  # where this office keeps it: mail.yaml's names
+            from .config import load_mail_settings
+
+            smtp = load_mail_settings().smtp
+            extra = {"env": smtp.password_env, "service": smtp.keyring_service}
+        lines.append(NEXT[n.action].format(subject=n.subject, **extra))
+    return list(dict.fromkeys(lines))
+
+
 def _print_problems(data: MonthData) -> None:
     for p in sorted(data.problems, key=lambda p: p.severity != "error"):
         dept = f"［{p.department}］" if p.department else ""
@@ -218,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcome = action(args.workbook, args.month, args.history)
     except UserError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        for line in said(exc.next):
+            print(line, file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # never a traceback for the user: log it and say where
         print(f"程序内部错误（{type(exc).__name__}），详细信息已写入 {_log_crash(exc)}", file=sys.stderr)
@@ -228,10 +261,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return outcome.exit_code
     if outcome.data is not None:
         print(f"月份：{outcome.data.month or '未知'}")
-        _print_problems(outcome.data)
+        if args.command in OUTPUT_COMMANDS and not outcome.data.has_errors:
+            # the file steps after `run` (make demo, a script): the warnings were listed once already
+            print(f"校验：{summary(outcome.data)}（bulletin check 列出全部问题）。" if outcome.data.problems else
+                  "校验通过，未发现问题。")
+        else:
+            _print_problems(outcome.data)
     if args.command == "compare" and outcome.analysis is not None:
         _print_changes(outcome)
-    if outcome.text_rows and args.command != "render":  # render: the text is in the document
+    if outcome.text_rows and args.command in ("run", "narrate"):  # the others' product is a file, not the text
         shown = ("总体情况", "存在问题", "下步工作要求") if args.command == "narrate" else ("总体情况", "存在问题")
         for title, section in zip(("一、", "二、", "三、"), shown):
             if section in outcome.narrative:
@@ -241,6 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     for note in outcome.notes:
         print(note)
+    for line in said(outcome.next):
+        print(line)
     if outcome.output:
         print(f"输出文件：{outcome.output}")
     return outcome.exit_code

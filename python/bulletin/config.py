@@ -29,7 +29,7 @@ from .resources import DATA_DIR, PACKAGE_DIR, SOURCE_ROOT, TEMPLATES_DIR  # noqa
 REPO_DIR = SOURCE_ROOT or PACKAGE_DIR.parent  # the install folder: relative paths in settings start here
 CONFIG_DIR_ENV = "BULLETIN_CONFIG_DIR"
 SETTINGS_KEYS = ("district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance", "list_limit",
-                 "ratio_change_unit", "history_file", "database_url")
+                 "ratio_change_unit", "history_file", "database_url", "backup_keep")
 RATIO_UNITS = ("%", "个百分点")
 T = TypeVar("T")
 
@@ -175,6 +175,7 @@ class Settings:
     history_file: str = ""  # the office's one history (absolute, or relative to the install folder)
     list_limit: int = 5  # a longer list of units is written "A、B、C等N个单位" (the full list is in the annex)
     database_url: str = ""  # the office database (accounts, audit); empty: office.sqlite beside the history
+    backup_keep: int = 10  # backups kept per workbook in 备份/ (the latest ones; plus the first of each day)
 
     def reference_name(self, key: str) -> str:
         return {"city": self.city, "district": self.district}[key]
@@ -195,19 +196,12 @@ def settings_from_dict(d: dict[str, Any], file: str = "settings.yaml") -> Settin
     prefixes = d.get("name_prefixes") or ()
     if not isinstance(prefixes, (list, tuple)):
         raise ConfigError(file, "name_prefixes", "应写成列表，如 [殷都区, 区]")
+    keep = _number(file, d, "backup_keep", 10)
+    if keep != int(keep) or not 1 <= keep <= 1000:
+        raise ConfigError(file, "backup_keep", f"应为 1 到 1000 之间的整数，现为“{d['backup_keep']}”")
     return Settings(str(d["district"]), str(d["city"]), str(d.get("province", "")), tuple(map(str, prefixes)),
                     _number(file, d, "ratio_tolerance_pp", 0.005), _number(file, d, "total_tolerance", 1e-6),
-                    unit, str(d.get("history_file") or ""), int(_number(file, d, "list_limit", 5)),
-                    _database_url(file, d.get("database_url")))
-
-
-def _database_url(file: str, value: Any) -> str:
-    if value in (None, ""):
-        return ""
-    if not isinstance(value, str) or not value.startswith(("sqlite:", "postgresql")):
-        raise ConfigError(file, "database_url", f"应是数据库地址，如 postgresql+psycopg://用户@服务器/数据库 或 "
-                                                f"sqlite:///D:/通报/office.sqlite，现为“{value}”")
-    return value
+                 "ratio_change_unit", "history_file", "database_url", "backup_keep")
 
 
 def _document_settings(d: dict[str, Any], file: str) -> Any:

@@ -6,11 +6,46 @@ banner or a JSON body). Anything else is a program fault: logged, never shown as
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Next:
+    """What the user can do next, as data: each front end words it its own way (the CLI names its flag or
+    command, the console its button or control, the workbook its button), so no message carries another
+    front end's instructions. `action` is one of NEXT_ACTIONS; `subject` a department or month when it
+    names one."""
+
+    action: str
+    subject: str = ""
+
+    def json(self) -> dict[str, str]:
+        return {"action": self.action, "subject": self.subject}
+
+
+NEXT_ACTIONS = (
+    "overwrite_text",        # staff-edited paragraphs were kept; the generated text may replace them
+    "reset_status",          # staff-set 状态 were kept; the rules' proposal may replace them
+    "close_previous_month",  # last month (subject) is not in the history
+    "close_month",           # this month (subject) is not yet stored
+    "fix_problems",          # the input has errors: see them all and correct them
+    "set_email",             # a department (subject) has no registered address
+    "resend",                # a department's (subject) message may be sent again after checking
+    "give_month",            # the month cannot be told: fill 月份
+    "refresh_charts",        # the 总览 charts were not redrawn here
+    "set_password",          # the SMTP password of the user (subject) is set nowhere on this PC
+)
+
 
 class UserError(Exception):
-    """A problem the user can fix (Chinese message). Exit code 2 for the CLI unless a subclass says else."""
+    """A problem the user can fix (Chinese message). Exit code 2 for the CLI unless a subclass says else.
+    `next`: what the user can do about it (worded by each front end after the message)."""
 
     exit_code = 2
+
+    def __init__(self, *args: object, next: "tuple[Next, ...] | list[Next]" = ()) -> None:
+        super().__init__(*args)
+        self.next = tuple(next)
 
 
 class UsageError(UserError):

@@ -28,6 +28,26 @@ from .ports.xlwings_port import XlwingsPort
 NOT_INSTALLED = "尚未安装此功能：{what}（需要 bulletin.actions.{module}.{function}）。请联系信息科更新程序。"
 
 
+# What the user can do next (actions' `next`), in the workbook's words: its sheets and buttons.
+NEXT = {
+    "overwrite_text": "如需恢复为生成的文字，请在“问题文本”表把该段 D 列改为 F 列的文字。",
+    "reset_status": "如需按规则重置某单位的状态，请清空其“状态”单元格后再点“重新计算”。",
+    "close_previous_month": "请先打开上月（{subject}）的工作簿并点“结转下月”。",
+    "close_month": "请先点“结转下月”存入本月（{subject}）。",
+    "fix_problems": "请先改正（点“校验数据”，全部问题列在“校验结果”表）。",
+    "set_email": "请在“部门”表中填写“{subject}”的“邮箱”。",
+    "resend": "核实后如需重发“{subject}”，请在通报工作台的“邮件”页点“重发”。",
+    "give_month": "请在“总体情况”表填写月份。",
+    "refresh_charts": "“总览”图表在此处不刷新：请在通报工作台点“总览图表”查看。",
+    "set_password": "请信息科在本机为邮箱 {subject} 设置发信密码。",
+}
+
+
+def said(nexts: Any) -> list[str]:
+    """The next steps as the workbook words them (each once)."""
+    return list(dict.fromkeys(NEXT[n.action].format(subject=n.subject) for n in nexts))
+
+
 def _book(book: Any) -> Any:
     if book is not None:
         return book
@@ -56,14 +76,14 @@ def _run(book: Any, title: str, step: Callable[[XlwingsPort], Any]) -> Any:
                 port.set_status(title, f"未完成：{exc}")
                 raise
     except UserError as exc:
-        port.message(f"{title}未完成：{exc}")
+        port.message("\n".join([f"{title}未完成：{exc}", *said(exc.next)]))
         return None
     except Exception as exc:  # never a traceback in Excel: a log file beside the workbook
         log = _log(port, exc)
         port.message(f"{title}时发生程序内部错误（{type(exc).__name__}）。详细信息已写入：\n{log}\n请把该文件发给信息科。")
         return None
-    if outcome is not None and outcome.notes:
-        port.message("\n".join(outcome.notes))
+    if outcome is not None and (outcome.notes or outcome.next):
+        port.message("\n".join([*outcome.notes, *said(outcome.next)]))
     return outcome
 
 

@@ -111,10 +111,10 @@ def test_api_check_returns_what_bulletin_check_json_prints(console, tmp_path):
     assert body["notes"][0] == f"已上传 {SAMPLE.name}。"
     assert [f"{p['sheet']}!{p['cell']}" for p in body["problems"]] == ["附件1!F25", "附件6!C34"]
     assert body["notes"][-1] == "校验完成：错误 0 条、警告 2 条。"
-    # like the 校验数据 button: 校验结果 is written into the workbook (a backup kept beside it)
+    # like the 校验数据 button: 校验结果 is written into the workbook (a backup kept in 备份/)
     book = openpyxl.load_workbook(console.folder / SAMPLE.name)
     assert [r[1] for r in book["校验结果"].iter_rows(min_row=2, values_only=True)] == ["附件1", "附件6"]
-    assert len(list(console.folder.glob("*.备份-*.xlsx"))) == 1
+    assert len(list((console.folder / "备份").glob("*.备份-*.xlsx"))) == 1 and not list(console.folder.glob("*.备份-*"))
 
 
 def test_api_run_returns_what_bulletin_run_json_prints(console, tmp_path):
@@ -277,7 +277,8 @@ def test_after_closing_the_month_the_console_makes_next_months_workbook(console,
     assert month == "2023-07"
     # 部门 carries only what workbooks set (June set nothing); the annexes carry June's units
     assert not [r for r in book["部门"].iter_rows(min_row=2, values_only=True) if r[0]]
-    assert "水利局" in [r[1] for r in book["附件1"].iter_rows(min_row=3, values_only=True)]
+    units = [r[1] for r in book["附件1"].iter_rows(min_row=3, values_only=True) if r[1]]
+    assert "水利局" in units and len(units) > 30
     again = console.client.post("/api/next-month", base_url=BASE, headers=console.auth, data={"workbook": SAMPLE.name})
     assert again.status_code != 200 and "已存在" in again.get_json()["error"]
 

@@ -140,8 +140,9 @@ def test_03_recalculate_shows_annex2_red_and_a_status_edit_goes_into_the_workboo
     assert "status-红" not in _annex_row(page, "统计局").get_attribute("class")
     # a clerk confirms 统计局 as 黄: written into the 状态 cell, like an edit in Excel
     _annex_row(page, "统计局").locator("select").select_option("黄")
-    page.wait_for_selector("#annex tr.status-黄[data-department='统计局']")
-    assert "统计局" in page.inner_text("#notes")
+    assert "status-黄" in _annex_row(page, "统计局").get_attribute("class")  # recoloured at once, before the save ends
+    page.wait_for_selector("#notes li:text('已将附件2“统计局”的状态改为黄')")
+    page.wait_for_selector("#annex tr.status-黄[data-department='统计局'] .badge.manual")  # the reloaded row: 人工
     ws = openpyxl.load_workbook(book(console))["附件2"]
     head = [c.value for c in ws[2]]
     row = next(r for r in ws.iter_rows(values_only=True) if r[1] == "统计局")
@@ -220,8 +221,12 @@ def test_08_charts_environment_and_close_month(page, console, tmp_path):
     shot(page, "charts", tmp_path, top="#steps-card")
     step(page, "environment", "#environment li")
     assert "已存月份：2023-05" in page.inner_text("#environment")
-    step(page, "close-month", "#notes li")
-    assert "2023-06 已存入历史库" in page.inner_text("#notes")
+    page.click("#steps button[data-step='close-month']")  # asks first, saying what it stores
+    page.wait_for_selector("#confirm[open]")
+    assert "将把本工作簿 2023-06 的数据" in page.inner_text("#confirm-text")
+    page.click("#confirm-ok")
+    page.wait_for_selector("#notes li:text('2023-06 已存入历史库')")
+    page.wait_for_selector("#busy", state="hidden")
 
 
 def test_09_a_bad_file_is_refused_with_the_clis_message(page, tmp_path):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..config import load_chart_settings
 from ..core.overview import month_label
-from ..errors import UsageError
+from ..errors import Next, UsageError
 from .common import Outcome, backup_outputs, output_dir, overview_of
 from .month import narrate
 
@@ -20,7 +20,8 @@ def charts(workbook: Path, history: Path | None = None, out_dir: Path | None = N
     workbook = Path(workbook)
     outcome = narrate(workbook, month, history)
     if outcome.analysis is None:
-        outcome.notes.append("输入数据有错误，不生成图表；请先改正（bulletin check 列出全部问题）。")
+        outcome.notes.append("输入数据有错误，不生成图表。")
+        outcome.next.append(Next("fix_problems"))
         return outcome
     overview = overview_of(outcome.analysis, outcome.analysis.past)
     out = Path(out_dir) if out_dir else output_dir(workbook, None) / CHARTS_FOLDER

@@ -15,7 +15,7 @@ from ..config import REPO_DIR, load_chart_settings, load_registry, load_settings
 from ..core.month import MonthData, month_json, parse_month, previous_month
 from ..core.overview import Overview, build_overview
 from ..engine import Analysis
-from ..errors import UsageError
+from ..errors import Next, UsageError
 from ..narrative import merge_edits, render_facts, sections_from_rows
 
 HISTORY_NAME = "history.sqlite"
@@ -33,6 +33,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)  # what the user should know (Chinese)
     report: list[str] = field(default_factory=list)  # lines printed by the CLI (tables, summaries; Chinese)
     extra: dict[str, Any] = field(default_factory=dict)  # more keys for --json
+    next: list[Next] = field(default_factory=list)  # what the user can do next (each front end words it)
     failed: bool = False  # an action-level failure (e.g. mails not sent): exit 1
 
     @property
@@ -52,6 +53,8 @@ class Outcome:
             result["output"] = str(self.output)
         if self.notes:
             result["notes"] = self.notes
+        if self.next:
+            result["next"] = [n.json() for n in self.next]
         result.update(self.extra)
         return result
 
@@ -120,15 +123,15 @@ def past_months(data: MonthData, history: Path, *, required: bool) -> dict[str, 
     prev = previous_month(data.month)
     if not Path(history).exists():
         if required:
-            raise UsageError(f"找不到历史库 {history}，无法与上月（{prev}）比较；请先用 bulletin import-month 或 "
-                             f"close-month 存入上月数据")
+            raise UsageError(f"历史库还没有建立（尚未存入任何月份），无法与上月（{prev}）比较。",
+                             next=[Next("close_previous_month", prev)])
         return {}
     with History(Path(history)) as h:
         months = [m for m in h.months() if m < data.month]
         if required and prev not in months:
             stored = "、".join(h.months()) or "无"
-            raise UsageError(f"历史库 {history} 中没有上月（{prev}）的数据（已有：{stored}）；请先用 "
-                             f"bulletin import-month 存入上月数据")
+            raise UsageError(f"历史库中没有上月（{prev}）的数据（已存月份：{stored}）。",
+                             next=[Next("close_previous_month", prev)])
         return h.load_many(months) if months else {}
 
 
@@ -180,6 +183,37 @@ def overview_of(analysis: Analysis, past: Mapping[str, MonthData]) -> Overview:
 
     return build_overview(analysis, past, load_chart_settings(), short=short, district=settings.district,
                           reference_names={"city": settings.city, "district": settings.district})
+
+
+class NotABulletinWorkbook(UsageError):
+    """A workbook without any annex sheet of the spec: one message instead of a problem per missing sheet."""
+
+
+def require_bulletin(port: Any) -> None:
+    """Refuse, in one message, a workbook that holds none of the annex sheets (another file chosen by mistake)."""
+    from ..spec import ANNEXES
+
+    names = port.sheet_names()
+    if not any(a.sheet in names for a in ANNEXES):
+        shown = "、".join(names[:5]) + ("等" if len(names) > 5 else "")
+        raise NotABulletinWorkbook(f"这不是通报数据工作簿：其中没有“附件1”至“附件8”中的任何一张表（现有工作表：{shown}）。"
+                                   f"请选择本月的通报数据工作簿。")
+
+
+def require_bulletin_file(path: Path) -> None:
+    """require_bulletin for a file (e.g. an upload) by its sheet names only."""
+    import openpyxl
+
+    class _Names:
+        def sheet_names(self) -> list[str]:
+            with open(path, "rb") as f:  # a file object: openpyxl would refuse a temp file's suffix
+                wb = openpyxl.load_workbook(f, read_only=True)
+                try:
+                    return list(wb.sheetnames)
+                finally:
+                    wb.close()
+
+    require_bulletin(_Names())
 
 
 def summary(data: MonthData) -> str:

@@ -15,6 +15,7 @@ from ..adapters.pdf_libreoffice import to_pdf
 from ..config import load_document_settings, load_settings
 from ..core.document import PARAM_KEYS, DocumentError, build_context
 from ..core.month import MonthData, previous_month
+from ..errors import Next
 from .common import Outcome, backup_outputs, kept_note, output_dir, printed_text
 from .month import narrate
 
@@ -34,7 +35,8 @@ def render(workbook: Path, out_dir: Path | None = None, month: str | None = None
     outcome = narrate(workbook, month, history, out_dir)
     data, analysis = outcome.data, outcome.analysis
     if data.has_errors or analysis is None:
-        outcome.notes.append("输入数据有错误，不能生成通报文档；请先改正（bulletin check 列出全部问题）。")
+        outcome.notes.append("输入数据有错误，不能生成通报文档。")
+        outcome.next.append(Next("fix_problems"))
         return outcome
     if analysis.previous is None and data.month:
         outcome.notes.append(f"历史库中没有上月（{previous_month(data.month)}）的数据，通报中不含环比。")

@@ -16,11 +16,12 @@ from ..adapters.xlsx_output import STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT
 from ..config import load_settings
 from ..core.compare import DISTRICT
 from ..core.intake import AnnexInput
-from ..engine import compute
+from ..core.rules import worst
+from ..engine import compute, rules_for
 from ..errors import UserError
 from ..ports import status_column_of
 from ..spec import ANNEXES
-from .common import Outcome, month_arg
+from .common import Outcome, month_arg, require_bulletin
 
 STATUSES = ("红", "黄", "绿")
 FORMULA_STARTS = ("=", "+", "-", "@")  # what Excel would take for the start of a formula
@@ -34,7 +35,17 @@ class EditError(UserError):
 
 
 def _inputs(port: Any, month: str | None = None) -> dict[str, AnnexInput]:
-    return compute(port.read_grids(), month=month_arg(month)).inputs
+    return _month(port, month).inputs
+
+
+def _month(port: Any, month: str | None = None) -> Any:
+    require_bulletin(port)
+    return compute(port.read_grids(), month=month_arg(month))
+
+
+def _proposal(fired: Any, by_name: dict[str, Any]) -> str:
+    """The rules' proposal for a row from its 触发规则 cell (the rules that fired; none = 绿)."""
+    return worst(by_name[n].status for n in str(fired or "").split("、") if n in by_name)
 
 
 def _who(record: dict[str, Any]) -> str | None:
@@ -45,7 +56,9 @@ def annex_tables(port: Any, month: str | None = None) -> list[dict[str, Any]]:
     """Every annex as the workbook holds it: columns (name, type, what: input/computed/status/rules/
     previous/change) and rows (sheet row, kind, department, label, values, status), in sheet order."""
     tables = []
-    for sheet, inp in _inputs(port, month).items():
+    data = _month(port, month)
+    by_name = {r.name: r for r in rules_for(data.params).rules}
+    for sheet, inp in data.inputs.items():
         if not inp.columns:
             continue
         spec, values = inp.spec, port.values(sheet)
@@ -67,14 +80,22 @@ def annex_tables(port: Any, month: str | None = None) -> list[dict[str, Any]]:
                     "points" if base is not None and base.type == "ratio" else "number")
                 columns.append({"name": name, "type": kind, "what": what, "col": col})
         rows = []
+        rules_at = status_col if status_col is not None else None  # 0-based index of 触发规则 in a line
+        ran = rules_at is not None and any(rules_at < len(values[r["_row"] - 1]) and values[r["_row"] - 1][rules_at]
+                                           for r in inp.records if r["_kind"] == "department" and r["_row"] <= len(values))
         for r in inp.records:
             if r["_kind"] not in ("department", "total", "subtotal", "reference"):
                 continue
             line = values[r["_row"] - 1] if r["_row"] <= len(values) else []
             cells = [line[c["col"] - 1] if c["col"] <= len(line) else None for c in columns]
             status = cells[[c["what"] for c in columns].index("status")] if status_col is not None else None
+            proposed = _proposal(cells[[c["what"] for c in columns].index("rules")], by_name) \
+                if status_col is not None else None
             rows.append({"row": r["_row"], "kind": r["_kind"], "department": _who(r), "label": r["_label"],
-                         "values": cells, "status": status if status in STATUSES else None})
+                         "values": cells, "status": status if status in STATUSES else None, "proposed": proposed,
+                         # staff's as read_statuses counts it: other than the proposal, or any in a never-run sheet
+                         "by_staff": r["_kind"] == "department" and status in STATUSES
+                                     and (status != proposed or not ran)})
         tables.append({"sheet": sheet, "title": spec.title_for(load_settings().district), "number": spec.number,
                        "has_status": status_col is not None, "columns": columns, "rows": rows})
     return tables
@@ -103,6 +124,52 @@ def set_status(port: Any, sheet: str, department: str, status: str, month: str |
     return Outcome(None, notes=[f"已将{sheet}“{department}”的状态改为{status or '空白'}。"])
 
 
+def reset_status(port: Any, sheet: str, department: str = "", month: str | None = None) -> Outcome:
+    """The rules' proposal (from each row's 触发规则) written over the 状态 staff set: one department's rows,
+    or with no department every department row of the annex. Only 状态 cells change."""
+    if sheet not in ANNEX_SHEETS:
+        raise EditError(f"“{sheet}”不是附件表，没有“状态”列")
+    data = _month(port, month)
+    inp = data.inputs.get(sheet)
+    if inp is None or not inp.columns:
+        raise EditError(f"工作簿中没有可读的“{sheet}”表")
+    values = port.values(sheet)
+    status_col = status_column_of(values[inp.header_start - 1] if len(values) >= inp.header_start else [])
+    if status_col is None:
+        raise EditError(f"“{sheet}”还没有“状态”列：请先点“重新计算”")
+    by_name = {r.name: r for r in rules_for(data.params).rules}
+    rows = [r for r in inp.records if r["_kind"] == "department" and (not department or r["部门"] == department)]
+    if department and not rows:
+        raise EditError(f"“{sheet}”中没有“{department}”这一行")
+    changed = []
+    for r in rows:
+        line = list(values[r["_row"] - 1]) + [None, None]
+        status, proposed = str(line[status_col - 1] or "").strip(), _proposal(line[status_col], by_name)
+        if status != proposed:
+            port.write(sheet, r["_row"], status_col, [[proposed]])
+            changed.append(f"{r['部门']}（{status or '空白'}→{proposed}）")
+    who = f"“{department}”" if department else "全部单位"
+    note = (f"已按规则重置{sheet}{who}的状态：{'、'.join(changed)}。" if changed else
+            f"{sheet}{who}的状态已与规则一致，无需重置。")
+    return Outcome(None, notes=[note], extra={"changed": len(changed)})
+
+
+def restore_paragraph(port: Any, paragraph: str) -> Outcome:
+    """A paragraph's column D put back to the generated text (问题文本 F, as last generated), so the next
+    生成问题文本 follows the figures again."""
+    rows = port.values(TEXT_SHEET_OUT) if port.has_sheet(TEXT_SHEET_OUT) else []
+    row = next((i for i, r in enumerate(rows, start=1) if i > 1 and r and str(r[0] or "") == paragraph), None)
+    if row is None:
+        raise EditError(f"“问题文本”表中没有段落“{paragraph}”：请先重新生成问题文本")
+    line = [("" if v is None else str(v)) for v in rows[row - 1]] + [""] * len(TEXT_HEADERS)
+    generated = line[5] or line[4]
+    if not generated.strip():
+        raise EditError(f"段落“{paragraph}”没有生成的文字可恢复：请先点“生成问题文本”")
+    port.write(TEXT_SHEET_OUT, row, TEXT_COLUMN, [[generated]])
+    port.write(TEXT_SHEET_OUT, row, len(TEXT_HEADERS), [["已恢复为生成的文字"]])
+    return Outcome(None, notes=[f"已将段落“{paragraph}”恢复为生成的文字。"])
+
+
 def text_paragraphs(port: Any) -> list[dict[str, Any]]:
     """The 问题文本 sheet's paragraphs: id, section, heading, text (column D, as staff left it), the
     newly generated text, the note, and whether staff edited it."""
@@ -123,7 +190,7 @@ def write_paragraph(port: Any, paragraph: str, text: str) -> Outcome:
     """A clerk's wording of one paragraph into column D of 问题文本, as text (never a formula)."""
     text = (text or "").replace("\r\n", "\n").strip()
     if not text:
-        raise EditError("段落文字不能为空（如要恢复生成的文字，请在“问题文本”表中把 D 列改回，或重新生成时选择覆盖）")
+        raise EditError("段落文字不能为空（如要用生成的文字，请恢复为生成文字）")
     if text.startswith(FORMULA_STARTS):
         raise EditError(f"段落不能以“{text[0]}”开头：Excel 和 WPS 会把它当作公式")
     if len(text) > CELL_LIMIT:

@@ -19,10 +19,10 @@ from ..adapters.mail_message import build_message, message_bytes, write_bytes
 from ..adapters.mail_smtp import PasswordMissing, SmtpError, SmtpSender, password_for
 from ..adapters.xlsx_extract import extract_name, write_extract
 from ..config import TEMPLATES_DIR, load_mail_settings, load_registry, load_rules_file, load_settings
-from ..core.mailing import (SEND, SKIP_PENDING, VISIBILITIES, DepartmentPart, MailSettings, MailSettingsError,
+from ..core.mailing import (NO_ADDRESS, SEND, SKIP_PENDING, VISIBILITIES, DepartmentPart, MailSettings, MailSettingsError,
                             build_parts, content_hash, decide, refusals)
 from ..core.registry import Registry, UnknownDepartment
-from ..errors import UsageError
+from ..errors import Next, UsageError
 from ..narrative import TemplateError
 from .common import Outcome, history_path, output_dir, printed_text
 from .month import narrate
@@ -110,7 +110,7 @@ def _prepare(workbook: Path, month: str | None, history: Path | None, out_dir: P
         outcome.failed = True
         return outcome
     if not data.month:
-        raise UsageError("无法确定月份：请在“总体情况”表填写月份，或用 --month 指定")
+        raise UsageError("无法确定月份。", next=[Next("give_month")])
     try:
         settings = (settings or load_mail_settings()).with_params(data.params).with_overrides(**overrides)
     except MailSettingsError as exc:
@@ -175,7 +175,7 @@ def _table(prepared: _Prepared, status: dict[str, str]) -> list[str]:
 def _json(prepared: _Prepared, status: dict[str, str], files: dict[str, Path]) -> dict[str, Any]:
     return {"mail": {"month": prepared.month, "folder": str(prepared.folder.resolve()), "packages": [
         {"department": p.department, "short": p.short, "to": list(p.to), "cc": list(p.cc), "subject": p.subject,
-         "attachments": [{"name": n, "size": len(b)} for n, b in p.attachments], "size": p.size, "hash": p.hash,
+         "body": p.body, "attachments": [{"name": n, "size": len(b)} for n, b in p.attachments], "size": p.size, "hash": p.hash,
          "refused": p.refused, "status": status.get(p.department, ""),
          "file": str(files[p.department]) if p.department in files else None} for p in prepared.packages]}}
 
@@ -184,12 +184,18 @@ def _refused_lines(prepared: _Prepared) -> list[str]:
     return [f"拒绝：{p.short}：{'；'.join(p.refused)}" for p in prepared.packages if p.refused]
 
 
+def _email_next(prepared: _Prepared) -> list[Next]:
+    """A department refused for want of an address: its 邮箱 is what staff fill in next."""
+    return [Next("set_email", p.short) for p in prepared.packages if NO_ADDRESS in p.refused]
+
+
 def preview(workbook: Path, month: str | None = None, history: Path | None = None, out_dir: Path | None = None, *,
             only: list[str] | tuple[str, ...] = (), settings: MailSettings | None = None) -> Outcome:
     """One .eml draft (X-Unsent: 1) per department into OUT/mail/<月份>/, and the preview table."""
     prepared = _prepare(Path(workbook), month, history, out_dir, settings, {}, only)
     if isinstance(prepared, Outcome):
-        prepared.notes.append("输入数据有错误，未生成邮件；请先改正（bulletin check 列出全部问题）。")
+        prepared.notes.append("输入数据有错误，未生成邮件。")
+        prepared.next.append(Next("fix_problems"))
         return prepared
     status, files = {}, {}
     for p in prepared.packages:
@@ -205,6 +211,7 @@ def preview(workbook: Path, month: str | None = None, history: Path | None = Non
                       f"拒绝 {len(prepared.packages) - drafted} 个。", *_table(prepared, status),
                       *_refused_lines(prepared), f"草稿目录：{prepared.folder}（用邮件客户端打开 .eml 即为待发送草稿）"]
     outcome.extra = _json(prepared, status, files)
+    outcome.next += _email_next(prepared)
     return outcome
 
 
@@ -218,7 +225,8 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
     prepared = _prepare(workbook, month, history, out_dir, settings,
                         {"host": host, "port": port, "user": user, "security": security}, only)
     if isinstance(prepared, Outcome):
-        prepared.notes.append("输入数据有错误，未发送任何邮件；请先改正（bulletin check 列出全部问题）。")
+        prepared.notes.append("输入数据有错误，未发送任何邮件。")
+        prepared.next.append(Next("fix_problems"))
         return prepared
     registry = prepared.registry
     by_name = {p.department: p for p in prepared.packages}
@@ -229,8 +237,9 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
     outcome, smtp = prepared.outcome, prepared.settings.smtp
     try:
         password = password_for(smtp)
-    except PasswordMissing as exc:
-        raise UsageError(str(exc)) from exc
+    except PasswordMissing:
+        raise UsageError(f"未找到邮箱 {smtp.user} 的发信密码（密码不会写入工作簿或日志）。",
+                         next=[Next("set_password", smtp.user)]) from None
     status: dict[str, str] = {}
     sent, skipped, failed, refused, unsent = [], [], [], [], []
     unconfirmed, partial = [], []  # pending or uncertain (never resent by itself); recipients refused
@@ -313,15 +322,14 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
                       f"失败 {len(failed)} 个，未发送 {len(unsent)} 个，拒绝 {len(refused)} 个。",
                       *(f"跳过：{x}" for x in skipped), *(f"失败：{x}" for x in failed),
                       *(f"部分收件人被拒（其余地址已收到，不会自动重发）：{x}" for x in partial),
-                      *([f"待核实（未能确认送达，不会自动重发；核实后如需重发：--resend 单位）："
-                         f"{'、'.join(unconfirmed)}"] if unconfirmed else []),
+                      *([f"待核实（未能确认送达，不会自动重发）：{'、'.join(unconfirmed)}"] if unconfirmed else []),
                       *([f"未发送（{stopped}）：{'、'.join(unsent)}"] if unsent else []),
                       *(f"拒绝：{x}" for x in refused)]
     if failed or unsent:
-        outcome.notes.append("有邮件未发出：排除原因后再次运行同一命令，只会发送尚未发出的邮件。")
+        outcome.notes.append("有邮件未发出：排除原因后再次发送，只会发送尚未发出的邮件。")
     if unconfirmed:
-        outcome.notes.append(f"有 {len(unconfirmed)} 个单位的邮件无法确认是否送达：{'、'.join(unconfirmed)}。请向对方核实，"
-                             f"未收到的用 --resend 单位 重发。")
+        outcome.notes.append(f"有 {len(unconfirmed)} 个单位的邮件无法确认是否送达：{'、'.join(unconfirmed)}。请向对方核实。")
+    outcome.next += _email_next(prepared) + [Next("resend", name) for name in unconfirmed]
     outcome.failed = bool(failed or unsent or refused or unconfirmed or partial)
     outcome.extra = _json(prepared, status, {})
     outcome.extra["mail"]["summary"] = {"sent": sent, "skipped": skipped, "failed": failed, "unsent": unsent,

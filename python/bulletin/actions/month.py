@@ -20,11 +20,12 @@ from ..core.problems import Problem
 from ..core.department_sheet import carried_rows, department_grid, overlay
 from ..core.registry import REGISTRY_COLUMNS, REGISTRY_OPTIONAL, Registry
 from ..engine import ParamError, analyse, compute, ratio_unit_for, rules_for, setting_sources
-from ..errors import UsageError
+from ..errors import Next, UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
 from ..spec import ANNEXES, DOCUMENT_PARAM_KEYS, PARAM_SHEET, RATIO_UNIT_PARAM
 from .common import (HISTORY_NAME, Outcome, adopted_text, backup_outputs, earlier_result_text, history_path,
-                     kept_note, lateness_for, month_arg, output_dir, overview_of, past_months, result_path, summary)
+                     kept_note, lateness_for, month_arg, output_dir, overview_of, past_months, require_bulletin,
+                     result_path, summary)
 
 __all__ = ["HISTORY_NAME", "Outcome", "UsageError", "check", "check_book", "close_month", "close_month_book",
            "compare_book", "compare_cmd", "history_path", "import_month", "narrate", "narrate_book", "output_dir",
@@ -39,6 +40,7 @@ StatusSource = Callable[[MonthData], Mapping[str, Mapping[str, str]]]  # sheet -
 def _book_month(port: Any, month: str | None = None) -> MonthData:
     """Read the book (one block per sheet), compute, and list the problems in 校验结果."""
     port.progress("正在读取并校验数据……")
+    require_bulletin(port)
     data = compute(port.read_grids(), month=month_arg(month))
     data.problems += param_problems(data)
     port.write_problems(data.problems)
@@ -86,6 +88,7 @@ def _refuse_on_errors(data: MonthData, outcome: Outcome, step: str) -> bool:
     first = next(p for p in data.problems if p.severity == "error")
     outcome.notes.append(f"输入数据有错误（{summary(data)}），未能{step}。第一处：{first.where} "
                          f"{first.message.rstrip('。')}。全部问题见“校验结果”表。")
+    outcome.next.append(Next("fix_problems"))
     return True
 
 
@@ -115,15 +118,18 @@ def recalculate_book(port: Any, month: str | None = None, history: Path | None =
         port.write_statuses(outcome.analysis, load_rules_file().names)
         kept = sum(e.by_staff for rows in outcome.analysis.assessment.statuses.values() for e in rows.values())
         outcome.notes.append(f"重新计算完成：{summary(data)}；状态列已按规则标注"
-                             + (f"（保留了工作人员确认的 {kept} 处状态；如需按规则重置请加 --reset-status）" if kept else "")
-                             + "。")
+                             + (f"（保留了工作人员确认的 {kept} 处状态）" if kept else "") + "。")
+        if kept:
+            outcome.next.append(Next("reset_status"))
+        elif reset_status:
+            outcome.notes.append("工作人员确认的状态已按规则重置。")
         if outcome.analysis.previous is None and data.month:
             outcome.notes.append(f"历史库中没有上月（{previous_month(data.month)}）的数据，本次不做环比。")
         if port.draws_charts:
             port.write_overview(overview_of(outcome.analysis, past))
             outcome.notes.append("“总览”表的图表已按本月数据更新。")
         else:
-            outcome.notes.append("“总览”图表在此处不刷新：请查看 bulletin run 生成的结果工作簿，或运行 bulletin charts。")
+            outcome.next.append(Next("refresh_charts"))
     port.set_status("重新计算", summary(data))
     return outcome
 
@@ -165,8 +171,9 @@ def _write_text(port: Any, outcome: Outcome, overwrite_text: bool, earlier: Text
     kept = kept_note(outcome.text_rows)
     if announce:
         outcome.notes.append(f"问题文本已写入“问题文本”表（{len(outcome.text_rows)} 段"
-                             + (f"，其中 {kept} 段保留了工作人员的修改，新生成的文字在旁列；如需覆盖请加 "
-                                "--overwrite-text" if kept else "") + "）。")
+                             + (f"，其中 {kept} 段保留了工作人员的修改，新生成的文字在旁列" if kept else "") + "）。")
+        if kept:
+            outcome.next.append(Next("overwrite_text"))
 
 
 def run_book(port: Any, month: str | None = None, history: Path | None = None, *,
@@ -185,12 +192,16 @@ def close_month_book(port: Any, month: str | None = None, history: Path | None =
     outcome = Outcome(data)
     if not _refuse_on_errors(data, outcome, "结转"):
         if not data.month:
-            raise UsageError("无法确定月份：请在“总体情况”表填写月份，或用 --month 指定")
+            raise UsageError("无法确定月份。", next=[Next("give_month")])
         path = history_path(port.path, history)
         with History(path) as h:
             replaced = h.has(data.month)
             h.store(data, source=port.path.name if port.path else "")
-        outcome.notes.append(f"{data.month} 已{'替换' if replaced else '存入'}历史库 {path}")
+            months = h.months()
+        outcome.notes.append(f"已重新存入 {data.month}（替换先前存入的 {data.month}，其他月份不变）。" if replaced else
+                             f"{data.month} 已存入历史库（现有 {len(months)} 个月：{'、'.join(months)}）。")
+        outcome.report.append(f"历史库：{path}")
+        outcome.extra["history"] = {"path": str(path), "months": months, "replaced": replaced}
     port.set_status("结转下月", outcome.notes[-1] if outcome.notes else summary(data))
     return outcome
 
@@ -234,12 +245,14 @@ def recalc(workbook: Path, out_dir: Path | None = None, month: str | None = None
 
 def recalc_in_place(workbook: Path, month: str | None = None, history: Path | None = None) -> Outcome:
     """The 重新计算 button without Excel: written into the workbook itself (VBA and buttons kept) through a
-    temp file and an atomic rename, after a timestamped backup beside it."""
+    temp file and an atomic rename, after a backup in 备份/ beside it (actions.backups)."""
+    from .backups import save_in_place
+
     port = OpenpyxlPort(Path(workbook))
     outcome = recalculate_book(port, month, history)
-    backup = port.save_in_place()
+    backup = save_in_place(port)
     outcome.output = port.path
-    outcome.notes.append(f"已写回 {port.path.name}；原文件备份为 {backup.name}")
+    outcome.notes.append(f"已写回 {port.path.name}；原文件备份为 {backup.parent.name}/{backup.name}")
     return outcome
 
 
@@ -293,7 +306,7 @@ def template(month: str, out: Path, history: Path | None = None) -> Outcome:
     the registry's (departments.csv)."""
     month = month_arg(month)
     if not month:
-        raise UsageError("请用 --month 指定月份，如 --month 2023-07")
+        raise UsageError("请指定月份，如 2023-07", next=[Next("give_month")])
     out = Path(out)
     path = history_path(out, history)
     stored, last = None, None
@@ -325,19 +338,42 @@ def next_month_workbook(workbook: Path, month: str | None = None, history: Path 
     """After 结转: next month's input workbook beside this one (通报数据-<下月>.xlsx), its 部门 and annex rows from
     the latest month the history holds; an existing file of that name is never replaced."""
     workbook = Path(workbook)
-    data = compute(file_port(workbook).read_grids(), month=month_arg(month))
+    port = file_port(workbook)
+    require_bulletin(port)
+    data = compute(port.read_grids(), month=month_arg(month))
     if not data.month:
-        raise UsageError("无法确定月份：请在“总体情况”表填写月份，或用 --month 指定")
+        raise UsageError("无法确定月份。", next=[Next("give_month")])
     following = next_month(data.month)
     out = workbook.resolve().parent / f"通报数据-{following}.xlsx"
     if out.exists():
         raise UsageError(f"{out.name} 已存在，未覆盖；如需重新生成，请先移走或改名")
     path = history_path(workbook, history)
     if not path.exists():
-        raise UsageError(f"历史库 {path} 不存在：请先结转本月（{data.month}）")
+        raise UsageError(f"历史库还没有建立，无法取得各附件的单位。", next=[Next("close_month", data.month)])
+    with History(path) as h:
+        closed = h.has(data.month)
     outcome = template(following, out, path)
-    outcome.notes.append(f"已生成下月（{following}）的输入工作簿 {out.name}。")
+    outcome.notes.insert(0, f"已生成下月（{following}）的输入工作簿 {out.name}。")
+    if not closed:
+        outcome.notes.append(f"注意：本月（{data.month}）尚未结转，下月工作簿的单位取自历史库中较早的月份"
+                             f"（见上）；结转本月后可删除该文件再生成一次。")
+        outcome.next.append(Next("close_month", data.month))
     return outcome
+
+
+def month_state(workbook: Path, history: Path | None = None) -> dict[str, Any]:
+    """What 结转下月 would store and what the history holds: {month, stored (this month already there),
+    months, errors} — for a front end to confirm before it stores."""
+    port = file_port(workbook)
+    require_bulletin(port)
+    data = compute(port.read_grids())
+    path = history_path(workbook, history)
+    months: list[str] = []
+    if path.exists():
+        with History(path) as h:
+            months = h.months()
+    return {"month": data.month, "stored": data.month in months, "months": months,
+            "errors": sum(p.severity == "error" for p in data.problems)}
 
 
 def prefilled_rows(registry: Registry | None = None, last: MonthData | None = None

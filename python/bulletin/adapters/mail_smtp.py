@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import smtplib
+import socket
 import ssl
 from typing import Sequence
 
@@ -95,9 +96,9 @@ class SmtpSender:
         except smtplib.SMTPNotSupportedError:
             raise SmtpError(f"邮件服务器 {where} 不支持登录（AUTH），请检查端口和加密方式", connection=True) from None
         except ssl.SSLError as exc:
-            raise SmtpError(f"与邮件服务器 {where} 建立加密连接失败：{exc.reason or exc}", connection=True) from None
+            raise SmtpError(f"与邮件服务器 {where} 建立加密连接失败（{_tls_reason(exc)}）", connection=True) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise SmtpError(f"无法连接邮件服务器 {where}：{exc}", connection=True) from None
+            raise SmtpError(f"无法连接邮件服务器 {where}：{_reason(exc)}", connection=True) from None
         self._smtp = smtp
 
     def _login(self, smtp: smtplib.SMTP) -> None:
@@ -148,13 +149,13 @@ class SmtpSender:
             raise SmtpError(f"服务器拒收邮件：{_answer(exc.smtp_code, exc.smtp_error)}", connection=False) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise self._lost(f"出错：{exc or type(exc).__name__}", data_sent) from None
+            raise self._lost(f"出错（{_reason(exc)}）", data_sent) from None
 
     @staticmethod
     def _lost(why: str, data_sent: bool) -> SmtpError:
         if data_sent:
             return SmtpError(f"邮件内容已交给服务器，但在服务器确认之前与服务器的连接{why}：无法确定是否已送达"
-                             f"（不会自动重发；请向对方核实，需要时用 --resend 重发）", connection=True, uncertain=True)
+                             f"（不会自动重发；请向对方核实）", connection=True, uncertain=True)
         return SmtpError(f"与邮件服务器的连接{why}（邮件尚未发出）", connection=True)
 
     def _drop(self) -> None:
@@ -172,3 +173,29 @@ class SmtpSender:
             except (smtplib.SMTPException, OSError):
                 pass
             self._drop()
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in Chinese (the system's English text is for the log, not the clerk)."""
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "连接超时：服务器没有应答，请检查服务器地址、端口和网络"
+    if isinstance(exc, ConnectionRefusedError):
+        return "对方拒绝连接：该端口上没有邮件服务，请检查服务器地址和端口"
+    if isinstance(exc, socket.gaierror):
+        return "找不到该服务器：请检查服务器地址是否写错，或网络是否连通"
+    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        return "连接被对方断开"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "服务器断开了连接"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"服务器回答 {_answer(exc.smtp_code, exc.smtp_error)}"
+    if isinstance(exc, OSError) and exc.errno:
+        return f"网络错误（系统错误号 {exc.errno}）"
+    return f"通信错误（{type(exc).__name__}）"
+
+
+def _tls_reason(exc: ssl.SSLError) -> str:
+    """An SSL failure in Chinese (OpenSSL's own text is English)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"服务器证书无法验证，验证错误号 {exc.verify_code}：请信息科检查证书设置"
+    return "加密协商失败：请检查端口和加密方式（SSL 或 STARTTLS）"

@@ -10,6 +10,12 @@ API (every request carries the token: header X-Bulletin-Token, or the cookie fro
                                             `Prefer: respond-async`: 202 {job}, then GET /api/jobs/<job>
   GET  /api/tables?workbook=…, POST /api/status {workbook, sheet, department, status}
   GET  /api/text?workbook=…,   POST /api/text {workbook, paragraph, text}
+  POST /api/status/reset {workbook, sheet, department ("" = the whole annex)}: the rules' proposal
+  POST /api/text/restore {workbook, paragraph}: the generated text back into the paragraph
+  GET  /api/backups?workbook=…, POST /api/backups/restore {workbook, backup}
+  GET  /api/month?workbook=…                what 结转下月 would store, what the history holds
+  GET  /api/departments?workbook=…, POST /api/departments {workbook, department, 简称, 别名, 邮箱, 应进驻大厅}
+  POST /api/mail-send may carry `resend` (one department, sent again after staff checked)
   GET  /out/<path>                          a file of the out folder; GET /workbook?name=… the workbook
 Errors are {"error": "<Chinese message>"}: 400 (input), 401/403 (token), 404, 409 (open in Excel/WPS), 413, 500.
 """
@@ -26,8 +32,8 @@ from flask import Flask, Response, abort, g, jsonify, redirect, render_template,
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..config import TEMPLATES_DIR
-from ..errors import UserError, WorkbookLocked
-from . import steps
+from ..errors import ConfigError, UserError, WorkbookLocked
+from . import steps, wording
 from .jobs import Job, Runner
 from .security import COOKIE, HEADER, Guard
 from .workspace import NotFound, Workspace
@@ -150,6 +156,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
         body["notes"] = [*notes, *body.get("notes", [])]
         body["report"] = list(outcome.report)
         body["downloads"] = downloads(body)
+        body["next"] = wording.next_json(outcome.next)  # worded for the page, with the action for its controls
         return body
 
     def downloads(body: Any) -> list[dict[str, str]]:
@@ -181,15 +188,22 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
             return failure(exc)
 
     def failure(exc: Exception) -> tuple[dict[str, Any], int]:
+        if isinstance(exc, ConfigError):  # a staff file the page cannot open: IT reads the detail in the log
+            return {"error": f"工作台的配置有误，此步骤未能完成。详细信息已写入 {crash_log(exc).name}（在工作文件夹中），"
+                             f"请发给信息科。"}, 500
         if isinstance(exc, UserError):
-            return {"error": str(exc)}, 404 if isinstance(exc, NotFound) else 409 if isinstance(
+            body = {"error": " ".join([str(exc), *wording.said(exc.next)])}
+            if exc.next:
+                body["next"] = wording.next_json(exc.next)
+            return body, 404 if isinstance(exc, NotFound) else 409 if isinstance(
                 exc, WorkbookLocked) else 400
         # never a traceback for the clerk
         return {"error": f"程序内部错误（{type(exc).__name__}），详细信息已写入 {crash_log(exc)}，请发给信息科。"}, 500
 
     def crash_log(exc: BaseException) -> Path:
         path = workspace.folder / f"bulletin-error-{dt.datetime.now():%Y%m%d-%H%M%S-%f}.log"
-        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        detail = f"{exc}\n" if isinstance(exc, UserError) else ""
+        path.write_text(detail + "".join(traceback.format_exception(exc)), encoding="utf-8")
         log.error("console step failed, see %s", path)
         return path
 
@@ -250,8 +264,10 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
     @app.post("/api/<step>")
     def step(step: str) -> Any:
         if step not in STEP_TITLES:
-            return reply({"error": f"没有这个步骤：{step}"}, 404)
+            return reply({"error": "没有这个步骤"}, 404)
         overwrite = request.values.get("overwrite_text") in ("1", "true", "on") and step in ("narrate", "run")
+        options = {"resend": request.values.get("resend", "")} if step == "mail-send" and request.values.get("resend") \
+            else {}
         try:
             workbook, notes = chosen()
         except HTTPException:
@@ -265,15 +281,15 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
                     outcome = steps.book_step(step, workbook, history, say,
                                               **({"overwrite_text": True} if overwrite else {}))
                 else:
-                    outcome = steps.FILE_STEPS[step](workbook, history, say)
+                    outcome = steps.FILE_STEPS[step](workbook, history, say, **options)
                 return payload(outcome, workbook, notes), 200
 
             return guarded(inner)
 
         if "respond-async" in request.headers.get("Prefer", ""):
-            job = runner.start(step, workbook, lambda job: work(job.say))
+            job = runner.start(step, workbook, lambda job: work(job.say), title=STEP_TITLES[step])
             return reply(job.view(), 202)
-        return reply(*runner.run(workbook, lambda: work(None)))
+        return reply(*runner.run(workbook, lambda: work(None), STEP_TITLES[step]))
 
     @app.get("/api/jobs/<job_id>")
     def job(job_id: str) -> Any:
@@ -286,19 +302,52 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
     def tables() -> Any:
         return reply(*guarded(lambda: ({"tables": steps.annex_tables(chosen()[0])}, 200)))
 
-    def edit(write: Callable[..., Any], *fields: str) -> Any:
+    def edit(write: Callable[..., Any], *fields: str, title: str = "保存修改") -> Any:
         """An edit of the workbook (JSON or form fields), after any step running on it, then saved."""
         def work() -> tuple[dict[str, Any], int]:
             data = request.get_json(silent=True) or request.form
             workbook = workspace.path(data.get("workbook"))
-            outcome = runner.run(workbook, lambda: write(workbook, *(str(data.get(f, "")) for f in fields)))
-            return {"notes": outcome.notes, "workbook": workbook.name}, 200
+            outcome = runner.run(workbook, lambda: write(workbook, *(str(data.get(f, "")) for f in fields)), title)
+            return {"notes": outcome.notes, "workbook": workbook.name, "next": wording.next_json(outcome.next)}, 200
 
         return reply(*guarded(work))
 
     @app.post("/api/status")
     def status() -> Any:
         return edit(steps.set_status, "sheet", "department", "status")
+
+    @app.post("/api/status/reset")
+    def reset_status() -> Any:
+        return edit(steps.reset_status, "sheet", "department", title="按规则重置状态")
+
+    @app.post("/api/text/restore")
+    def restore_text() -> Any:
+        return edit(steps.restore_paragraph, "paragraph", title="恢复为生成文字")
+
+    @app.get("/api/backups")
+    def backup_list() -> Any:
+        return reply(*guarded(lambda: ({"backups": steps.backup_list(chosen()[0])}, 200)))
+
+    @app.post("/api/backups/restore")
+    def restore_backup() -> Any:
+        return edit(steps.restore_backup, "backup", title="恢复备份")
+
+    @app.get("/api/departments")
+    def department_list() -> Any:
+        return reply(*guarded(lambda: (steps.department_list(chosen()[0]), 200)))
+
+    @app.post("/api/departments")
+    def set_department() -> Any:
+        def write(workbook: Path, department: str) -> Any:
+            data = request.get_json(silent=True) or request.form
+            fields = {k: str(data[k]) for k in ("简称", "别名", "邮箱", "应进驻大厅") if k in data}
+            return steps.set_department(workbook, department, fields)
+
+        return edit(write, "department", title="保存部门信息")
+
+    @app.get("/api/month")
+    def month_state() -> Any:
+        return reply(*guarded(lambda: (steps.month_state(chosen()[0], history), 200)))
 
     @app.get("/api/text")
     def text() -> Any:

@@ -1,5 +1,6 @@
 """Long steps (render with LibreOffice, mail, the whole job) run in a thread while the page polls their
-progress; steps on the same workbook never run at the same time (one lock per workbook file)."""
+progress; steps on the same workbook never run at the same time (one lock per workbook file): a step
+queued behind another is `waiting` and names the one it waits for."""
 from __future__ import annotations
 
 import itertools
@@ -20,7 +21,10 @@ class Job:
     id: str
     step: str
     workbook: str
-    state: str = "running"  # running | done | failed
+    state: str = "running"  # waiting | running | done | failed
+    title: str = ""  # the step as the page names it
+    waiting_for: str = ""  # the title of the step it waits for
+    key: Path | None = None  # the workbook's resolved path (its lock)
     progress: list[str] = field(default_factory=list)
     result: dict[str, Any] | None = None
     error: str | None = None
@@ -32,7 +36,7 @@ class Job:
 
     def view(self) -> dict[str, Any]:
         return {"job": self.id, "step": self.step, "workbook": self.workbook, "state": self.state,
-                "progress": list(self.progress), "result": self.result, "error": self.error,
+                "waiting_for": self.waiting_for, "progress": list(self.progress), "result": self.result, "error": self.error,
                 "seconds": round(time.time() - self.started, 1)}
 
 
@@ -40,6 +44,7 @@ class Runner:
     def __init__(self) -> None:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._locks: dict[Path, threading.Lock] = {}
+        self._holders: dict[Path, str] = {}  # workbook -> title of the step holding its lock
         self._guard = threading.Lock()
         self._ids = itertools.count(1)
 
@@ -47,22 +52,42 @@ class Runner:
         with self._guard:
             return self._locks.setdefault(Path(workbook).resolve(), threading.Lock())
 
-    def run(self, workbook: Path, work: Callable[[], Any]) -> Any:
+    def run(self, workbook: Path, work: Callable[[], Any], title: str = "保存修改") -> Any:
         """A step now, in this thread, after any step running on the same workbook."""
+        key = Path(workbook).resolve()
         with self.lock(workbook):
-            return work()
+            self._holders[key] = title
+            try:
+                return work()
+            finally:
+                self._holders.pop(key, None)
 
-    def start(self, step: str, workbook: Path, work: Callable[[Job], tuple[dict[str, Any], int]]) -> Job:
+    def start(self, step: str, workbook: Path, work: Callable[[Job], tuple[dict[str, Any], int]],
+              title: str = "") -> Job:
         """A step in its own thread; `work(job)` returns (JSON body, HTTP status) and may call job.say."""
-        job = Job(f"{next(self._ids)}-{int(time.time() * 1000) % 100000}", step, Path(workbook).name)
+        job = Job(f"{next(self._ids)}-{int(time.time() * 1000) % 100000}", step, Path(workbook).name,
+                  title=title or step)
         with self._guard:
             self._jobs[job.id] = job
-            while len(self._jobs) > KEEP and next(iter(self._jobs.values())).state != "running":
+            while len(self._jobs) > KEEP and next(iter(self._jobs.values())).state not in ("running", "waiting"):
                 self._jobs.popitem(last=False)
 
+        key, lock = Path(workbook).resolve(), self.lock(workbook)
+        job.key = key
+        if lock.locked():  # said at once, so the page's first answer already names what it waits for
+            job.state, job.waiting_for = "waiting", self._holders.get(key, "另一个步骤")
+
         def target() -> None:
-            with self.lock(workbook):
+            if not lock.acquire(blocking=False):
+                job.state, job.waiting_for = "waiting", self._holders.get(key, "另一个步骤")
+                lock.acquire()
+                job.state, job.waiting_for, job.started = "running", "", time.time()
+            self._holders[key] = job.title
+            try:
                 body, status = work(job)
+            finally:
+                self._holders.pop(key, None)
+                lock.release()
             job.result, job.status = body, status
             job.error = body.get("error") if status >= 400 else None
             job.state = "done" if status < 400 else "failed"
@@ -71,4 +96,7 @@ class Runner:
         return job
 
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+        job = self._jobs.get(job_id)
+        if job is not None and job.state == "waiting":  # the step ahead may have changed
+            job.waiting_for = self._holders.get(job.key, job.waiting_for)
+        return job

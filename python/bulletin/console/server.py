@@ -2,6 +2,7 @@
 synchronous CPU-bound code, so a WSGI server with a few threads is the natural fit)."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import webbrowser
@@ -13,6 +14,23 @@ from .security import LOOPBACK, Guard, console_password
 
 FOLDER_ENV = "BULLETIN_CONSOLE_FOLDER"
 THREADS = 4  # requests served at once; the steps of one workbook still run one at a time
+SERVER_BODY_LIMIT_MB = 1024  # waitress' own limit, far above the app's: the app's Chinese 413 answers first
+LOG_NAME = "工作台日志.log"  # in the working folder: what the server logs, never in the clerk's window
+
+
+def log_to_file(folder: Path) -> Path:
+    """waitress' messages ("Task queue depth is N", …) and the console's own go to a log file in the working
+    folder instead of the launcher window, which a clerk reads and should only show the address."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOG_NAME
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("waitress", "bulletin"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return path
 
 
 def default_folder() -> Path:
@@ -33,9 +51,10 @@ def serve(folder: Path | None = None, history: Path | None = None, *, host: str 
     settings = Settings(folder=Path(folder) if folder else default_folder(), history=history,
                         max_upload_mb=max_upload_mb)
     app = create_app(settings, guard)
+    log_to_file(settings.folder)
     try:
         server = create_server(app, host=host, port=port, threads=THREADS, ident="bulletin",
-                               max_request_body_size=(max_upload_mb + 1) * 1024 * 1024)
+                               max_request_body_size=max(SERVER_BODY_LIMIT_MB, max_upload_mb * 4) * 1024 * 1024)
     except OSError as exc:
         raise UsageError(f"无法在 {host}:{port} 上启动工作台：{exc.strerror or exc}（端口可能已被占用，可用 --port 换一个）") \
             from None

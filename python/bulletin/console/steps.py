@@ -1,7 +1,7 @@
 """Every call the console makes into the action layer, in one place (so a change there is one change here).
 
 The steps that write into the workbook do what the buttons do, on a file port: the action on
-OpenpyxlPort, then save_in_place (timestamped backup, temp file, atomic rename; refused with
+OpenpyxlPort, then backups.save_in_place (a backup in 备份/, temp file, atomic rename; refused with
 "请先关闭工作簿" while Excel/WPS has the file open). The file-level steps (document, mail, charts) write into
 <workbook folder>/out (the action layer's default). Each returns the action's Outcome; its .json() is the CLI's --json shape.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import actions
-from ..actions import edits
+from ..actions import backups, departments, edits
 from ..actions import month as month_actions
 from ..adapters.pdf_libreoffice import soffice
 from ..ports.openpyxl_port import OpenpyxlPort
@@ -29,7 +29,7 @@ BOOK_STEPS: dict[str, Callable[..., actions.Outcome]] = {
 
 
 def _saved(port: OpenpyxlPort, outcome: actions.Outcome) -> actions.Outcome:
-    port.save_in_place()
+    backups.save_in_place(port)
     outcome.output = port.path
     return outcome
 
@@ -66,8 +66,10 @@ def mail_preview(workbook: Path, history: Path | None, progress: Progress | None
     return actions.mail_preview(workbook, None, history)
 
 
-def mail_send(workbook: Path, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
-    return actions.mail_send(workbook, None, history, progress=progress)
+def mail_send(workbook: Path, history: Path | None, progress: Progress | None = None,
+              resend: str = "") -> actions.Outcome:
+    """Send what has not gone; `resend`: one department whose message is sent again (after staff checked)."""
+    return actions.mail_send(workbook, None, history, progress=progress, resend=[resend] if resend else [])
 
 
 def environment(workbook: Path | None, history: Path | None, progress: Progress | None = None) -> actions.Outcome:
@@ -130,3 +132,35 @@ def collect_status(workbook: Path, history: Path | None, progress: Progress | No
 def collect_remind(workbook: Path, history: Path | None, progress: Progress | None = None,
                    mail: bool = False) -> actions.Outcome:
     return actions.collect.remind(workbook, history=history, mail=mail, progress=progress)
+
+
+def reset_status(workbook: Path, sheet: str, department: str) -> actions.Outcome:
+    """The rules' proposal over staff's 状态: one department, or the whole annex when department is ""."""
+    port = OpenpyxlPort(workbook)
+    return _saved(port, edits.reset_status(port, sheet, department))
+
+
+def restore_paragraph(workbook: Path, paragraph: str) -> actions.Outcome:
+    port = OpenpyxlPort(workbook)
+    return _saved(port, edits.restore_paragraph(port, paragraph))
+
+
+def backup_list(workbook: Path) -> list[dict[str, Any]]:
+    return backups.listing(workbook)
+
+
+def restore_backup(workbook: Path, name: str) -> actions.Outcome:
+    return backups.restore(workbook, name)
+
+
+def month_state(workbook: Path, history: Path | None) -> dict[str, Any]:
+    return month_actions.month_state(workbook, history)
+
+
+def department_list(workbook: Path) -> dict[str, Any]:
+    return departments.departments(OpenpyxlPort(workbook))
+
+
+def set_department(workbook: Path, department: str, fields: dict[str, str]) -> actions.Outcome:
+    port = OpenpyxlPort(workbook)
+    return _saved(port, departments.set_department(port, department, fields))

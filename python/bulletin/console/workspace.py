@@ -9,11 +9,12 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from ..actions.common import out_folder
+from ..actions.common import out_folder, require_bulletin_file
 from ..adapters.files import ensure_closed, readable_mode, safe_part
 from ..adapters.xlsx_files import WORKBOOK_SUFFIXES, WorkbookError, not_a_workbook
 from ..errors import UserError
-from ..ports.openpyxl_port import backup_name, is_backup
+from ..actions.backups import backup_workbook
+from ..ports.openpyxl_port import is_backup
 
 NAME_LIMIT = 120  # characters of a stored file name
 
@@ -69,12 +70,12 @@ class Workspace:
             problem = not_a_workbook(Path(tmp), name)
             if problem:
                 raise WorkbookError(problem)
+            require_bulletin_file(Path(tmp))  # another workbook chosen by mistake: one message, nothing stored
             target, notes = self.folder / name, [f"已上传 {name}。"]
             if target.exists():
                 ensure_closed(target)
-                backup = backup_name(target)
-                shutil.copy2(target, backup)
-                notes = [f"已上传 {name}，替换了同名工作簿（原文件备份为 {backup.name}）。"]
+                backup = backup_workbook(target)
+                notes = [f"已上传 {name}，替换了同名工作簿（原文件已存为备份 {backup.name}，可在“备份”页恢复）。"]
             os.chmod(tmp, readable_mode())
             os.replace(tmp, target)
         finally:

@@ -283,12 +283,15 @@ def content_hash(*, month: str, department: str, to: Sequence[str], cc: Sequence
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+NO_ADDRESS = "部门名录中未登记邮箱"
+
+
 def refusals(department: Department, to: Sequence[str], cc: Sequence[str], attachments: Sequence[tuple[str, int]],
              registry: Registry, settings: MailSettings) -> list[str]:
     """Why a department's message must not go (Chinese reasons; empty = it may go)."""
     reasons = []
     if not to:
-        reasons.append("部门名录中未登记邮箱（请在 departments.csv 的“邮箱”列填写）")
+        reasons.append(NO_ADDRESS)
     registered = {a.lower() for d in registry.departments for a in d.emails} | {settings.sender.lower()}
     own = {a.lower() for a in department.emails}
     for a in to:
@@ -317,9 +320,9 @@ def decide(status: str | None, sent_hash: str | None, new_hash: str, *, forced: 
     if forced or status in (None, "failed"):
         return SEND, ""
     if status == "sent":
-        note = "" if sent_hash == new_hash else "（此后内容有变化；如需重发请用 --resend）"
+        note = "" if sent_hash == new_hash else "（此后内容有变化）"
         return SKIP_SENT, "已发送过" + note
     if status == "uncertain":
         return SKIP_PENDING, ("上次发送时邮件内容已交给服务器，但连接在确认前中断，无法确认对方是否已收到；"
-                              "请核实，如需重发请用 --resend")
-    return SKIP_PENDING, ("上次发送中断，无法确认对方是否已收到；请核实，如需重发请用 --resend")
+                              "请向对方核实")
+    return SKIP_PENDING, "上次发送中断，无法确认对方是否已收到；请向对方核实"

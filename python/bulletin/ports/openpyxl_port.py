@@ -1,8 +1,6 @@
 """The workbook port over a file, with openpyxl: the CLI (result files and --in-place), the console, CI."""
 from __future__ import annotations
 
-import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -167,24 +165,20 @@ class OpenpyxlPort(WorkbookPort):
         return save_new(self.wb, Path(path), protect=protect)
 
     def save_in_place(self) -> Path:
-        """Write back into the same file: a timestamped backup first, then temp file + atomic rename.
-        Refused (WorkbookLocked, "请先关闭工作簿") while Excel, WPS or LibreOffice has the file open."""
+        """Write back into the same file through a temp file and an atomic rename (the backup before it is
+        the action layer's: actions.backups.save_in_place). Refused (WorkbookLocked, "请先关闭工作簿") while
+        Excel, WPS or LibreOffice has the file open."""
         ensure_closed(self.path)
-        backup = backup_name(self.path)
-        write_atomically(backup, lambda tmp: shutil.copy2(self.path, tmp))  # a killed copy leaves no half backup
         write_atomically(self.path, self.wb.save, shared=True)
-        return backup
+        return self.path
 
 
 BACKUP_MARK = ".备份-"
 
 
-def backup_name(path: Path) -> Path:
-    return path.with_name(f"{path.stem}{BACKUP_MARK}{dt.datetime.now():%Y%m%d-%H%M%S-%f}{path.suffix}")
-
-
 def is_backup(path: Path) -> bool:
-    """A copy save_in_place kept (not a workbook of its own, e.g. when listing a folder)."""
+    """A backup copy (not a workbook of its own, e.g. when listing a folder; older versions kept them beside
+    the workbook, now they go into 备份/)."""
     return BACKUP_MARK in Path(path).stem
 
 
