@@ -89,9 +89,9 @@ def test_the_june_sample_split_into_returns_merges_back_cell_for_cell(office):
     assert month_json(merged)["tables"] == month_json(june)["tables"]
     assert month_json(merged)["totals"] == month_json(june)["totals"]
     assert [p.as_dict() for p in merged.problems] == [p.as_dict() for p in june.problems]
-    # every return kept in the returns folder beside the master; a backup of the master beside it
+    # every return kept in the returns folder beside the master; a backup of the master in 备份/
     assert len(list((office / "returns" / "2023-06").glob("2023-06-*.xlsx"))) == 32
-    assert len(list(office.glob("通报数据-2023-06.备份-*.xlsx"))) == 1
+    assert len(list((office / "备份").glob("通报数据-2023-06.备份-*.xlsx"))) == 1
     # while Excel or WPS has the master open, nothing is done
     lock = office / f"~${MASTER}"
     lock.write_bytes(b"")

@@ -175,6 +175,10 @@ NEXT = {
     "give_month": "请在“总体情况”表填写月份，或用 --month 指定。",
     "refresh_charts": "“总览”图表请看 bulletin run 生成的结果工作簿，或运行 bulletin charts。",
     "set_password": "请设置环境变量 {env}，或用命令 keyring set {service} {subject} 存入系统钥匙串。",
+    "remind": "催报：bulletin collect remind 总表（加 --send 直接发送）。",
+    "give_returns": "请给出回传的工作簿或其所在文件夹，或加 --imap 读取办公邮箱。",
+    "set_mailbox": "请在 collect.yaml 的 imap 中填写 host 和 user。",
+    "set_imap_password": "请设置环境变量 {env}，或用命令 keyring set {service} {subject} 存入系统钥匙串。",
 }
 
 
@@ -188,6 +192,11 @@ def said(nexts: Sequence[Next]) -> list[str]:
 
             smtp = load_mail_settings().smtp
             extra = {"env": smtp.password_env, "service": smtp.keyring_service}
+        elif n.action == "set_imap_password":  # collect.yaml's names for the office mailbox
+            from .config import load_collect_settings
+
+            imap = load_collect_settings().imap
+            extra = {"env": imap.password_env, "service": imap.keyring_service}
         lines.append(NEXT[n.action].format(subject=n.subject, **extra))
     return list(dict.fromkeys(lines))
 

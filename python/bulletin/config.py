@@ -201,7 +201,17 @@ def settings_from_dict(d: dict[str, Any], file: str = "settings.yaml") -> Settin
         raise ConfigError(file, "backup_keep", f"应为 1 到 1000 之间的整数，现为“{d['backup_keep']}”")
     return Settings(str(d["district"]), str(d["city"]), str(d.get("province", "")), tuple(map(str, prefixes)),
                     _number(file, d, "ratio_tolerance_pp", 0.005), _number(file, d, "total_tolerance", 1e-6),
-                 "ratio_change_unit", "history_file", "database_url", "backup_keep")
+                    unit, str(d.get("history_file") or ""), int(_number(file, d, "list_limit", 5)),
+                    _database_url(file, d.get("database_url")), int(keep))
+
+
+def _database_url(file: str, value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not value.startswith(("sqlite:", "postgresql")):
+        raise ConfigError(file, "database_url", f"应是数据库地址，如 postgresql+psycopg://用户@服务器/数据库 或 "
+                                                f"sqlite:///D:/通报/office.sqlite，现为“{value}”")
+    return value
 
 
 def _document_settings(d: dict[str, Any], file: str) -> Any:

@@ -34,6 +34,10 @@ NEXT_ACTIONS = (
     "give_month",            # the month cannot be told: fill 月份
     "refresh_charts",        # the 总览 charts were not redrawn here
     "set_password",          # the SMTP password of the user (subject) is set nowhere on this PC
+    "remind",                # some units have not reported (报送): a reminder can be sent
+    "give_returns",          # no returned workbook was given to import
+    "set_mailbox",           # the office mailbox the returns come to is not set up
+    "set_imap_password",     # the mailbox password of the user (subject) is set nowhere on this PC
 )
 
 

@@ -245,6 +245,12 @@ def walked(tmp_path_factory) -> list[tuple[str, str]]:
     assert "2023-06 已存入历史库" in first.body["notes"][-1]
     assert again.body["notes"][-1] == "已重新存入 2023-06（替换先前存入的 2023-06，其他月份不变）。"
     w.step("mail-send", book)  # no server listening: refused at once, said in Chinese
+    for step in ("collect-send", "collect-status", "collect-remind"):  # 报送: drafts, the table, reminders
+        w.step(step, book)
+    status = w.step("collect-status", book)
+    assert "remind" in {n["action"] for n in status.body["next"]}
+    w("post", "/api/collect-import", data={"workbook": book})  # nothing chosen
+    w("post", "/api/collect-import", data={"workbook": book, "imap": "1"})  # no mailbox set up
     seen += w.seen
 
     # June with May: staff edits kept (next: reset, overwrite), resets, restores, backups, next month unclosed

@@ -30,9 +30,10 @@ from ..core.month import MonthData
 from ..core.problems import Problem
 from ..core.registry import Registry, UnknownDepartment
 from ..engine import compute
-from ..errors import UsageError
+from ..errors import Next, UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
 from ..spec import AGREEMENTS, ANNEXES, annex
+from . import backups
 from .common import Outcome, history_path, month_arg, output_dir, past_months, today
 
 SECRET_ENV = "BULLETIN_COLLECT_SECRET"
@@ -140,7 +141,7 @@ def read_master(workbook: Path, month: str | None = None, port: Any = None) -> M
     grids = port.read_grids()
     data = compute(grids, month=month_arg(month))
     if not data.month:
-        raise UsageError("无法确定总表的月份：请在“总体情况”表填写月份，或用 --month 指定")
+        raise UsageError("无法确定总表的月份。", next=[Next("give_month")])
     return Master(workbook, port, grids, data, data.registry or load_registry())
 
 
@@ -635,7 +636,7 @@ def import_returns(workbook: Path, sources: Sequence[Path] = (), *, history: Pat
     ensure_closed(workbook)  # before anything is sent back or kept: the master must be writable at the end
     port = OpenpyxlPort(workbook)
     return import_book(port, sources, history=history, out_dir=out_dir, month=month, mail=mail, imap=imap,
-                       extra=extra, progress=progress, save=port.save_in_place)
+                       extra=extra, progress=progress, save=lambda: backups.save_in_place(port))
 
 
 def import_book(port: Any, sources: Sequence[Path] = (), *, history: Path | None = None,
@@ -658,7 +659,7 @@ def import_book(port: Any, sources: Sequence[Path] = (), *, history: Path | None
             files += fetched
             notes += skipped
         if not files:
-            raise UsageError("没有要导入的回传文件：请给出文件或文件夹（或用 --imap 读取邮箱）")
+            raise UsageError("没有要导入的回传文件。", next=[Next("give_returns")])
         outcome = _import(workbook, master, settings, history, secret, files, out_dir, mail, say, save)
     outcome.notes[:0] = notes
     return outcome
@@ -675,8 +676,8 @@ def _imap_password(imap: core.ImapSettings) -> str:
     except Exception:  # no usable keyring on this machine: as not found
         value = None
     if not value:
-        raise UsageError(f"未找到邮箱 {imap.user} 的 IMAP 密码：请设置环境变量 {imap.password_env}，或用命令 keyring set "
-                         f"{imap.keyring_service} {imap.user} 存入系统钥匙串（密码不会写入文件）。")
+        raise UsageError(f"未找到收取回传的邮箱 {imap.user} 的密码（密码不会写入文件）。",
+                         next=[Next("set_imap_password", imap.user)])
     return value
 
 
@@ -686,7 +687,7 @@ def _fetch_mailbox(settings: core.CollectSettings, folder: Path,
 
     imap = settings.imap
     if not imap.host or not imap.user:
-        raise UsageError("--imap：collect.yaml 的 imap 未设置 host 和 user")
+        raise UsageError("尚未设置收取回传的办公邮箱。", next=[Next("set_mailbox")])
     fetched, skipped = fetch_returns(imap, _imap_password(imap), folder, max_bytes=settings.limits.max_file_bytes,
                                      today=today())
     say(f"邮箱 {imap.user}：找到 {len(fetched)} 个工作簿附件")
@@ -854,13 +855,14 @@ def status(workbook: Path, *, history: Path | None = None, month: str | None = N
         f"{r['days_late']} | {r['reason']}" for r in table]
     missing = sorted({r["short"] for r in table if r["state"] in (core.OVERDUE, core.RETURNED, core.SENT, core.NOT_SENT)})
     if missing:
-        outcome.notes.append(f"尚未报齐：{'、'.join(missing)}。催报：bulletin collect remind")
+        outcome.notes.append(f"尚未报齐：{'、'.join(missing)}。")
+        outcome.next.append(Next("remind"))
     outcome.extra["collect"] = {"month": master.month, "deadline": deadline.isoformat(), "today": day.isoformat(),
                                 "rows": table, "events": [e.__dict__ for e in events]}
     if write:
         try:
             _write_status_sheet(master, table)
-            master.port.save_in_place()
+            backups.save_in_place(master.port)
             outcome.notes.append(f"已写入总表的“{STATUS_SHEET}”表。")
         except WorkbookLocked as exc:
             outcome.notes.append(f"未写入“{STATUS_SHEET}”表：{exc}")

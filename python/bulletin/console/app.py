@@ -255,7 +255,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
                     upload.save(path)
                     paths.append(path)
                 if not paths and not imap:
-                    raise UserError("请选择要导入的回传文件（可一次选多个），或勾选“读取邮箱”")
+                    raise UserError("请选择要导入的回传文件（可一次选多个）")
                 outcome = steps.collect_import(workbook, history, paths, imap=imap)
             return payload(outcome, workbook, notes), 200
 
