@@ -1,0 +1,223 @@
+"""core/numbers and the places the office prints a rounded figure, with expected values written by hand.
+
+The office rounds half up (0.125 → 0.13), on the decimal value a figure has, not on its binary float: 2.675 is
+stored as 2.67499999… and is printed 2.68. Python's round() is banker's rounding on the float (0.12, 2.67),
+so every expectation here is a literal, never round() or the code under test.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import pytest
+
+from bulletin.core.compare import change_of, drivers_of
+from bulletin.core.numbers import (BadNumber, clean_text, has_invisible, is_blank, parse_date, parse_number, present,
+                                   round_half_up, to_decimal, visible)
+from bulletin.core.recompute import evaluate, exact, side_sum, total_of
+from bulletin.spec import annex
+
+
+@pytest.mark.parametrize("value, places, expected", [
+    (0.125, 2, 0.13), (0.135, 2, 0.14), (2.675, 2, 2.68), (1.005, 2, 1.01), (3.125, 2, 3.13),
+    (0.5, 0, 1.0), (1.5, 0, 2.0), (2.5, 0, 3.0), (0.25, 1, 0.3), (0.35, 1, 0.4),
+    (-0.125, 2, -0.13), (-2.675, 2, -2.68), (-3.125, 2, -3.13), (-0.5, 0, -1.0),
+    (62.7129, 2, 62.71), (62.715, 2, 62.72), (99.995, 2, 100.0), (0.0049, 2, 0.0), (0.005, 2, 0.01),
+    (12.3456785, 6, 12.345679), (1.23456785, 7, 1.2345679), (7, 2, 7.0),
+])
+def test_round_half_up_ties_go_up_on_the_decimal_value(value, places, expected):
+    got = round_half_up(value, places)
+    assert got == expected and isinstance(got, float)
+
+
+def test_round_half_up_of_a_decimal_and_of_nothing():
+    assert round_half_up(Decimal("3.125")) == 3.13
+    assert round_half_up(Decimal("-1.925")) == -1.93
+    assert round_half_up(Decimal(1) / Decimal(32) * 100) == 3.13  # 3.125 exactly
+    assert round_half_up(None) is None
+    assert round_half_up(0.125) == 0.13  # two places unless told
+
+
+def test_a_ratio_of_one_in_thirty_two_is_printed_3_13():
+    col = annex(1).column("即办件事项占比")
+    assert evaluate(col, {"即办件事项数": 1, "事项总数": 32}) == 3.13
+    assert evaluate(col, {"即办件事项数": 1, "事项总数": 8}) == 12.5
+    assert evaluate(col, {"即办件事项数": 1, "事项总数": 800}) == 0.13  # 0.125
+    assert evaluate(col, {"即办件事项数": 107, "事项总数": 4000}) == 2.68  # 2.675
+    assert exact(col, {"即办件事项数": 1, "事项总数": 32}) == Decimal("3.125")
+
+
+def test_a_compression_ratio_subtracts_its_second_term():
+    col = annex(2).column("压缩比例")
+    # (32 − 31) / 32 = 3.125 %: the minus sign of "-承诺时限" is read
+    assert evaluate(col, {"法定时限（工作日）": 32, "承诺时限（工作日）": 31}) == 3.13
+    assert side_sum(("法定时限（工作日）", "-承诺时限（工作日）"), {"法定时限（工作日）": 32, "承诺时限（工作日）": 31}) == 1
+    assert evaluate(col, {"法定时限（工作日）": 0, "承诺时限（工作日）": 0}) is None  # no ratio of nothing
+    assert evaluate(col, {"法定时限（工作日）": 32, "承诺时限（工作日）": None}) is None
+
+
+def test_a_district_total_ratio_is_recomputed_from_the_summed_parts():
+    spec = annex(1)
+    rows = [{"事项总数": 16, "不见面审批事项占比": 100, "即办件事项数": 1},
+            {"事项总数": 16, "不见面审批事项占比": 100, "即办件事项数": 0}]
+    total = total_of(spec, rows)
+    assert total["事项总数"] == 32 and total["即办件事项数"] == 1
+    assert total["即办件事项占比"] == 3.13  # 1/32, not the mean of 6.25 and 0
+
+
+@pytest.mark.parametrize("current, previous, change", [
+    (3.125, 0.0, 3.13), (0.0, 3.125, -3.13), (10.0, 12.125, -2.13), (2.675, 0.0, 2.68),
+    (62.7129, 65.2174, -2.51), (92.2457, 94.1667, -1.92), (50.005, 50.0, 0.01), (49.995, 50.0, 0.0),
+    (-0.125, 0.0, -0.13),
+])
+def test_ratio_changes_are_from_the_printed_figures_rounded_half_up(current, previous, change):
+    got = change_of("ratio", current, previous)
+    assert got["change"] == change and got["change_pct"] is None
+    assert got["direction"] == ("上升" if change > 0 else "下降" if change < 0 else "无变化")
+
+
+@pytest.mark.parametrize("current, previous, change, pct", [
+    (33, 32, 1, 3.13), (31, 32, -1, -3.13), (1001, 800, 201, 25.13), (599, 800, -201, -25.13),
+    (41327, 40890, 437, 1.07), (205509, 168583, 36926, 21.9), (5, 5, 0, 0.0),
+])
+def test_count_changes_in_percent_are_rounded_half_up(current, previous, change, pct):
+    got = change_of("count", current, previous)
+    assert got["change"] == change and isinstance(got["change"], int)
+    assert got["change_pct"] == pct
+
+
+def test_a_change_of_a_count_that_is_not_whole():
+    got = change_of("number", 14.5, 12.25)
+    assert got["change"] == 2.25 and got["change_pct"] == 18.37  # 2.25 / 12.25 = 18.367…
+    got = change_of("number", 0.3, 0.1)
+    assert got["change"] == 0.2 and got["direction"] == "上升"  # not 0.19999999999999998
+    got = change_of("count", 10.5, 10)
+    assert got["change"] == 0.5 and not isinstance(got["change"], int)
+
+
+def test_from_zero_and_to_zero():
+    assert change_of("count", 3, 0)["from_zero"] and not change_of("count", 3, 0)["to_zero"]
+    assert change_of("count", 0, 3)["to_zero"] and not change_of("count", 0, 3)["from_zero"]
+    assert not change_of("count", 0, 0)["from_zero"] and not change_of("count", 0, 0)["to_zero"]
+    assert change_of("count", 0, 0)["change_pct"] is None
+    assert change_of("count", 3, 0)["change_pct"] is None
+    nothing = change_of("ratio", 1.0, None)
+    assert nothing == {"change": None, "change_pct": None, "direction": "无数据", "from_zero": False,
+                       "to_zero": False}
+    assert change_of("ratio", float("nan"), 1.0)["direction"] == "无数据"
+
+
+def test_drivers_split_a_tie_half_up():
+    """Two departments, the district 1/32 → 2/32 (3.125 % → 6.25 %): A's new item moves it 3.125 pp."""
+    spec = annex(1)
+    col = spec.column("即办件事项占比")
+    prev = [{"部门": "A", "事项总数": 16, "即办件事项数": 0, "即办件事项占比": 0.0},
+            {"部门": "B", "事项总数": 16, "即办件事项数": 1, "即办件事项占比": 6.25}]
+    cur = [{"部门": "A", "事项总数": 16, "即办件事项数": 1, "即办件事项占比": 6.25},
+           {"部门": "B", "事项总数": 16, "即办件事项数": 1, "即办件事项占比": 6.25}]
+    drivers = drivers_of(spec, col, cur, prev, {"事项总数": 32, "即办件事项数": 1})
+    assert [(d.department, d.effect, d.previous, d.current) for d in drivers] == [
+        ("A", 3.13, 0.0, 6.25), ("B", 0.0, 6.25, 6.25)]
+
+
+def test_drivers_of_a_department_that_left():
+    """B (8 items, 4 instant) reports no more: the district goes from 5/24 to 1/16 (20.83 % → 6.25 %)."""
+    spec = annex(1)
+    col = spec.column("即办件事项占比")
+    prev = [{"部门": "A", "事项总数": 16, "即办件事项数": 1}, {"部门": "B", "事项总数": 8, "即办件事项数": 4}]
+    cur = [{"部门": "A", "事项总数": 16, "即办件事项数": 1}]
+    drivers = drivers_of(spec, col, cur, prev, {"事项总数": 24, "即办件事项数": 5})
+    # B: (0 − 4) − 5/24·(0 − 8) = −4 + 5/3 = −7/3, over 16 → −14.583… pp; A: 0
+    assert [(d.department, d.effect) for d in drivers] == [("B", -14.58), ("A", 0.0)]
+    assert drivers_of(spec, col, cur, prev, None) == []
+    assert drivers_of(spec, col, cur, prev, {"事项总数": 0, "即办件事项数": 0}) == []
+    assert drivers_of(spec, spec.column("事项总数"), cur, prev, {"事项总数": 24, "即办件事项数": 5}) == []
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("１２３", 123), ("28,079", 28079), (" 45 ", 45), ("1,234,567.5", 1234567.5), ("+7", 7), ("-3", -3),
+    (".5", 0.5), ("5.", 5), (12, 12), (2.5, 2.5), (Decimal("1.25"), 1.25), ("4\n", 4), ("0", 0),
+])
+def test_parse_number_normalises_what_is_unambiguous(raw, expected):
+    got = parse_number(raw)
+    assert got == expected and isinstance(got, float)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("62.71%", 62.71), ("62.71", 62.71), (62.71, 62.71), (0.6271, 62.71), ("0.6271", 62.71), (1, 100.0),
+    ("1", 100.0), (0, 0.0), ("100%", 100.0), ("0.5%", 0.5), (1.5, 1.5), ("１００％", 100.0), (-0.5, -0.5),
+])
+def test_parse_number_of_a_ratio_cell(raw, expected):
+    assert parse_number(raw, percent=True) == expected
+
+
+def test_a_number_in_a_percent_formatted_cell_is_a_fraction():
+    assert parse_number(0.6271, percent=True, percent_format=True) == 62.71
+    assert parse_number(62.71, percent=True, percent_format=True) == 6271.0  # shown 6271 %: refused later
+    assert parse_number(62.71, percent=False, percent_format=True) == 62.71
+    assert parse_number("62.71%", percent=False) == 62.71  # the % sign is read; whether it is allowed is intake's
+
+
+@pytest.mark.parametrize("raw, rule, shown", [
+    ("很多", "value.not_number", "很多"), ("#DIV/0!", "value.excel_error", "#DIV/0!"),
+    ("#n/a", "value.excel_error", "#N/A"), (True, "value.not_number", "True"), (False, "value.not_number", "False"),
+    ("12\u200b3", "value.invisible_char", "12[U+200B 零宽空格]3"), ("1e5", "value.not_number", "1e5"),
+    (" 1,23 ", "value.not_number", "1,23"), ("12,3456", "value.not_number", "12,3456"),
+    ("1 2a", "value.not_number", "1 2a"), ("--3", "value.not_number", "--3"), ("%", "value.not_number", "%"),
+    (dt.date(2023, 6, 1), "value.not_number", "2023-06-01"),
+    (dt.datetime(2023, 6, 1, 8, 0), "value.not_number", "2023-06-01 08:00:00"),
+    (dt.time(8, 30), "value.not_number", "08:30:00"), ("abc\u200b", "value.not_number", "abc[U+200B 零宽空格]"),
+])
+def test_parse_number_refuses_the_rest_with_its_rule(raw, rule, shown):
+    with pytest.raises(BadNumber) as err:
+        parse_number(raw)
+    assert err.value.rule == rule and err.value.shown == shown and str(err.value) == rule
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "\n", "\u3000", float("nan")])
+def test_blank_cells_are_none(raw):
+    assert parse_number(raw) is None and parse_number(raw, percent=True) is None
+    assert is_blank(raw)
+
+
+def test_huge_numbers_are_infinite_not_an_overflow():
+    assert parse_number("9" * 400) == math.inf
+    assert parse_number("-" + "9" * 400) == -math.inf
+    assert parse_number(10 ** 400) == math.inf
+    assert parse_number(-(10 ** 400)) == -math.inf
+    assert parse_number("12345678901234567890") == 1.2345678901234567e19
+
+
+def test_clean_text_present_and_blank():
+    assert clean_text(" 殷都区　公安 分局\n") == "殷都区公安分局"
+    assert clean_text("ＡＢＣ１２") == "ABC12"
+    assert clean_text(None) == "" and clean_text(12) == "12"
+    assert present(0) and present("") and present(0.0) and not present(None) and not present(float("nan"))
+    assert not is_blank(0) and not is_blank("x") and not is_blank(0.0) and not is_blank(False)
+
+
+def test_invisible_characters_are_named():
+    assert visible("12\u200b3") == "12[U+200B 零宽空格]3"
+    assert visible("a\ufeffb") == "a[U+FEFF 字节顺序标记（BOM）]b"
+    assert visible("a\x07b") == "a[U+0007 控制字符]b"
+    assert visible("a\u2061b") == "a[U+2061 控制字符]b"  # another format character (Cf)
+    assert visible("a\tb\nc\rd") == "a\tb\nc\rd"
+    assert visible(12) == "12"
+    assert has_invisible("x\u200dy") and has_invisible("\x00") and not has_invisible("a b\t")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("2023-07-10", dt.date(2023, 7, 10)), ("2023/7/1", dt.date(2023, 7, 1)), ("2023.07.10", dt.date(2023, 7, 10)),
+    ("2023年7月10日", dt.date(2023, 7, 10)), ("2023 年 7 月 10", dt.date(2023, 7, 10)),
+    (dt.datetime(2023, 6, 30, 17, 0), dt.date(2023, 6, 30)), (dt.date(2023, 6, 30), dt.date(2023, 6, 30)),
+    ("2023-06-31", None), ("2023-13-01", None), ("六月", None), (None, None), ("2023-06", None), ("23-06-30", None),
+])
+def test_parse_date(raw, expected):
+    got = parse_date(raw)
+    assert got == expected and (got is None or type(got) is dt.date)
+
+
+def test_to_decimal_keeps_the_printed_digits():
+    assert to_decimal(2.675) == Decimal("2.675") and to_decimal(0.1) == Decimal("0.1")
+    assert to_decimal(7) == Decimal(7) and isinstance(to_decimal(7), Decimal)
