@@ -1,0 +1,113 @@
+"""core/validate and core/recompute on small sheets made cell by cell: each check at its boundary (equal, one
+over), the printed-ratio tolerance at exactly 0.005 pp, the messages' figures, totals and subtotals. Expected
+values are written by hand."""
+from __future__ import annotations
+
+from bulletin.core.intake import Grid, read_annex
+from bulletin.core.recompute import recompute
+from bulletin.core.validate import validate
+from bulletin.engine import context
+from bulletin.spec import annex
+
+CTX = context()
+HEAD = {1: ["序号", "单位", "事项总数", "不见面审批事项占比", "即办件事项数", "即办件事项占比"],
+        2: ["序号", "单位", "事项总数", "法定时限（工作日）", "承诺时限（工作日）", "压缩比例", "即办件事项数",
+            "一日办结事项数", "非一日办结事项数"],
+        7: ["序号", "单位名称", "排查事项总数", "已完成事项", "未完成事项", "完成率", "备注"]}
+
+
+def check(number: int, rows: list[list], total: list | None = None, **tolerances):
+    """Problems of an annex sheet: a title, the header, an optional 合计 row on top, department rows."""
+    head = HEAD[number]
+    body = [["合计", None, *total]] if total is not None else []
+    body += [[str(i + 1), *r] for i, r in enumerate(rows)]
+    grid = Grid(annex(number).sheet, [["标题"], head, *body])
+    data = read_annex(annex(number), grid, CTX)
+    result = recompute(data)
+    problems = data.problems + validate(data, result, CTX.messages, **tolerances)
+    return [(p.rule, p.cell, p.department, p.severity) for p in problems], problems, result
+
+
+def test_a_part_equal_to_its_whole_is_fine_one_more_is_not():
+    found, _, _ = check(1, [["交通局", 89, 100, 89, 100]])
+    assert found == []
+    found, problems, _ = check(1, [["交通局", 89, 100, 90, None]])
+    assert found == [("check.part_exceeds_whole", "E3", "交通局", "error")]
+    assert problems[0].message == "“即办件事项数”（90）大于“事项总数”（89）。"
+
+
+def test_parts_must_add_up_to_the_whole_exactly():
+    # 事项总数, 法定, 承诺, 压缩比例, 即办, 一日办结, 非一日办结
+    found, _, _ = check(2, [["残联", 7, 100, 50, None, 2, 3, 2]])
+    assert found == []
+    found, problems, _ = check(2, [["残联", 7, 100, 50, None, 2, 3, 3]])
+    assert found == [("check.parts_sum_mismatch", "C3", "残联", "error")]
+    assert problems[0].message == "“即办件事项数”＋“一日办结事项数”＋“非一日办结事项数”之和为8，与“事项总数”（7）不相等。"
+    found, _, _ = check(2, [["残联", 7, 100, 50, None, 2, 3, 1]])
+    assert [f[0] for f in found] == ["check.parts_sum_mismatch"]
+    found, _, _ = check(2, [["残联", 7, 100, 50, None, 2, None, 2]])  # a blank part: reported as missing only
+    assert "check.parts_sum_mismatch" not in [f[0] for f in found]
+
+
+def test_a_printed_ratio_within_half_a_hundredth_is_accepted():
+    # 1 of 32 is 3.125 %: 3.13 (half up) and 3.12 (the other side of the tie) are both 0.005 pp off
+    for printed in (3.13, 3.12, "3.125%"):
+        found, _, _ = check(1, [["交通局", 32, 100, 1, printed]])
+        assert found == [], printed
+    found, problems, _ = check(1, [["交通局", 32, 100, 1, 3.11]])
+    assert found == [("printed.ratio_mismatch", "F3", "交通局", "warning")]
+    assert problems[0].message == ("填报的“即办件事项占比”为3.11%，按“即办件事项数 / 事项总数”重新计算应为3.13%，"
+                                   "已按重新计算值输出。")
+    found, _, _ = check(1, [["交通局", 32, 100, 1, 3.14]])
+    assert [f[0] for f in found] == ["printed.ratio_mismatch"]
+
+
+def test_the_ratio_tolerance_is_a_setting():
+    found, _, _ = check(1, [["交通局", 32, 100, 1, 3.11]], ratio_tolerance_pp=0.02)
+    assert found == []
+    found, _, _ = check(1, [["交通局", 32, 100, 1, 3.13]], ratio_tolerance_pp=0.004)
+    assert [f[0] for f in found] == ["printed.ratio_mismatch"]
+
+
+def test_a_printed_computed_count_must_equal_the_recomputed_one():
+    found, _, _ = check(7, [["残联", 10, 4, 6, 40, None]])
+    assert found == []
+    found, problems, _ = check(7, [["残联", 10, 4, 7, 40, None]])
+    assert found == [("printed.value_mismatch", "E3", "残联", "warning")]
+    assert "为7，" in problems[0].message and "应为6，" in problems[0].message
+    found, _, _ = check(7, [["残联", 10, 4, 6, 40, None]], total_tolerance=0.5)
+    assert found == []
+
+
+def test_a_printed_total_must_be_the_sum_of_its_rows():
+    rows = [["交通局", 89, 100, 89, 100], ["住建局", 86, 50, 43, 50]]
+    found, _, result = check(1, rows, total=[175, 75.43, 132, 75.43])
+    assert found == []
+    assert result.total["事项总数"] == 175 and result.total["即办件事项数"] == 132
+    assert result.total["即办件事项占比"] == 75.43  # 132/175 = 75.428…
+    assert result.total["不见面审批事项占比"] == 75.43  # (89·100 + 86·50) / 175, weighted by 事项总数
+    found, problems, _ = check(1, rows, total=[176, 75.43, 132, 75.43])
+    assert found == [("printed.total_mismatch", "C3", "", "warning")]
+    assert problems[0].message == "合计行填报的“事项总数”为176，各行相加应为175，已按重新计算值输出。"
+    found, _, _ = check(1, rows, total=[175, 75.44, 132, 75.43])  # a weighted ratio 0.01 pp off
+    assert found == [("printed.total_mismatch", "D3", "", "warning")]
+    found, _, _ = check(1, rows, total=[175, 75.43, 132, 75.42])
+    assert found == [("printed.ratio_mismatch", "F3", "", "warning")]
+
+
+def test_a_department_twice_is_reported_at_its_second_row():
+    found, problems, _ = check(1, [["交通局", 89, 100, 89, 100], ["住建局", 86, 100, 86, 100],
+                                   ["交通运输局", 1, 100, 1, 100]])
+    assert found == [("department.duplicate", "B5", "交通局", "error")]
+    assert problems[0].message == "单位“交通运输局”在本表中重复出现（首次出现在第3行）。"
+
+
+def test_a_blank_name_is_not_a_duplicate():
+    found, _, _ = check(1, [[None, 1, 100, 1, 100], [None, 2, 100, 2, 100]])
+    assert "department.duplicate" not in [f[0] for f in found]
+
+
+def test_a_zero_denominator_is_no_ratio_and_no_mismatch():
+    found, _, result = check(1, [["交通局", 0, 100, 0, 0]])
+    assert found == []
+    assert result.records[0]["即办件事项占比"] is None
