@@ -215,7 +215,7 @@ def test_invisible_characters_are_named():
 ])
 def test_parse_date(raw, expected):
     got = parse_date(raw)
-    assert got == expected and (got is None or type(got) is dt.date)
+    assert got == expected and type(got) is type(expected)  # a date, never a datetime
 
 
 def test_to_decimal_keeps_the_printed_digits():
