@@ -24,7 +24,8 @@ os.environ.setdefault("BULLETIN_CACHE_DIR", tempfile.mkdtemp(prefix="bulletin-te
 # the property tests' profile: the same examples on every run, a bounded number, no example database
 hypothesis_settings.register_profile("bulletin", max_examples=150, derandomize=True, database=None, deadline=None,
                                      suppress_health_check=[HealthCheck.too_slow])
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bulletin"))
+hypothesis_settings.register_profile("mutation", parent=hypothesis_settings.get_profile("bulletin"), max_examples=25)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bulletin"))  # make mutation: "mutation"
 
 
 def require_tool(name: str, found: object, install: str) -> pytest.MarkDecorator:
