@@ -221,3 +221,34 @@ def test_parse_date(raw, expected):
 def test_to_decimal_keeps_the_printed_digits():
     assert to_decimal(2.675) == Decimal("2.675") and to_decimal(0.1) == Decimal("0.1")
     assert to_decimal(7) == Decimal(7) and isinstance(to_decimal(7), Decimal)
+
+
+@pytest.mark.parametrize("error", ["#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                                   "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!",
+                                   "#UNKNOWN!"])
+def test_every_excel_error_value_is_named_as_such(error):
+    for text in (error, error.lower(), f" {error} "):
+        with pytest.raises(BadNumber) as err:
+            parse_number(text)
+        assert (err.value.rule, err.value.shown) == ("value.excel_error", error)
+
+
+@pytest.mark.parametrize("char, name", [
+    ("\u200b", "零宽空格"), ("\u200c", "零宽非连接符"), ("\u200d", "零宽连接符"), ("\u2060", "零宽不换行空格"),
+    ("\ufeff", "字节顺序标记（BOM）"), ("\u00ad", "软连字符"), ("\u200e", "从左到右标记"), ("\u200f", "从右到左标记"),
+    ("\u202a", "方向控制符"), ("\u202c", "方向控制符"), ("\u202d", "方向控制符"), ("\u202e", "方向控制符"),
+    ("\x00", "控制字符"), ("\x01", "控制字符"), ("\x7f", "控制字符"), ("\u2066", "控制字符")])
+def test_every_invisible_character_is_spelled_out(char, name):
+    assert visible(f"1{char}2") == f"1[U+{ord(char):04X} {name}]2"
+    assert has_invisible(f"1{char}2")
+    with pytest.raises(BadNumber) as err:
+        parse_number(f"1{char}2")
+    assert (err.value.rule, err.value.shown) == ("value.invisible_char", f"1[U+{ord(char):04X} {name}]2")
+
+
+def test_a_percent_cell_holding_a_fraction_as_text_keeps_its_digits():
+    assert parse_number("0.0313", percent=True) == 3.13  # Decimal("0.0313") * 100, not 3.1300000000000003
+    assert parse_number(0.0313, percent=True) == 3.13
+    assert parse_number("-0.5", percent=True) == -0.5  # a negative is refused later, not scaled
+    assert parse_number("1.5", percent=True) == 1.5
+    assert parse_number("0.5%", percent=True) == 0.5
