@@ -38,7 +38,8 @@ def test_every_department_column_and_the_district_is_compared():
     assert a == {"sheet": "附件7", "scope": "department", "department": "甲", "key": "", "column": "已完成事项",
                  "type": "count", "current": 6, "previous": 4, "change": 2, "change_pct": 50.0, "direction": "上升",
                  "from_zero": False, "to_zero": False}
-    assert c.department_change("附件7", "甲", "完成率")["change"] == 20.0
+    ratio = c.department_change("附件7", "甲", "完成率")
+    assert (ratio["type"], ratio["change"], ratio["change_pct"]) == ("ratio", 20.0, None)  # pp, never a % of a %
     assert c.department_change("附件7", "乙", "完成率")["direction"] == "无变化"
     assert [r["column"] for r in records(c, department="甲")] == ["排查事项总数", "已完成事项", "未完成事项", "完成率"]
     city = records(c, department="安阳市")
