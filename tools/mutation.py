@@ -3,8 +3,9 @@ every surviving mutant.
 
 mutmut names a mutant after its file's path with a leading "src/" dropped, so a package under python/ would
 be recorded as `python.bulletin…` while the tests import `bulletin…` (every mutant then has "no tests"). The
-run therefore happens in a staged copy, build/mutation/, where the package sits at the top (bulletin/, with
-templates/ as its packaged bulletin/_templates) beside tests/ and examples/. The checkout is never mutated.
+run therefore happens in a staged copy, build/mutation/<modules>/ (build/mutation/all/ for every module), where
+the package sits at the top (bulletin/, with templates/ as its packaged bulletin/_templates) beside tests/ and
+examples/. The checkout is never mutated.
 
     python tools/mutation.py                      # every module of core/ and engine.py
     python tools/mutation.py numbers compare      # only these modules (core/<name>.py or engine)
@@ -21,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGE = ROOT / "build" / "mutation"
+BUILD = ROOT / "build" / "mutation"
 # The fast tests: the core's own, none that starts a process, a server or LibreOffice. Each mutant runs only the
 # ones that reach the mutated function (mutmut records which), stopping at the first failure.
 FAST_TESTS = ["test_numbers_core.py", "test_properties.py", "test_history_choice.py", "test_rule_thresholds.py",
@@ -37,28 +38,34 @@ def _path(module: str) -> str:
     return "bulletin/engine.py" if module == "engine" else f"bulletin/core/{module}.py"
 
 
+def stage_dir(modules: list[str]) -> Path:
+    return BUILD / ("all" if modules == TARGETS else "-".join(modules))
+
+
 def stage(modules: list[str]) -> None:
     """A fresh copy of the package, tests and samples, and the mutmut configuration for these modules."""
-    shutil.rmtree(STAGE, ignore_errors=True)
-    STAGE.mkdir(parents=True)
+    where = stage_dir(modules)
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
-    shutil.copytree(ROOT / "python" / "bulletin", STAGE / "bulletin", ignore=ignore)
-    shutil.copytree(ROOT / "templates", STAGE / "bulletin" / "_templates", ignore=ignore)
-    shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=ignore)
-    shutil.copytree(ROOT / "examples", STAGE / "examples", ignore=ignore)
+    shutil.copytree(ROOT / "python" / "bulletin", where / "bulletin", ignore=ignore)
+    shutil.copytree(ROOT / "templates", where / "bulletin" / "_templates", ignore=ignore)
+    shutil.copytree(ROOT / "tests", where / "tests", ignore=ignore)
+    shutil.copytree(ROOT / "examples", where / "examples", ignore=ignore)
     tests = [f"tests/{t}" for t in FAST_TESTS if (ROOT / "tests" / t).exists()]
     lines = ["[mutmut]", "source_paths = bulletin", "only_mutate =", *(f"    {_path(m)}" for m in modules),
              "also_copy =", "    examples/", "pytest_add_cli_args_test_selection =", *(f"    {t}" for t in tests),
              "pytest_add_cli_args =", "    -p", "    no:cacheprovider",
              "", "[tool:pytest]", "addopts = -q", ""]
-    (STAGE / "setup.cfg").write_text("\n".join(lines), encoding="utf-8")
+    (where / "setup.cfg").write_text("\n".join(lines), encoding="utf-8")
 
 
 def report(modules: list[str]) -> int:
     """Score per module (killed / mutants that tests reach or not) and the surviving mutants' names."""
+    where = stage_dir(modules)
     survivors, rows = [], []
     for module in modules:
-        meta = STAGE / "mutants" / (_path(module) + ".meta")
+        meta = where / "mutants" / (_path(module) + ".meta")
         if not meta.exists():
             rows.append((module, None, Counter()))
             continue
@@ -76,7 +83,8 @@ def report(modules: list[str]) -> int:
         other = {k: v for k, v in kinds.items() if k not in ("killed", "survived", "no tests")}
         print(f"{module:<12} {total:>7} {kinds['killed']:>7} {kinds['survived']:>8} {kinds['no tests']:>8} "
               f"{score:>7}" + (f"  {other}" if other else ""))
-    print(f"\nsurviving mutants ({len(survivors)}; `cd {STAGE.relative_to(ROOT)} && mutmut show NAME` shows one):")
+    show = f"cd {where.relative_to(ROOT)} && ../../../.venv/bin/mutmut show NAME"
+    print(f"\nsurviving mutants ({len(survivors)}; `{show}` shows one):")
     for name in survivors:
         print("  " + name)
     return 0
@@ -94,7 +102,7 @@ def main(argv: list[str]) -> int:
         mutmut = Path(sys.executable).with_name("mutmut")
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the staged copy, not the checkout
         env["HYPOTHESIS_PROFILE"] = "mutation"  # fewer examples per property: each mutant reruns them
-        run = subprocess.run([str(mutmut), "run"], cwd=STAGE, env=env)
+        run = subprocess.run([str(mutmut), "run"], cwd=stage_dir(modules), env=env)
         if run.returncode not in (0, 1):
             return run.returncode
     return report(modules)
