@@ -45,7 +45,7 @@ def test_every_department_column_and_the_district_is_compared():
     city = records(c, department="安阳市")
     assert {r["scope"] for r in city} == {"reference"} and {r["direction"] for r in city} == {"新增"}
     total = c.total_change("附件7", "完成率")
-    assert total["scope"] == "total" and total["department"] == "全区" and total["key"] == ""
+    assert total["scope"] == "total" and total["department"] == "全区" and total["key"] == "" and total["type"] == "ratio"
     assert (total["current"], total["previous"], total["change"]) == (77.78, 66.67, 11.11)
     assert c.total_change("附件7", "已完成事项")["change"] == 2
     assert c.total_change("附件1", "事项总数") is None and c.department_change("附件7", "丙", "完成率") is None
