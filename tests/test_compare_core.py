@@ -46,7 +46,7 @@ def test_every_department_column_and_the_district_is_compared():
     assert {r["scope"] for r in city} == {"reference"} and {r["direction"] for r in city} == {"新增"}
     total = c.total_change("附件7", "完成率")
     assert total["scope"] == "total" and total["department"] == "全区" and total["key"] == "" and total["type"] == "ratio"
-    assert (total["current"], total["previous"], total["change"]) == (77.78, 66.67, 11.11)
+    assert (total["current"], total["previous"], total["change"], total["change_pct"]) == (77.78, 66.67, 11.11, None)
     assert c.total_change("附件7", "已完成事项")["change"] == 2
     assert c.total_change("附件1", "事项总数") is None and c.department_change("附件7", "丙", "完成率") is None
     assert len(c.records) == 4 * 3 + 4  # 甲, 乙, 安阳市 and the district, four columns each
@@ -107,6 +107,7 @@ def test_scalars_that_are_numbers_are_compared():
     assert set(c.scalars) == {"好差评主动评价量", "差评件数", "比例"}
     assert c.scalars["好差评主动评价量"] == {"current": 205509, "previous": 168583, "type": "count", "change": 36926,
                                         "change_pct": 21.9, "direction": "上升", "from_zero": False, "to_zero": False}
+    assert isinstance(c.scalars["好差评主动评价量"]["change"], int)
     assert c.scalars["差评件数"]["previous"] is None and c.scalars["差评件数"]["direction"] == "无数据"
     assert c.scalars["比例"]["change"] == 0.25
     assert compare(month(None, []), month(None, [])).month == "" and compare(month(None, []), month(None, [])).previous_month == ""

@@ -96,6 +96,14 @@ def test_a_change_of_a_count_that_is_not_whole():
     assert got["change"] == 0.5 and not isinstance(got["change"], int)
 
 
+def test_a_change_between_a_whole_and_a_fraction_is_decimal():
+    assert change_of("number", 10, 9.7)["change"] == 0.3  # not 0.3000000000000007
+    assert change_of("number", 9.7, 10)["change"] == -0.3
+    assert change_of("number", 1.2345, 1.0)["change"] == 0.2345  # six places kept
+    assert change_of("number", 1.0000005, 1.0)["change"] == 0.000001  # the seventh rounded half up
+    assert change_of("count", 2 ** 40, 2 ** 40 - 3)["change"] == 3
+
+
 def test_from_zero_and_to_zero():
     assert change_of("count", 3, 0)["from_zero"] and not change_of("count", 3, 0)["to_zero"]
     assert change_of("count", 0, 3)["to_zero"] and not change_of("count", 0, 3)["from_zero"]
@@ -119,6 +127,18 @@ def test_drivers_split_a_tie_half_up():
     drivers = drivers_of(spec, col, cur, prev, {"事项总数": 32, "即办件事项数": 1})
     assert [(d.department, d.effect, d.previous, d.current) for d in drivers] == [
         ("A", 3.13, 0.0, 6.25), ("B", 0.0, 6.25, 6.25)]
+
+
+def test_drivers_when_this_month_has_no_denominator_or_a_denominator_of_one():
+    spec = annex(1)
+    col = spec.column("即办件事项占比")
+    prev = [{"部门": "A", "事项总数": 4, "即办件事项数": 1}]
+    nothing = [{"部门": "A", "事项总数": 0, "即办件事项数": 0}]
+    assert drivers_of(spec, col, nothing, prev, {"事项总数": 4, "即办件事项数": 1}) == []
+    one = [{"部门": "A", "事项总数": 1, "即办件事项数": 1}]
+    # 1/4 → 1/1: (1 − 1) − 1/4·(1 − 4) = 3/4, over 1 → 75 pp, the whole move
+    assert [(d.department, d.effect) for d in drivers_of(spec, col, one, prev, {"事项总数": 4, "即办件事项数": 1})] == [
+        ("A", 75.0)]
 
 
 def test_drivers_of_a_department_that_left():
