@@ -26,9 +26,9 @@ BUILD = ROOT / "build" / "mutation"
 # The fast tests: the core's own, none that starts a process, a server or LibreOffice. Each mutant runs only the
 # ones that reach the mutated function (mutmut records which), stopping at the first failure.
 FAST_TESTS = ["test_numbers_core.py", "test_properties.py", "test_history_choice.py", "test_rule_thresholds.py",
-              "test_validate_core.py", "test_rules_core.py", "test_compare_core.py", "test_engine_core.py", "test_compare.py",
-              "test_rules.py", "test_intake.py", "test_validation_rules.py", "test_registry.py", "test_spec.py",
-              "test_reference_june.py"]
+              "test_validate_core.py", "test_rules_core.py", "test_compare_core.py", "test_engine_core.py",
+              "test_compare.py", "test_rules.py", "test_intake.py", "test_validation_rules.py", "test_registry.py",
+              "test_spec.py", "test_reference_june.py"]
 TARGETS = sorted(p.stem for p in (ROOT / "python" / "bulletin" / "core").glob("*.py") if p.stem != "__init__")
 TARGETS.append("engine")
 KILLED = {1, 3, 36, -24, 24, 152, 255, 37}  # a failing test, pytest's internal error, a timeout
