@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bulletin.core.intake import Grid, read_annex
 from bulletin.core.recompute import recompute
-from bulletin.core.validate import validate
+from bulletin.core.validate import _fmt, validate
 from bulletin.engine import context
 from bulletin.spec import annex
 
@@ -103,8 +103,31 @@ def test_a_department_twice_is_reported_at_its_second_row():
 
 
 def test_a_blank_name_is_not_a_duplicate():
-    found, _, _ = check(1, [[None, 1, 100, 1, 100], [None, 2, 100, 2, 100]])
-    assert "department.duplicate" not in [f[0] for f in found]
+    found, _, _ = check(1, [[None, 1, 100, 1, 100], [None, 2, 100, 2, 100], ["交通局", 1, 100, 1, 100],
+                            ["交通运输局", 1, 100, 1, 100]])
+    assert "department.duplicate" not in [f[0] for f in found if f[1] in ("B3", "B4")]
+    assert ("department.duplicate", "B6", "交通局", "error") in found  # the rows after the blank ones still count
+
+
+def test_a_blank_printed_cell_does_not_end_the_row_or_the_total():
+    found, _, _ = check(1, [["交通局", 32, None, 1, 3.11]])
+    assert ("printed.ratio_mismatch", "F3", "交通局", "warning") in found
+    # 法定时限 0: no 压缩比例 to compare; the total's 即办件事项数 after it is still checked
+    found, _, _ = check(2, [["残联", 7, 0, 0, None, 2, 3, 2]], total=[7, 0, 0, None, 3, 3, 2])
+    assert ("printed.total_mismatch", "G3", "", "warning") in found
+
+
+def test_the_tolerance_is_exceeded_only_beyond_it():
+    # 3.125 − 3.119999999 = 0.005000001: the 1e-9 slack for binary floats, and not a hair more
+    found, _, _ = check(1, [["交通局", 32, 100, 1, "3.119999999"]])
+    assert found == []
+    found, _, _ = check(1, [["交通局", 32, 100, 1, "3.119999998"]])
+    assert [f[0] for f in found] == ["printed.ratio_mismatch"]
+
+
+def test_figures_in_messages():
+    assert _fmt("ratio", 62.7) == "62.70%" and _fmt("count", 7.0) == "7" and _fmt("number", 2.5) == "2.5"
+    assert _fmt("number", 12.25) == "12.25" and _fmt("count", 0) == "0" and _fmt("number", -3.0) == "-3"
 
 
 def test_a_zero_denominator_is_no_ratio_and_no_mismatch():
