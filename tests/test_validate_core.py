@@ -74,9 +74,11 @@ def test_a_printed_computed_count_must_equal_the_recomputed_one():
     assert found == []
     found, problems, _ = check(7, [["残联", 10, 4, 7, 40, None]])
     assert found == [("printed.value_mismatch", "E3", "残联", "warning")]
-    assert "为7，" in problems[0].message and "应为6，" in problems[0].message
-    found, _, _ = check(7, [["残联", 10, 4, 6, 40, None]], total_tolerance=0.5)
+    assert problems[0].message == "填报的“未完成事项”为7，按“(排查事项总数 − 已完成事项)”重新计算应为6，已按重新计算值输出。"
+    found, _, _ = check(7, [["残联", 10, 4, 7, 40, None]], total_tolerance=1)  # 1 off is within a tolerance of 1
     assert found == []
+    found, _, _ = check(7, [["残联", 10, 4, 8, 40, None]], total_tolerance=1)
+    assert [f[0] for f in found] == ["printed.value_mismatch"]
 
 
 def test_a_printed_total_must_be_the_sum_of_its_rows():
@@ -93,6 +95,25 @@ def test_a_printed_total_must_be_the_sum_of_its_rows():
     assert found == [("printed.total_mismatch", "D3", "", "warning")]
     found, _, _ = check(1, rows, total=[175, 75.43, 132, 75.42])
     assert found == [("printed.ratio_mismatch", "F3", "", "warning")]
+
+
+def test_a_total_is_held_to_its_column_types_tolerance():
+    rows = [["交通局", 89, 100, 89, 100], ["住建局", 86, 50, 43, 50]]  # the weighted 不见面审批事项占比 is 75.43
+    for printed in (75.434, 75.435, "75.435000001"):  # a ratio: within 0.005 pp (and the 1e-9 slack)
+        found, _, _ = check(1, rows, total=[175, printed, 132, 75.43])
+        assert found == [], printed
+    found, _, _ = check(1, rows, total=[175, "75.435000002", 132, 75.43])
+    assert found == [("printed.total_mismatch", "D3", "", "warning")]
+    found, _, _ = check(1, rows, total=[176, 75.43, 132, 75.43], total_tolerance=2)  # a count: its own tolerance
+    assert found == []
+    found, _, _ = check(1, rows, total=[178, 75.43, 132, 75.43], total_tolerance=2)
+    assert [f[0] for f in found] == ["printed.total_mismatch"]
+
+
+def test_a_total_column_without_a_figure_does_not_end_the_total_row():
+    # no row gives 不见面审批事项占比, so the total has none to compare; 即办件事项数 after it is still checked
+    found, _, _ = check(1, [["交通局", 89, None, 89, 100]], total=[89, 50, 90, 100])
+    assert ("printed.total_mismatch", "E3", "", "warning") in found
 
 
 def test_a_department_twice_is_reported_at_its_second_row():
