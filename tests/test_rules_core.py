@@ -135,6 +135,9 @@ def test_city_columns_are_annex_5s_and_every_allowed_construct_loads():
     ("in_sheet(\"附件8\")", {}, True),
     ("in_sheet(\"附件7\")", {}, False),
     ("flag(\"应进驻大厅\")", {}, True),
+    ("`事项总数`", {"事项总数": None}, False),  # a missing value is false on its own too
+    ("`事项总数` or `即办件事项数`", {"事项总数": None, "即办件事项数": None}, False),
+    ("`事项总数` and 1", {"事项总数": 2}, True),
     ("`单位` == \"\"", {"单位": None}, True),
     ("\"\" == `单位`", {"单位": None}, True),
     ("`单位` < \"x\"", {"单位": "a"}, False),
@@ -230,6 +233,10 @@ def test_staff_confirmation():
     c = a.confirm({"附件7": {"甲": "黄"}}, RULES)  # a fired rule already has that colour
     assert c.statuses["附件7"]["甲"].named_under == ("red", "yellow")
     assert a.confirm({}, RULES).statuses == a.statuses
+    # 附件8 has no rule at all: a unit staff raise to 红 there is named under none
+    a = assess(month({"甲": 5}, in_annex8=["甲"]), RULES)
+    c = a.confirm({"附件8": {"甲": "红"}}, RULES)
+    assert c.statuses["附件8"]["甲"] == RowStatus(Status.RED, Status.GREEN, (), True, ())
 
 
 def test_streaks_count_back_without_a_gap():
