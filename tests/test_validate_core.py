@@ -149,6 +149,7 @@ def test_the_tolerance_is_exceeded_only_beyond_it():
 def test_figures_in_messages():
     assert _fmt("ratio", 62.7) == "62.70%" and _fmt("count", 7.0) == "7" and _fmt("number", 2.5) == "2.5"
     assert _fmt("number", 12.25) == "12.25" and _fmt("count", 0) == "0" and _fmt("number", -3.0) == "-3"
+    assert _fmt("count", 1234567.0) == "1234567" and _fmt("count", 90402) == "90402"  # not 1.23457e+06
 
 
 def test_a_zero_denominator_is_no_ratio_and_no_mismatch():
