@@ -23,10 +23,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "mutation"
-# The fast tests: the core's unit tests, on records and small sheets made in the test (none reads a workbook
-# file, starts a process or a server). Each mutant runs only the ones that reach the mutated function (mutmut
-# records which), stopping at the first failure. The workbook-level tests (test_compare, test_intake,
-# test_validation_rules, test_reference_june, test_history_*) would multiply the run's time.
+# The fast tests: the core's unit tests, on records and small sheets made in the test (only test_rules.py's two
+# June tests read the sample; none starts a process or a server). Each mutant runs only the ones that reach the
+# mutated function (mutmut records which), stopping at the first failure. The workbook-level tests
+# (test_compare, test_intake, test_validation_rules, test_reference_june, test_history_*) would multiply the
+# run's time on a shared 2-core machine.
 FAST_TESTS = ["test_numbers_core.py", "test_properties.py", "test_rule_thresholds.py", "test_validate_core.py",
               "test_rules_core.py", "test_compare_core.py", "test_engine_core.py", "test_rules.py",
               "test_registry.py", "test_spec.py"]
