@@ -201,6 +201,8 @@ def test_statuses_of_a_month():
     assert a.of("附件7", "乙").status is Status.YELLOW and a.of("附件9", "乙") is None and a.of("附件7", "戊") is None
     assert a.as_dict()["附件7"]["乙"] == {"status": "黄", "proposed": "黄", "by_staff": False, "rules": ["yellow"]}
     assert a.named(RULES.get("yellow")) == ["甲", "乙", "丁"]
+    other = load_rules({"rules": [{"id": "o", "sheet": "附件1", "when": "`事项总数` > 0", "status": "红", "name": "n"}]})
+    assert a.named(other.get("o")) == []  # a sheet the month does not have names nobody
 
 
 def test_flags_and_annex_8_decide_the_unstationed():
