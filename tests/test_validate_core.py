@@ -25,6 +25,7 @@ def check(number: int, rows: list[list], total: list | None = None, **tolerances
     data = read_annex(annex(number), grid, CTX)
     result = recompute(data)
     problems = data.problems + validate(data, result, CTX.messages, **tolerances)
+    assert {p.sheet for p in problems} <= {annex(number).sheet}  # every problem names its sheet
     return [(p.rule, p.cell, p.department, p.severity) for p in problems], problems, result
 
 
@@ -156,3 +157,32 @@ def test_a_zero_denominator_is_no_ratio_and_no_mismatch():
     found, _, result = check(1, [["交通局", 0, 100, 0, 0]])
     assert found == []
     assert result.records[0]["即办件事项占比"] is None
+
+
+def test_reference_rows_and_subtotals_of_the_june_sheets():
+    """The June sample's 附件5 (the city's reference row) and 附件8 (two sections, each with its 小计), edited in
+    memory: a wrong city ratio is reported with no department, a wrong 小计 under its section's label."""
+    import copy
+
+    from bulletin.adapters.xlsx_files import read_grids
+
+    from conftest import SAMPLE
+
+    grids = read_grids(SAMPLE)
+    a5, a8 = copy.deepcopy(grids["附件5"]), copy.deepcopy(grids["附件8"])
+    a5.rows[4][4] = 0.5  # 安阳市 主项覆盖率 printed 50% (2018/4234 = 47.66%), E5
+    a8.rows[24][2] = 104  # 派驻部门小计 入驻总人数 (105), C25
+    a8.rows[33][3] = 4  # 公共服务单位小计 请假人数 (3), D34
+    found = {}
+    for number, grid in ((5, a5), (8, a8)):
+        data = read_annex(annex(number), grid, CTX)
+        for p in validate(data, recompute(data), CTX.messages):
+            found[(p.sheet, p.cell)] = (p.rule, p.department, p.message)
+    assert found[("附件5", "E5")] == ("printed.ratio_mismatch", "", "填报的“主项覆盖率”为50.00%，按“主项覆盖数 / 事项主项数”"
+                                      "重新计算应为47.66%，已按重新计算值输出。")
+    assert found[("附件8", "C25")] == ("printed.total_mismatch", "", "派驻部门小计行填报的“入驻总人数”为104，各行相加应为105，"
+                                       "已按重新计算值输出。")
+    assert found[("附件8", "D34")] == ("printed.total_mismatch", "", "公共服务单位小计行填报的“请假人数”为4，各行相加应为3，"
+                                       "已按重新计算值输出。")
+    assert {k for k, v in found.items() if v[0] == "printed.total_mismatch" and k[0] == "附件8"} == {
+        ("附件8", "C25"), ("附件8", "D34")}
