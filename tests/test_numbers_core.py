@@ -272,3 +272,24 @@ def test_a_percent_cell_holding_a_fraction_as_text_keeps_its_digits():
     assert parse_number("-0.5", percent=True) == -0.5  # a negative is refused later, not scaled
     assert parse_number("1.5", percent=True) == 1.5
     assert parse_number("0.5%", percent=True) == 0.5
+
+
+def test_a_decimal_is_rounded_on_all_its_digits():
+    assert round_half_up(Decimal("1.004999999999999999999")) == 1.0  # as a float it would be 1.005 → 1.01
+    assert round_half_up(Decimal(1) / Decimal(3) * 100) == 33.33
+
+
+def test_recompute_details():
+    a1, a7, a8 = annex(1), annex(7), annex(8)
+    undone = evaluate(a7.column("未完成事项"), {"排查事项总数": 10, "已完成事项": 4})
+    assert undone == 6 and isinstance(undone, int)
+    assert exact(a1.column("即办件事项占比"), {"即办件事项数": None, "事项总数": 32}) is None
+    assert exact(a1.column("即办件事项占比"), {"即办件事项数": 1, "事项总数": None}) is None
+    blank = total_of(a1, [{"事项总数": None, "即办件事项数": None, "不见面审批事项占比": None}])
+    assert blank["事项总数"] is None and blank["即办件事项占比"] is None and blank["不见面审批事项占比"] is None
+    # weighted by 事项总数: (1·50 + 1·100) / 2 = 75
+    assert total_of(a1, [{"事项总数": 1, "即办件事项数": 0, "不见面审批事项占比": 50},
+                         {"事项总数": 1, "即办件事项数": 0, "不见面审批事项占比": 100}])["不见面审批事项占比"] == 75.0
+    hours = total_of(a8, [{"入驻总人数": 1, "请假人数": 0, "累计公出（小时）": 0.1234567}])
+    assert hours["累计公出（小时）"] == 0.123457  # six places
+    assert total_of(a7, [{"排查事项总数": 1, "已完成事项": 1, "备注": "x"}])["备注"] is None

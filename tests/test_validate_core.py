@@ -26,6 +26,7 @@ def check(number: int, rows: list[list], total: list | None = None, **tolerances
     result = recompute(data)
     problems = data.problems + validate(data, result, CTX.messages, **tolerances)
     assert {p.sheet for p in problems} <= {annex(number).sheet}  # every problem names its sheet
+    assert result.spec is annex(number)
     return [(p.rule, p.cell, p.department, p.severity) for p in problems], problems, result
 
 
