@@ -275,3 +275,19 @@ def test_months_between():
     assert _months_between("2022-06", "2023-06") == 12
     assert _months_between("2023-06", "2023-06") == 0
     assert _months_between("2023-07", "2023-06") == -1
+
+
+def test_city_and_district_rows_in_department_and_district_rules():
+    rules = load_rules({"params": {"线": {"value": 50}}, "rules": [
+        {"id": "below", "sheet": "附件5", "when": "主项覆盖率 < city.主项覆盖率", "status": "黄", "name": "a"},
+        {"id": "under", "sheet": "附件5", "when": "主项覆盖率 < total.主项覆盖率", "status": "黄", "name": "b"},
+        {"id": "district", "sheet": "附件5", "scope": "total", "status": "红", "name": "c",
+         "when": "主项覆盖率 < city.主项覆盖率 and 主项覆盖率 < 线 and total.主项覆盖率 == 主项覆盖率"}]})
+    rows = [{"部门": "city", "_kind": "reference", "主项覆盖率": 47.66},  # the city row comes first, as printed
+            {"部门": "甲", "_kind": "department", "主项覆盖率": 30}, {"部门": "乙", "_kind": "department", "主项覆盖率": 45}]
+    data = SimpleNamespace(results={"附件5": AnnexResult(annex(5), rows, {"主项覆盖率": 40})})
+    a = assess(data, rules)
+    assert a.statuses["附件5"]["甲"].rules == ("below", "under")
+    assert a.statuses["附件5"]["乙"].rules == ("below",)
+    assert a.statuses["附件5"]["全区"] == RowStatus(Status.RED, Status.RED, ("district",))
+    assert "city" not in a.statuses["附件5"]
