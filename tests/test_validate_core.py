@@ -93,8 +93,9 @@ def test_a_printed_total_must_be_the_sum_of_its_rows():
     found, problems, _ = check(1, rows, total=[176, 75.43, 132, 75.43])
     assert found == [("printed.total_mismatch", "C3", "", "warning")]
     assert problems[0].message == "合计行填报的“事项总数”为176，各行相加应为175，已按重新计算值输出。"
-    found, _, _ = check(1, rows, total=[175, 75.44, 132, 75.43])  # a weighted ratio 0.01 pp off
+    found, problems, _ = check(1, rows, total=[175, 75.44, 132, 75.43])  # a weighted ratio 0.01 pp off
     assert found == [("printed.total_mismatch", "D3", "", "warning")]
+    assert problems[0].message == "合计行填报的“不见面审批事项占比”为75.44%，各行相加应为75.43%，已按重新计算值输出。"
     found, _, _ = check(1, rows, total=[175, 75.43, 132, 75.42])
     assert found == [("printed.ratio_mismatch", "F3", "", "warning")]
 
