@@ -6,7 +6,7 @@ BULLETIN := $(VENV)/bin/bulletin
 SAMPLE := examples/2023-06/通报数据-2023-06.xlsx
 MAY := examples/2023-05/通报数据-2023-05.xlsx
 
-.PHONY: demo test setup samples bench bench-scale bench-console bench-collect serve console-screenshots clean workbook docx-template
+.PHONY: demo test setup mutation samples bench bench-scale bench-console bench-collect serve console-screenshots clean workbook docx-template
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -46,6 +46,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+# mutmut over core/ and engine.py against the fast tests (a staged copy in build/mutation/; long: not part of
+# make test). The score per module and each surviving mutant; MODULES="numbers compare" for some modules only.
+mutation: setup
+	$(PY) tools/mutation.py $(MODULES)
 
 samples: setup
 	$(PY) examples/build_samples.py

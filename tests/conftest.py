@@ -12,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "2023-06" / "通报数据-2023-06.xlsx"
@@ -19,6 +20,12 @@ REFERENCE = ROOT / "examples" / "2023-06" / "reference"
 STRICT = os.environ.get("CI", "").lower() == "true"  # CI installs every tool: a missing one is a failure there
 # parsed staff files are cached per user (config.cache_dir): the tests keep theirs apart from the user's
 os.environ.setdefault("BULLETIN_CACHE_DIR", tempfile.mkdtemp(prefix="bulletin-test-cache-"))
+
+# the property tests' profile: the same examples on every run, a bounded number, no example database
+hypothesis_settings.register_profile("bulletin", max_examples=150, derandomize=True, database=None, deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("mutation", parent=hypothesis_settings.get_profile("bulletin"), max_examples=25)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bulletin"))  # make mutation: "mutation"
 
 
 def require_tool(name: str, found: object, install: str) -> pytest.MarkDecorator:

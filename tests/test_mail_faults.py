@@ -94,14 +94,17 @@ def test_a_server_slower_than_the_timeout_leaves_the_message_uncertain(env, serv
     s = settings_for(env, controller, user="")
     s = dataclasses.replace(s, smtp=dataclasses.replace(s.smtp, timeout_seconds=1))
     outcome, _ = send(env, s, only=["交通局", "税务局"])
-    time.sleep(3)  # the server finishes taking the message the client gave up on
-    assert outcome.failed and "uncertain" in {v[0] for v in ledger(env).values()}
+    time.sleep(3)  # the server's late answer: aiosmtpd drops the data of a connection the client has closed
+    # the first message is the one in doubt; the batch stopped there, so the second was never offered
+    assert outcome.failed and {d: v[0] for d, v in ledger(env).items()} == {"交通局": "uncertain"}
+    assert "未发送（" in "\n".join(outcome.report) and "税务局" in outcome.report[-1]
     recorder.delay = 0
     outcome, _ = send(env, dataclasses.replace(s, smtp=dataclasses.replace(s.smtp, timeout_seconds=10)),
                       only=["交通局", "税务局"])
-    for short in ("交通局", "税务局"):
-        assert recorder.count(addresses(short)[0]) <= 1
-        assert recorder.count(addresses(short)[0]) == 1 or short in "\n".join(outcome.report)
+    # the one in doubt is not sent again by itself and stays named; the other goes once
+    assert {d: v[0] for d, v in ledger(env).items()} == {"交通局": "uncertain", "税务局": "sent"}
+    assert recorder.count(addresses("交通局")[0]) == 0 and recorder.count(addresses("税务局")[0]) == 1
+    assert "待核实（未能确认送达，不会自动重发；核实后如需重发：--resend 单位）：交通局" in outcome.report
     assert outcome.failed  # the uncertain one is named until someone resends it
 
 

@@ -209,17 +209,20 @@ def test_environment_report(june_book, tmp_path):
 
 
 @pytest.mark.parametrize("entry, module", [(excel.render_document, "document"), (excel.mail_preview, "mail")])
-def test_document_and_mail_buttons_delegate_or_say_not_installed(june_book, entry, module):
+def test_document_and_mail_buttons_delegate_to_their_actions(june_book, entry, module):
     import importlib
 
-    try:
-        importlib.import_module(f"bulletin.actions.{module}")
-        installed = True
-    except ImportError:
-        installed = False
+    importlib.import_module(f"bulletin.actions.{module}")  # part of the package: an ImportError is a failure
     entry(june_book)
-    text = june_book.app.impl.alerts[-1][1]
-    if not installed:
-        assert text.startswith("尚未安装此功能")
-    else:
-        assert "尚未安装此功能" not in text
+    assert "尚未安装此功能" not in june_book.app.impl.alerts[-1][1]
+
+
+@pytest.mark.parametrize("entry, module, what, function", [
+    (excel.render_document, "document", "生成通报文档", "render"), (excel.mail_preview, "mail", "邮件预览", "preview")])
+def test_a_button_whose_action_is_not_installed_says_so(june_book, monkeypatch, entry, module, what, function):
+    import sys
+
+    monkeypatch.setitem(sys.modules, f"bulletin.actions.{module}", None)  # import_module now raises ImportError
+    entry(june_book)
+    assert june_book.app.impl.alerts[-1][1] == (f"尚未安装此功能：{what}（需要 bulletin.actions.{module}.{function}）。"
+                                                "请联系信息科更新程序。")

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..spec import ANNEXES, AnnexSpec, annex
 from .month import MonthData
-from .numbers import present
+from .numbers import present, to_decimal
 
 STATUSES = ("红", "黄", "绿")  # worst first
 RULE_KEYS = {"id", "sheet", "scope", "when", "status", "name", "explain", "list_order", "list_limit"}
@@ -281,7 +281,11 @@ def evaluator(node: ast.AST, names: Mapping[str, str]) -> Evaluator:
         if prefix == "change":
             def change(env: _Env) -> Any:
                 cur, prev = _value(env.row.get(attr)), _value(env.prev.get(attr))
-                return MISSING if cur is MISSING or prev is MISSING else cur - prev
+                if cur is MISSING or prev is MISSING:
+                    return MISSING
+                # the decimal difference, as the comparison's: in floats 6.08 − 16.08 is −9.999999999999998 and
+                # 6.01 − 16.01 is −10.000000000000002, so a threshold of 10 would depend on the digits
+                return float(to_decimal(cur) - to_decimal(prev))
             return change
         return lambda env: _value(getattr(env, prefix).get(attr))
     if isinstance(node, ast.BoolOp):
