@@ -39,6 +39,22 @@ Public Sub BulletinCheckEnvironment()
     RunPython "import bulletin.excel as x; x.check_environment(vba_version='" & XLWINGS_VERSION & "')"
 End Sub
 
+Public Sub BulletinCollectSend()
+    RunPython "import bulletin.excel as x; x.collect_send()"
+End Sub
+
+Public Sub BulletinCollectImport()
+    RunPython "import bulletin.excel as x; x.collect_import()"
+End Sub
+
+Public Sub BulletinCollectStatus()
+    RunPython "import bulletin.excel as x; x.collect_status()"
+End Sub
+
+Public Sub BulletinCollectRemind()
+    RunPython "import bulletin.excel as x; x.collect_remind()"
+End Sub
+
 ' BulletinApply: the writes of one button's step in ONE call. The Python side (ports/xlwings_port.py)
 ' collects them while the step runs and hands them over with Application.Run: every property set
 ' from Python would be a COM round trip of its own, here they run inside Excel.

@@ -26,10 +26,17 @@ BUTTONS = (
     ("邮件预览", "BulletinMailPreview", "mail_preview"),
     ("结转下月", "BulletinCloseMonth", "close_month"),
     ("检查环境", "BulletinCheckEnvironment", "check_environment"),
+    # 报送: the collection loop (fill-in workbooks out, returns in from the 回传 folder, the table, reminders)
+    ("下发报送表", "BulletinCollectSend", "collect_send"),
+    ("导入回传", "BulletinCollectImport", "collect_import"),
+    ("报送情况", "BulletinCollectStatus", "collect_status"),
+    ("催报", "BulletinCollectRemind", "collect_remind"),
 )
 CONSOLE_STEPS = (
     "使用步骤：",
-    "1. 把各单位报来的数字粘贴到“附件1”至“附件8”的白色单元格（灰色列由程序计算，不要填写）；在“总体情况”填写月份和全区数字。",
+    "1. 点“下发报送表”为各单位生成填报工作簿和邮件草稿；各单位回传的工作簿放进本工作簿旁的“回传”文件夹，点“导入回传”"
+    "（检查无误的并入各附件，有错的生成退回邮件）；“报送情况”列出未报、逾期、退回的单位，“催报”给他们发催报邮件。"
+    "也可把各单位报来的数字直接粘贴到“附件1”至“附件8”的白色单元格（灰色列由程序计算，不要填写）；在“总体情况”填写月份和全区数字。",
     "2. 点“校验数据”：问题列在“校验结果”表，点其中的单元格地址可跳到出错处。",
     "3. 点“重新计算”：计算各比例和合计，并按规则在“状态”列标出红/黄（可手工修改）。",
     "4. 点“与上月比较”“生成问题文本”：问题文本写入“问题文本”表，D列可直接修改，再次生成时保留修改。",
