@@ -47,7 +47,7 @@ def test_a_history_without_last_month_says_so(tmp_path):
         h.store(month_of(MAY, "2023-04"))
     with pytest.raises(UsageError) as err:
         actions.compare_cmd(SAMPLE, history=path)
-    assert "没有上月（2023-05）的数据（已有：2023-04）" in str(err.value)
+    assert "历史库中没有上月（2023-05）的数据（已存月份：2023-04）。" == str(err.value)
     outcome = actions.narrate(SAMPLE, history=path)
     assert outcome.analysis.previous is None and outcome.analysis.comparison is None
 

@@ -97,5 +97,5 @@ def test_an_installed_copy_carries_the_database_migrations(installed, tmp_path):
     res = subprocess.run([sys.executable, "-m", "bulletin", "db", "upgrade", "--history", str(tmp_path / "h.sqlite")],
                          capture_output=True, text=True, env={**_env(installed), "BULLETIN_DATABASE_URL": ""},
                          cwd=tmp_path)
-    assert res.returncode == 0 and "已升级：空库 → 0001" in res.stdout, res.stderr
+    assert res.returncode == 0 and "已升级：空库 → 0002" in res.stdout, res.stderr
     assert (installed / "bulletin" / "adapters" / "migrations" / "versions" / "0001_office_foundation.py").is_file()

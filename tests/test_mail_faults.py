@@ -104,7 +104,8 @@ def test_a_server_slower_than_the_timeout_leaves_the_message_uncertain(env, serv
     # the one in doubt is not sent again by itself and stays named; the other goes once
     assert {d: v[0] for d, v in ledger(env).items()} == {"交通局": "uncertain", "税务局": "sent"}
     assert recorder.count(addresses("交通局")[0]) == 0 and recorder.count(addresses("税务局")[0]) == 1
-    assert "待核实（未能确认送达，不会自动重发；核实后如需重发：--resend 单位）：交通局" in outcome.report
+    assert "待核实（未能确认送达，不会自动重发）：交通局" in outcome.report
+    assert [(n.action, n.subject) for n in outcome.next] == [("resend", "交通局")]  # each front end words it
     assert outcome.failed  # the uncertain one is named until someone resends it
 
 

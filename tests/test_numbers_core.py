@@ -182,7 +182,7 @@ def test_a_number_in_a_percent_formatted_cell_is_a_fraction():
 @pytest.mark.parametrize("raw, rule, shown", [
     ("很多", "value.not_number", "很多"), ("#DIV/0!", "value.excel_error", "#DIV/0!"),
     ("#n/a", "value.excel_error", "#N/A"), (True, "value.not_number", "True"), (False, "value.not_number", "False"),
-    ("12\u200b3", "value.invisible_char", "12[U+200B 零宽空格]3"), ("1e5", "value.not_number", "1e5"),
+    ("12\u00ad3", "value.invisible_char", "12[U+00AD 软连字符]3"), ("1e5", "value.not_number", "1e5"),
     (" 1,23 ", "value.not_number", "1,23"), ("12,3456", "value.not_number", "12,3456"),
     ("1 2a", "value.not_number", "1 2a"), ("--3", "value.not_number", "--3"), ("%", "value.not_number", "%"),
     (dt.date(2023, 6, 1), "value.not_number", "2023-06-01"),
@@ -261,6 +261,9 @@ def test_every_excel_error_value_is_named_as_such(error):
 def test_every_invisible_character_is_spelled_out(char, name):
     assert visible(f"1{char}2") == f"1[U+{ord(char):04X} {name}]2"
     assert has_invisible(f"1{char}2")
+    if char in "\u200b\u200c\u200d\u2060\ufeff":  # zero-width: removed as stray spaces are (intake warns)
+        assert parse_number(f"1{char}2") == 12.0 and clean_text(f"财政{char}局") == "财政局"
+        return
     with pytest.raises(BadNumber) as err:
         parse_number(f"1{char}2")
     assert (err.value.rule, err.value.shown) == ("value.invisible_char", f"1[U+{ord(char):04X} {name}]2")
