@@ -48,7 +48,7 @@ def test_a_rule_file_loads_into_rules_and_params():
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda d: d.update(其他=1), "配置文件 rules.yaml 中“其他”有误：不认识的项；可用的项：params、rules"),
+    (lambda d: d.update(其他=1), "配置文件 rules.yaml 中“其他”有误：不认识的项；可用的项：params、rules、timeliness"),
     (lambda d: d.update(params=[1]), "配置文件 rules.yaml 中“params”有误：应是“名称: 值”的列表，现为“[1]”"),
     (lambda d: d["params"].update(线=3), "参数“线”应写成 {value: 数值, explain: 说明}"),
     (lambda d: d["params"].update(线={"explain": "x"}), "参数“线”应写成 {value: 数值, explain: 说明}"),
