@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from ..spec import DEPT_SHEET
 from .intake import Grid, address
-from .numbers import EXCEL_CELL_LIMIT, clean_text, excerpt, is_blank, visible, zero_width_in
+from .numbers import EXCEL_CELL_LIMIT, ZERO_WIDTH, clean_text, excerpt, is_blank, visible, zero_width_in
 from .problems import Messages, Problem
 from .registry import (NO, REGISTRY_COLUMNS, REGISTRY_OPTIONAL, SET_KEY, YES, Department, Registry, parse_annexes,
                        parse_carried, row_of, split_emails, split_list)
@@ -72,7 +72,7 @@ def read_rows(grid: Grid | None, msg: Messages) -> tuple[list[_Row], list[Proble
             if chars:
                 problems.append(msg.problem("value.zero_width", DEPT_SHEET, cells[column], column=column,
                                             value=excerpt(visible(text)), chars=chars))
-                text = text.translate({ord(ch): None for ch in "\u200b\u200c\u200d\u2060\ufeff"}).strip()
+                text = text.translate(dict.fromkeys(map(ord, ZERO_WIDTH))).strip()
             values[column] = text
         if values:
             rows.append(_Row(r, values, cells))

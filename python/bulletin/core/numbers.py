@@ -16,7 +16,7 @@ _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 # Zero-width characters web pages and chat tools leave in copied text: removed like stray spaces (the cell
 # still gets a warning naming them); other invisible characters stay errors.
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
-_DROP = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+_DROP = re.compile(f"[\\s{ZERO_WIDTH}]+")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
