@@ -2,11 +2,14 @@
 cells blanked, and each department's fill-in workbook filled with the sample's own cells, as a department would."""
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import openpyxl
 
+from bulletin.actions.collect import SECRET_ENV
 from bulletin.adapters.xlsx_fillin import IDENTITY_SHEET, fillin_columns, return_cell
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.config import load_collect_settings
@@ -16,6 +19,16 @@ from bulletin.spec import annex
 from conftest import SAMPLE
 
 SECRET = "test-collect-secret-0123456789"
+
+
+@contextmanager
+def office_env(today: str) -> Iterator[None]:
+    """The office secret and the day set for a module-scoped fixture (monkeypatch is per test), then removed."""
+    os.environ[SECRET_ENV], os.environ["BULLETIN_TODAY"] = SECRET, today
+    try:
+        yield
+    finally:
+        del os.environ[SECRET_ENV], os.environ["BULLETIN_TODAY"]
 
 
 def sample_data():

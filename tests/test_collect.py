@@ -27,7 +27,7 @@ from bulletin.core import collect as core
 from bulletin.core.month import month_json
 from bulletin.engine import compute
 from bulletin.errors import WorkbookLocked
-from collect_fixtures import SECRET, blank_master, fill_all, identity_of
+from collect_fixtures import SECRET, blank_master, office_env, fill_all, identity_of
 from conftest import ROOT, SAMPLE
 from result_snapshot import check_golden, workbook_cells
 
@@ -44,17 +44,13 @@ def secret(monkeypatch):
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory):
     """A folder with the emptied master, a history holding May, and the fill-in workbooks sent (drafts)."""
-    os.environ[collect.SECRET_ENV] = SECRET
-    os.environ["BULLETIN_TODAY"] = "2023-07-03"
-    try:
+    with office_env("2023-07-03"):
         folder = tmp_path_factory.mktemp("collect")
         master = blank_master(folder / MASTER)
         actions.import_month(MAY, None, folder / "history.sqlite")
         outcome = collect.send(master)
         returns = folder / "filled"
         fill_all(folder / "out" / "collect" / "2023-06", returns)
-    finally:
-        del os.environ[collect.SECRET_ENV], os.environ["BULLETIN_TODAY"]
     return folder, outcome
 
 

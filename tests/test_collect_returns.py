@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -19,7 +18,7 @@ from bulletin.adapters.collect_ledger import CollectLedger
 from bulletin.adapters.xlsx_fillin import IDENTITY_SHEET, INFO_SHEET, return_cell
 from bulletin.core import collect as core
 from bulletin.spec import annex
-from collect_fixtures import SECRET, blank_master, fill
+from collect_fixtures import SECRET, blank_master, office_env, fill
 from conftest import SAMPLE
 
 MASTER = "通报数据-2023-06.xlsx"
@@ -33,14 +32,10 @@ def secret(monkeypatch):
 
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory):
-    os.environ[collect.SECRET_ENV] = SECRET
-    os.environ["BULLETIN_TODAY"] = "2023-07-03"
-    try:
+    with office_env("2023-07-03"):
         folder = tmp_path_factory.mktemp("returns")
         blank_master(folder / MASTER)
         collect.send(folder / MASTER, only=["交通局", "民宗局", "残联"])
-    finally:
-        del os.environ[collect.SECRET_ENV], os.environ["BULLETIN_TODAY"]
     return folder
 
 
