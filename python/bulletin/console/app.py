@@ -35,6 +35,7 @@ from ..config import TEMPLATES_DIR
 from ..errors import ConfigError, UserError, WorkbookLocked
 from . import steps, wording
 from .jobs import Job, Runner
+from .auth import LOCAL_NAME, User
 from .security import COOKIE, HEADER, Guard
 from .workspace import NotFound, Workspace
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
                 and not guard.origin_matches(request.headers, request.scheme, request.host):
             return _refuse(403, "拒绝来自其他网站的请求")
         g.token = token
+        g.user = User(LOCAL_NAME, None, from_address=request.remote_addr or "")
         return None
 
     @app.after_request
