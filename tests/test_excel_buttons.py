@@ -26,7 +26,7 @@ from xlwings_engine import open_book  # noqa: E402
 # SaveCopyAs and writes through one BulletinApply call, so a later click (AGAIN: the 上月/变化 headers there
 # already) costs the same.
 BUDGET = {"check": 16, "recalculate": 17, "compare": 16, "narrate": 17, "close_month": 16,
-          "render_document": 24, "mail_preview": 24}
+          "render_document": 24, "mail_preview": 24, "collect_send": 22, "collect_status": 22, "collect_remind": 22}
 AGAIN = {"recalculate": 17, "compare": 16}
 READS_THE_BOOK = {"check", "recalculate", "compare", "narrate", "close_month"}  # the others read the saved file
 
@@ -57,8 +57,17 @@ def test_an_error_cell_is_an_excel_error_from_a_button(folder):
     assert month_actions.check(path).json()["problems"] == excel.check(open_book(path)).json()["problems"]
 
 
+@pytest.fixture
+def office(monkeypatch):
+    """The 报送 buttons' office secret and day (the June month's collection, before its deadline)."""
+    from collect_fixtures import SECRET
+
+    monkeypatch.setenv("BULLETIN_COLLECT_SECRET", SECRET)
+    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-05")
+
+
 @pytest.mark.parametrize("step", sorted(BUDGET))
-def test_com_calls_per_button_are_within_budget(folder, step):
+def test_com_calls_per_button_are_within_budget(folder, office, step):
     tmp, path = folder
     book = open_book(path)
     outcome = getattr(excel, step)(book)
@@ -68,6 +77,26 @@ def test_com_calls_per_button_are_within_budget(folder, step):
     assert sum(calls.values()) <= BUDGET[step]
     # the book is read from one copy and written by one macro call: no range, no sheet asked one by one
     assert calls["Workbook.SaveCopyAs"] == (step in READS_THE_BOOK) and calls["App.run"] == 1
+    assert not [c for c in calls if c.startswith(("Range.", "Sheet.", "Areas."))]
+
+
+def test_com_calls_of_the_import_button_are_within_budget(folder, office):
+    """导入回传 reads the live book from one copy, merges, writes it back through BulletinApply and saves it."""
+    from collect_fixtures import fill
+
+    tmp, path = folder
+    excel.collect_send(open_book(path))
+    inbox = tmp / "回传"
+    inbox.mkdir()
+    for made in sorted((tmp / "out" / "collect" / "2023-06").glob("报送-*.xlsx"))[:5]:
+        fill(made, inbox / made.name)
+    book = open_book(path)
+    outcome = excel.collect_import(book)
+    assert outcome is not None and not outcome.failed, book.app.impl.alerts
+    assert book.app.impl.alerts[-1][1].startswith("导入 5 个文件：已报 5")
+    calls = engine_calls(book)
+    print(f"\ncollect_import: {sum(calls.values())} COM calls ({dict(calls.most_common(6))})")
+    assert sum(calls.values()) <= 25  # the book is copied twice (the plan, then the merge) and written once
     assert not [c for c in calls if c.startswith(("Range.", "Sheet.", "Areas."))]
 
 
