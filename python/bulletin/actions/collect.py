@@ -530,7 +530,7 @@ class Importer:
             result.sheets.append(sheet)
         return ""
 
-    def check(self, book: Filled, result: ReturnResult) -> None:
+    def check(self, book: Filled, result: ReturnResult, *, merge: bool = True) -> None:
         """The engine's own validation on the department's rows (`result.department`, `result.sheets`): the
         master's grids with them substituted, and the problems at the department's cells mapped back to the
         return's cells; without errors (or with only check errors and an explanation: 强制上报) merged."""
@@ -599,9 +599,12 @@ class Importer:
             result.reason = f"{len(errors)} 处错误，如 {first.sheet} {first.cell}：{first.message}"
             return
         result.outcome, result.forced = "已报", bool(errors)
-        self._merge(book, result, grids, data)
+        if merge:
+            self.merge(book, result)
 
-    def _merge(self, book: Filled, result: ReturnResult, grids: dict[str, Grid], data: MonthData) -> None:
+    def merge(self, book: Filled, result: ReturnResult) -> None:
+        """The department's input cells into the master (port and grids), where no clerk's hand edit since the
+        last send or import stands in the way (those are conflicts, left as they are)."""
         master, dept = self.master, result.department
         if dept not in self.baselines:
             self.baselines[dept] = self.ledger.cells(master.month, dept)
@@ -955,13 +958,27 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
 
 
 
-# -- the clerk's marks: 已确认 (a submission checked) and 无需报送 (nothing to report, not missing) -------------
+# -- the clerk's marks: 已确认 (a submission checked), 无需报送 (nothing to report, not missing) and 退回 (a
+# submission sent back with the reason: the department sees it on its page and is reminded) --------------------
+
+MARKS = (core.CONFIRMED, core.NOTHING, core.RETURNED)
+
 
 def mark(workbook: Path, department: str, state: str, *, annexes: Sequence[str] = (), reason: str = "",
-         history: Path | None = None, month: str | None = None) -> Outcome:
-    """Set a department's annexes to 已确认 (only what was 已报) or 无需报送 (only what was not 已报/已确认)."""
-    if state not in (core.CONFIRMED, core.NOTHING):
-        raise UsageError(f"--state 应为 {core.CONFIRMED} 或 {core.NOTHING}")
+         history: Path | None = None, month: str | None = None, actor: Any = None) -> Outcome:
+    """Set a department's annexes to 已确认 or 退回 (only what was 已报/已确认; 退回 needs the reason) or 无需报送
+    (only what was not 已报/已确认); recorded in the ledger and the audit log as done by `actor` (the user of
+    this computer unless given: anything with name and from_address)."""
+    from . import audit
+
+    if state not in MARKS:
+        raise UsageError(f"--state 应为 {'、'.join(MARKS)}")
+    reason = str(reason or "").strip()
+    if state == core.RETURNED and not reason:
+        raise UsageError("退回须写明原因（部门会在填报页面和催报邮件中看到）")
+    if len(reason) > 2000:
+        raise UsageError(f"原因过长（{len(reason)} 个字符，上限 2000）")
+    who = getattr(actor, "name", "") if actor is not None else _who()
     settings = load_collect_settings()
     master = read_master(workbook, month)
     try:
@@ -973,21 +990,40 @@ def mark(workbook: Path, department: str, state: str, *, annexes: Sequence[str] 
     unknown = [a for a in wanted if a not in planned]
     if unknown:
         raise UsageError(f"{master.registry.short(dept)} 本月不报送 {'、'.join(unknown)}（本月报送：{'、'.join(planned) or '无'}）")
-    with CollectLedger(history_path(workbook, history)) as ledger:
+    history = history_path(workbook, history)
+    with CollectLedger(history) as ledger:
         rows = ledger.rows(master.month)
-        refused = []
+        refused, before = [], {}
         for sheet in wanted:
             now = rows[(dept, sheet)].state if (dept, sheet) in rows else core.NOT_SENT
-            if (state == core.CONFIRMED) != (now in (core.SUBMITTED, core.CONFIRMED)):
+            before[sheet] = now
+            if (state in (core.CONFIRMED, core.RETURNED)) != (now in (core.SUBMITTED, core.CONFIRMED)):
                 refused.append(f"{sheet}（现为{now}）")
         if refused:
-            need = "已报" if state == core.CONFIRMED else "未报"
+            need = "未报" if state == core.NOTHING else "已报"
             raise UsageError(f"只能把{need}的附件标为{state}：{master.registry.short(dept)} {'、'.join(refused)}")
         with ledger.batch(stamp()) as b:
             for sheet in wanted:
-                b.state(master.month, dept, sheet, state, who=_who(), reason=reason,
+                b.state(master.month, dept, sheet, state, who=who, reason=reason,
                         explanation=rows[(dept, sheet)].explanation if (dept, sheet) in rows else "")
+            if state == core.RETURNED:
+                b.event(master.month, dept, who=who, file_hash="", file_name="、".join(wanted), stored="",
+                        outcome=core.RETURNED, reason=reason)
     outcome = Outcome(None)
     outcome.notes.append(f"{master.registry.short(dept)} {'、'.join(wanted)} 已标为{state}" + (f"（{reason}）" if reason else "") + "。")
+    note = audit.record(history, [audit.event(actor if actor is not None else _Local(who), "collect_mark",
+                                              month=master.month, department=dept, target=sheet,
+                                              old_value=before[sheet], new_value=state,
+                                              detail={"原因": reason} if reason else None) for sheet in wanted])
+    if note:
+        outcome.notes.append(note)
     outcome.extra["collect"] = {"month": master.month, "department": dept, "annexes": wanted, "state": state}
     return outcome
+
+
+@dataclass(frozen=True)
+class _Local:
+    """The user of this computer as an actor (the CLI, the buttons)."""
+
+    name: str
+    from_address: str = ""
