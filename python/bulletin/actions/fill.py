@@ -220,6 +220,9 @@ def _cell(shape: _Shape, sheet: str, i: int, col: Column, value: Any) -> tuple[R
             number = parse_number(value.strip().rstrip("%") if isinstance(value, str) else value)
         except BadNumber:
             return ReturnCell(value), False  # the checks word it
+        if number is not None and not 0 <= number <= 100:  # said here: the engine's wording is about cell formats
+            shape.add(sheet, i, col.name, "form.ratio_range", f"{where}应为 0 到 100 之间的百分数，填的是 {number:g}")
+            return None
         return ReturnCell(None if number is None else float(Decimal(str(number)) / 100)), True
     if isinstance(value, str):
         try:
@@ -315,8 +318,8 @@ def submit(workbook: Path, department: str, values: Any, *, explanation: Any = "
     filled, sheets, shape = _filled(master, dept, values, explanation)
     result = Submission(master.month, dept, "未提交", list(shape.problems), explanation=filled.explanation,
                         sheets=sheets)
-    if shape.problems:
-        return result
+    if not sheets or any(p["rule"] in ("form.shape", "form.rows", "form.unknown_annex") for p in shape.problems):
+        return result  # nothing the checks could read as the department's rows
     places = {(s, return_cell(annex(s), i, c.name)): (i, c.name) for s in sheets
               for i in range(len(master.rows_of(s, dept))) for c in fillin_columns(annex(s))}
     body = json.dumps({"month": master.month, "department": dept, "explanation": filled.explanation,
@@ -327,11 +330,14 @@ def submit(workbook: Path, department: str, values: Any, *, explanation: Any = "
         judged = ReturnResult(FORM_NAME, "拒绝", department=dept, sheets=list(sheets), who=getattr(actor, "name", ""),
                               digest="form-" + hashlib.sha256(body).hexdigest())
         importer.check(filled, judged, merge=False)
-        result.problems = [_problem_json(master, dept, p, places) for p in judged.problems]
+        refused = {(p["sheet"], p["row"], p["column"]) for p in shape.problems}
+        checked = [_problem_json(master, dept, p, places) for p in judged.problems]
+        # a value refused above is blank to the checks: its 缺少数值 is not a second problem
+        result.problems += [p for p in checked if (p["sheet"], p["row"], p["column"]) not in refused]
         errors = [p for p in judged.problems if p.severity == "error"]
         unexplained = bool(judged.problems) and not filled.explanation
-        result.needs_explanation = unexplained and all(p.rule.startswith("check.") for p in errors)
-        if judged.outcome != "已报" or unexplained or dry_run:
+        result.needs_explanation = unexplained and not shape.problems and all(p.rule.startswith("check.") for p in errors)
+        if shape.problems or judged.outcome != "已报" or unexplained or dry_run:
             return result
         importer.merge(filled, judged)
         folder = workbook.resolve().parent / RETURNS_FOLDER / master.month
