@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -18,6 +20,9 @@ from bulletin.adapters.collect_ledger import CollectLedger
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.engine import compute
 from collect_fixtures import SECRET, blank_master, fill as fill_return, office_env, sample_data
+from conftest import ROOT
+
+MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 
 MASTER = "通报数据-2023-06.xlsx"
 DEPT = Actor("交通局填报员", "10.0.0.7")
@@ -116,6 +121,8 @@ def test_a_form_post_writes_what_the_mailed_return_writes(department, sent, tmp_
 
 
 def test_form_shows_rows_last_month_and_specs(office):
+    subprocess.run([sys.executable, "-m", "bulletin", "import-month", str(MAY), "--history",
+                    str(office / "history.sqlite")], check=True, capture_output=True)
     form = fill.form(office / MASTER, "残联")
     assert form["month"] == "2023-06" and form["deadline"] == "2023-07-07"
     sheets = [a["sheet"] for a in form["annexes"]]
@@ -125,6 +132,10 @@ def test_form_shows_rows_last_month_and_specs(office):
     assert roles["排查事项总数"] == "input" and roles["完成率"] == "computed"
     assert {"rule": "part_le_whole", "whole": "排查事项总数", "parts": ["已完成事项"]} in a7["checks"]
     assert a7["rows"][0]["values"]["排查事项总数"] is None  # the blank master's cell
+    may = compute(read_grids(MAY)).results["附件7"].records
+    (last,) = [r for r in may if r["_kind"] == "department" and r.get("部门") == "残联"]
+    assert a7["rows"][0]["previous"]["排查事项总数"] == last["排查事项总数"] is not None
+    assert a7["rows"][0]["previous"]["完成率"] == last["完成率"]  # computed figures beside too
     with pytest.raises(Exception) as refused:
         fill.form(office / MASTER, "不存在的局")
     assert "部门名录中没有" in str(refused.value)

@@ -128,7 +128,7 @@ function annexCard(annex) {
   const head = el("tr", {}, el("th", {}, "单位"), ...cols.map((c) => el("th", {}, c.header)));
   const body = el("tbody");
   for (const row of annex.rows) {
-    const tr = el("tr", { dataset: { index: row.index } }, el("td", {}, row.label));
+    const tr = el("tr", { dataset: { index: row.index } }, el("td", {}, state.form.short));
     for (const col of cols) {
       if (col.role === "key") { tr.append(el("td", {}, shown(row.keys[col.name]))); continue; }
       const prev = row.previous && row.previous[col.name] != null
