@@ -19,29 +19,21 @@ from bulletin.actions.office import open_db
 from bulletin.adapters.collect_ledger import CollectLedger
 from bulletin.adapters.xlsx_files import read_grids
 from bulletin.engine import compute
-from collect_fixtures import SECRET, blank_master, fill as fill_return, office_env, sample_data
+from collect_fixtures import MASTER, fill as fill_return, office_day, posted_values, sent_office  # noqa: F401
 from conftest import ROOT
 
 MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 
-MASTER = "通报数据-2023-06.xlsx"
 DEPT = Actor("交通局填报员", "10.0.0.7")
 CLERK = Actor("李科员", "10.0.0.2")
 
 
-@pytest.fixture(autouse=True)
-def secret(monkeypatch):
-    monkeypatch.setenv(collect.SECRET_ENV, SECRET)
-    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-05")
+pytestmark = pytest.mark.usefixtures("office_day")
 
 
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory):
-    with office_env("2023-07-03"):
-        folder = tmp_path_factory.mktemp("fill")
-        blank_master(folder / MASTER)
-        collect.send(folder / MASTER, only=["交通局", "残联"])
-    return folder
+    return sent_office(tmp_path_factory.mktemp("fill"), ["交通局", "残联"])
 
 
 @pytest.fixture
@@ -49,20 +41,6 @@ def office(sent, tmp_path):
     folder = tmp_path / "office"
     shutil.copytree(sent, folder)
     return folder
-
-
-def sample_values(department: str, form: dict) -> dict:
-    """The June sample's figures of the department as a browser posts them: numbers (ratios as percent
-    numbers, what the page shows), text as text."""
-    data = sample_data()
-    out = {}
-    for a in form["annexes"]:
-        inp = data.inputs[a["sheet"]]
-        rows = [r for r in inp.records if r["_kind"] == "department" and r.get("部门") == department]
-        out[a["sheet"]] = [{c["name"]: (int(v) if isinstance(v, float) and v == int(v) else v)
-                            for c in a["columns"] if c["role"] == "input" for v in [r.get(c["name"])]}
-                           for r in rows]
-    return out
 
 
 def input_cells(master: Path, department: str) -> dict:
@@ -100,7 +78,7 @@ def test_a_form_post_writes_what_the_mailed_return_writes(department, sent, tmp_
     assert imported.extra["collect"]["returns"][0]["outcome"] == "已报"
     form = fill.form(browser / MASTER, department)
     assert {r["state"] for r in form["annexes"]} == {"已发"}
-    result = fill.submit(browser / MASTER, department, sample_values(department, form), actor=DEPT)
+    result = fill.submit(browser / MASTER, department, posted_values(form), actor=DEPT)
     assert result.accepted and result.problems == [] and result.written > 0, result.plain()
     assert result.written == imported.extra["collect"]["returns"][0]["written"]
     # the master: the same cells (every input cell of the department's rows), and the same 报送情况 rows
@@ -144,7 +122,7 @@ def test_form_shows_rows_last_month_and_specs(office):
 def test_check_errors_and_warnings_need_an_explanation(office):
     master = office / MASTER
     form = fill.form(master, "交通局")
-    values = sample_values("交通局", form)
+    values = posted_values(form)
     values["附件2"][0]["一日办结事项数"] = 999  # parts no longer add up to 事项总数
     before = master.read_bytes()
     refused = fill.submit(master, "交通局", values, actor=DEPT)
@@ -164,7 +142,7 @@ def test_check_errors_and_warnings_need_an_explanation(office):
 
 def test_value_errors_are_all_listed_at_once_and_not_forced(office):
     master = office / MASTER
-    values = sample_values("交通局", fill.form(master, "交通局"))
+    values = posted_values(fill.form(master, "交通局"))
     values["附件1"][0]["事项总数"] = "很多"
     values["附件1"][0]["不见面审批事项占比"] = 150
     values["附件3"][1]["已签章数量"] = -3
@@ -232,7 +210,7 @@ HOSTILE = {
 def test_hostile_post_refused_naming_the_field(case, office):
     master = office / MASTER
     change, rule, field = HOSTILE[case]
-    values = change(sample_values("交通局", fill.form(master, "交通局")))
+    values = change(posted_values(fill.form(master, "交通局")))
     before = master.read_bytes()
     result = fill.submit(master, "交通局", values, actor=DEPT)
     assert not result.accepted, result.plain()
@@ -247,14 +225,14 @@ def test_hostile_post_refused_naming_the_field(case, office):
 @pytest.mark.parametrize("explanation", [{"x": 1}, ["说明"], "说" * (fill.MAX_EXPLANATION + 1)])
 def test_hostile_explanation(explanation, office):
     master = office / MASTER
-    values = sample_values("交通局", fill.form(master, "交通局"))
+    values = posted_values(fill.form(master, "交通局"))
     result = fill.submit(master, "交通局", values, explanation=explanation, actor=DEPT)
     assert not result.accepted and [p["column"] for p in result.problems] == ["说明"]
 
 
 def test_text_that_looks_dangerous_is_written_as_text(office):
     master = office / MASTER
-    values = sample_values("交通局", fill.form(master, "交通局"))
+    values = posted_values(fill.form(master, "交通局"))
     values["附件4"][0]["资源使用情况"] = "+cmd|' /C calc'!A0"
     values["附件4"][0]["资源被使用情况"] = "@SUM(1)"
     assert fill.submit(master, "交通局", values, actor=DEPT).accepted
@@ -266,7 +244,7 @@ def test_text_that_looks_dangerous_is_written_as_text(office):
 
 def test_returned_by_the_clerk_then_submitted_again(office):
     master = office / MASTER
-    values = sample_values("交通局", fill.form(master, "交通局"))
+    values = posted_values(fill.form(master, "交通局"))
     assert fill.submit(master, "交通局", values, actor=DEPT).accepted
     with pytest.raises(Exception, match="退回须写明原因"):
         collect.mark(master, "交通局", "退回", annexes=["附件6"], actor=CLERK)
@@ -297,7 +275,7 @@ def test_returned_by_the_clerk_then_submitted_again(office):
 
 def test_dry_run_checks_without_writing(office):
     master = office / MASTER
-    values = sample_values("交通局", fill.form(master, "交通局"))
+    values = posted_values(fill.form(master, "交通局"))
     values["附件1"][0]["即办件事项数"] = 10 ** 6
     before = master.read_bytes()
     result = fill.submit(master, "交通局", values, actor=DEPT, dry_run=True)

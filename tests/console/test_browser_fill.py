@@ -13,7 +13,6 @@ import openpyxl
 import pytest
 from werkzeug.serving import make_server
 
-from bulletin.actions import collect
 from bulletin.adapters.collect_ledger import CollectLedger
 from bulletin.console.app import Settings, create_app
 from bulletin.console.security import Guard
@@ -22,22 +21,14 @@ from .conftest import ROOT, chromium_mark
 from .test_fill_api import MASTER, as_user, signed_in_accounts, values_for
 
 sys.path.insert(0, str(ROOT / "tests"))
-from collect_fixtures import SECRET, blank_master, office_env  # noqa: E402
+from collect_fixtures import office_day, sent_office  # noqa: E402,F401
 
 pytestmark = chromium_mark()
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
-    monkeypatch.setenv(collect.SECRET_ENV, SECRET)
-    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-05")
-    folder = tmp_path / "工作台"
-    folder.mkdir()
-    with office_env("2023-07-03"):
-        blank_master(folder / MASTER)
-        collect.send(folder / MASTER, only=["交通局"])
-    monkeypatch.setenv(collect.SECRET_ENV, SECRET)  # office_env removed them
-    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-05")
+def server(tmp_path, office_day):
+    folder = sent_office(tmp_path / "工作台", ["交通局"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

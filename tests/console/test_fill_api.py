@@ -11,7 +11,6 @@ from urllib.parse import quote, unquote
 import pytest
 from flask import g, request
 
-from bulletin.actions import collect
 from bulletin.adapters.collect_ledger import CollectLedger
 from bulletin.console.app import Settings, create_app
 from bulletin.console.auth import User
@@ -20,11 +19,10 @@ from bulletin.console.security import HEADER, Guard
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tests"))
-from collect_fixtures import SECRET, blank_master, office_env, sample_data  # noqa: E402
+from collect_fixtures import MASTER, office_day, posted_values as values_for, sent_office  # noqa: E402,F401
 
 PORT = 48123
 BASE = f"http://127.0.0.1:{PORT}"
-MASTER = "通报数据-2023-06.xlsx"
 USER_HEADER = "X-Test-User"
 
 
@@ -43,17 +41,11 @@ def as_user(name: str, role: str, department: str = "") -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory):
-    with office_env("2023-07-03"):
-        folder = tmp_path_factory.mktemp("fill-api")
-        blank_master(folder / MASTER)
-        collect.send(folder / MASTER, only=["交通局", "残联"])
-    return folder
+    return sent_office(tmp_path_factory.mktemp("fill-api"), ["交通局", "残联"])
 
 
 @pytest.fixture
-def console(sent, tmp_path, monkeypatch):
-    monkeypatch.setenv(collect.SECRET_ENV, SECRET)
-    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-05")
+def console(sent, tmp_path, office_day):
     folder = tmp_path / "工作台"
     shutil.copytree(sent, folder)
     guard = Guard(port=PORT)
@@ -71,16 +63,6 @@ DEPT = as_user("jtj", "部门填报员", "交通局")
 OTHER = as_user("cl", "部门填报员", "残联")
 CLERK = as_user("li", "科员")
 LEADER = as_user("boss", "领导")
-
-
-def values_for(form: dict) -> dict:
-    data = sample_data()
-    out = {}
-    for a in form["annexes"]:
-        rows = [r for r in data.inputs[a["sheet"]].records if r["_kind"] == "department" and r.get("部门") == form["department"]]
-        out[a["sheet"]] = [{c["name"]: (int(v) if isinstance(v, float) and v == int(v) else v)
-                            for c in a["columns"] if c["role"] == "input" for v in [r.get(c["name"])]} for r in rows]
-    return out
 
 
 def test_local_clerk_fills_any_department_and_returns_it(console):

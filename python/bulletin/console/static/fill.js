@@ -1,24 +1,11 @@
 // 数据填报: a department fills in its rows of the month. Plain JS, no build step; everything shown comes from
 // the JSON API (/api/fill…) and is put in with textContent, never as HTML. The checks here are a convenience
-// while typing; the server runs the engine's own checks on every 检查 and 提交 and decides.
+// while typing; the server runs the engine's own checks on every 检查 and 提交 and decides. el and $: dom.js.
 "use strict";
 
 const TOKEN = document.querySelector('meta[name="bulletin-token"]').content;
 const OFFLINE = "无法连接工作台，请稍后重试";
-const $ = (id) => document.getElementById(id);
 const state = { form: null, inputs: {}, timer: null, serial: 0 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c)));
-  return node;
-}
 
 // -> [HTTP status, body]; a refusal's body carries {error} or the problems of a submission
 async function call(method, url, body) {
