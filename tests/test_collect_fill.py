@@ -281,3 +281,19 @@ def test_dry_run_checks_without_writing(office):
     result = fill.submit(master, "交通局", values, actor=DEPT, dry_run=True)
     assert {p["rule"] for p in result.problems} >= {"check.part_exceeds_whole"}
     assert master.read_bytes() == before and ledger_of(office, "交通局")[1] == []
+
+
+def test_cli_returns_a_submission_with_its_reason(office):
+    """The CLI's part of 填报: the clerk's 退回 (`collect mark --state 退回`); the form itself is the browser's, the
+    CLI's way in being the mailed return."""
+    master = office / MASTER
+    assert fill.submit(master, "交通局", posted_values(fill.form(master, "交通局")), actor=DEPT).accepted
+    run = lambda *extra: subprocess.run([sys.executable, "-m", "bulletin", "collect", "mark", str(master), "交通局",
+                                         "--state", "退回", "--annex", "附件2", *extra], capture_output=True, text=True)
+    bare = run()
+    assert bare.returncode == 2 and "退回须写明原因" in bare.stderr and "Traceback" not in bare.stderr
+    done = run("--reason", "承诺时限与系统不符")
+    assert done.returncode == 0, done.stderr
+    rows, events, _ = ledger_of(office, "交通局")
+    assert rows["附件2"][:2] == ("退回", "承诺时限与系统不符") and rows["附件1"][0] == "已报"
+    assert events[-1][0] == "退回" and events[-1][2] == "承诺时限与系统不符"
