@@ -5,7 +5,10 @@
   GET  /api/fill/departments?workbook=…           departments of the month with their states (not a department's)
   GET  /api/fill?workbook=…&department=…          the department's form (rows, last month, specs, states)
   POST /api/fill/check  {workbook, department, values, explanation}   the checks only, nothing written
-  POST /api/fill/submit {workbook, department, values, explanation}   checked, merged, recorded (or the problems)
+  POST /api/fill/submit {workbook, department, values, explanation}   checked, merged, recorded: 200 with the
+                                                  form again; 400 refused with the problems; 422 only check errors
+                                                  or warnings, which a 说明 (explanation) lets through
+     values: {"附件1": [{column: number | text | null, …} per row of the department, in the form's order], …}
   POST /api/collect/return {workbook, department, annex, reason}      a clerk sends a submission back (退回)
 
 Every call checks on the server (auth.require) what the request's user may do on that department: a
