@@ -1,6 +1,6 @@
 """The collection loop (报送): fill-in workbooks out, returns in (checked with the engine's own validation,
 merged, sent back or refused), the submission ledger, 报送情况 and 催报 — once, for the CLI, the console and
-the buttons.
+the buttons. A department's form filled in the browser (fill.py) goes through the same Importer.
 
 Order of writes on import: the returns are copied into the returns folder beside the master, the master is
 written back (backup, temp file, atomic rename), then the ledger records everything in one transaction. A
@@ -146,7 +146,7 @@ def read_master(workbook: Path, month: str | None = None, port: Any = None) -> M
 
 
 def deadline_of(ledger: CollectLedger, month: str, settings: core.CollectSettings,
-              given: dt.date | None = None) -> dt.date:
+                given: dt.date | None = None) -> dt.date:
     return given or ledger.deadline(month) or core.deadline_for(month, settings)
 
 
@@ -275,7 +275,7 @@ def _deliver(letters: Sequence[Letter], month: str, folder: Path, history: Path,
 # -- collect send ------------------------------------------------------------------------------------------
 
 def previous_rows(past: Mapping[str, MonthData], month: str, sheet: str, department: str,
-                   keys: Sequence[tuple[str, ...]]) -> list[dict[str, Any] | None]:
+                  keys: Sequence[tuple[str, ...]]) -> list[dict[str, Any] | None]:
     from ..core.month import previous_month
 
     prev = past.get(previous_month(month))
