@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import openpyxl
+import pytest
 
+from bulletin.actions import collect
 from bulletin.actions.collect import SECRET_ENV
 from bulletin.adapters.xlsx_fillin import IDENTITY_SHEET, fillin_columns, return_cell
 from bulletin.adapters.xlsx_files import read_grids
@@ -19,16 +21,39 @@ from bulletin.spec import annex
 from conftest import SAMPLE
 
 SECRET = "test-collect-secret-0123456789"
+MASTER = "通报数据-2023-06.xlsx"
 
 
 @contextmanager
 def office_env(today: str) -> Iterator[None]:
-    """The office secret and the day set for a module-scoped fixture (monkeypatch is per test), then removed."""
+    """The office secret and the day set for a module-scoped fixture (monkeypatch is per test), then put back."""
+    saved = {k: os.environ.get(k) for k in (SECRET_ENV, "BULLETIN_TODAY")}
     os.environ[SECRET_ENV], os.environ["BULLETIN_TODAY"] = SECRET, today
     try:
         yield
     finally:
-        del os.environ[SECRET_ENV], os.environ["BULLETIN_TODAY"]
+        for key, value in saved.items():
+            if value is None:
+                del os.environ[key]
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def office_day(monkeypatch):
+    """The office secret and the day of an import (2023-07-05) for one test (import it into the module to use)."""
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv("BULLETIN_TODAY", "2023-07-05")
+
+
+def sent_office(folder: Path, only: Sequence[str]) -> Path:
+    """`folder` with the emptied June master (MASTER) and the fill-in workbooks of `only` sent as drafts on
+    2023-07-03."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with office_env("2023-07-03"):
+        blank_master(folder / MASTER)
+        collect.send(folder / MASTER, only=list(only))
+    return folder
 
 
 def sample_data():
@@ -81,6 +106,20 @@ def fill(fillin: Path, out: Path, *, edit: Callable[[Any], None] | None = None) 
     if edit:
         edit(wb)
     wb.save(out)
+    return out
+
+
+def posted_values(form: dict) -> dict:
+    """The June sample's figures of a form's department as the browser posts them (fill.form's annexes and
+    columns): numbers (ratios as the percent numbers the page shows), text as text, blanks as None."""
+    data = sample_data()
+    out = {}
+    for a in form["annexes"]:
+        rows = [r for r in data.inputs[a["sheet"]].records
+                if r["_kind"] == "department" and r.get("部门") == form["department"]]
+        out[a["sheet"]] = [{c["name"]: (int(v) if isinstance(v, float) and v == int(v) else v)
+                            for c in a["columns"] if c["role"] == "input" for v in [r.get(c["name"])]}
+                           for r in rows]
     return out
 
 

@@ -28,6 +28,7 @@ from .conftest import MAY, ROOT, SAMPLE
 PORT = 48124
 BASE = f"http://127.0.0.1:{PORT}"
 STATIC = ROOT / "python" / "bulletin" / "console" / "static" / "console.js"
+SCRIPTS = sorted(STATIC.parent.glob("*.js"))  # console.js and the other pages' scripts
 PAGES = sorted((ROOT / "templates" / "console").glob("*.html"))
 STAFF_FILES = re.compile(r"departments\.csv|\.ya?ml\b|\.j2\b|\.sqlite\b|通报\.docx|正文\.j2", re.I)
 # what may stay in Latin letters: product names a clerk knows, units, and the words of a mail address or path
@@ -122,6 +123,7 @@ def js_strings(source: str) -> Iterator[str]:
 def test_the_pages_own_words_have_no_flag_command_file_or_english():
     texts = list(js_strings(STATIC.read_text(encoding="utf-8")))
     assert len(texts) > 60
+    texts += [t for script in SCRIPTS if script != STATIC for t in js_strings(script.read_text(encoding="utf-8"))]
     for page in PAGES:
         html = page.read_text(encoding="utf-8")
         html = re.sub(r"\{[{%#].*?[}%#]\}", " ", html)  # Jinja expressions

@@ -1,6 +1,7 @@
 """The audit log from the action layer: one page of it filtered by month, user, department and action (what
 `GET /api/audit` will answer as JSON), and its export to .xlsx. The log itself is written only by the actions
-that change something (accounts.py, …), in the change's own transaction; nothing here updates or deletes it."""
+that change something (accounts.py in the change's own transaction; the collection steps, whose records are
+in the history, through `record` right after theirs); nothing here updates or deletes it."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..adapters.office_db import AuditEntry, OfficeDB
-from ..errors import UsageError
+from ..adapters.office_db import AuditEntry, AuditEvent, OfficeDB
+from ..errors import UsageError, UserError
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -19,8 +20,27 @@ ACTIONS = {
     "account_add": "添加账号", "account_disable": "停用账号", "account_enable": "启用账号",
     "account_reset": "重置密码", "login": "登录", "login_failed": "登录失败", "login_locked": "登录被拒（锁定中）",
     "logout": "退出登录", "password_change": "修改密码", "password_change_failed": "修改密码失败",
+    "form_submit": "网页填报提交", "collect_mark": "标记报送状态",
 }
 COLUMNS = ("序号", "时间", "用户", "来源地址", "操作", "月份", "部门", "对象", "原值", "新值", "详情")
+
+
+def event(actor: Any, action: str, **fields: Any) -> AuditEvent:
+    """An event done by `actor` (anything with name and from_address: accounts.Actor)."""
+    return AuditEvent(getattr(actor, "name", "") or "", action, getattr(actor, "from_address", "") or "", **fields)
+
+
+def record(history: Path | None, events: list[AuditEvent]) -> str:
+    """Append events to the office database's audit log (beside the history unless configured). -> "" or, when
+    the log cannot be written, a Chinese note for the user: the change itself is already recorded and stands."""
+    from .office import open_db
+
+    try:
+        with open_db(history) as db, db.transaction() as tx:
+            tx.audit(events)
+    except UserError as exc:
+        return f"审计日志未能记录：{exc}"
+    return ""
 
 
 def _int(value: Any, name: str, low: int, high: int | None = None) -> int:

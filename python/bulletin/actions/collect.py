@@ -1,6 +1,6 @@
 """The collection loop (报送): fill-in workbooks out, returns in (checked with the engine's own validation,
 merged, sent back or refused), the submission ledger, 报送情况 and 催报 — once, for the CLI, the console and
-the buttons.
+the buttons. A department's form filled in the browser (fill.py) goes through the same Importer.
 
 Order of writes on import: the returns are copied into the returns folder beside the master, the master is
 written back (backup, temp file, atomic rename), then the ledger records everything in one transaction. A
@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..adapters.collect_ledger import CollectLedger, LedgerRow
 from ..adapters.files import OutputFolderError, ensure_closed, inside, safe_part, unique_parts, write_atomically
-from ..adapters.xlsx_fillin import (FillinSheet, ReturnBook, ReturnRefused, check_package, fillin_columns,
+from ..adapters.xlsx_fillin import (FillinSheet, ReturnBook, ReturnCell, ReturnRefused, check_package, fillin_columns,
                                     read_return, return_cell, write_fillin)
 from ..adapters.xlsx_output import title_of
 from ..config import TEMPLATES_DIR, load_collect_settings, load_mail_settings, load_registry, load_settings
@@ -145,8 +145,8 @@ def read_master(workbook: Path, month: str | None = None, port: Any = None) -> M
     return Master(workbook, port, grids, data, data.registry or load_registry())
 
 
-def _deadline(ledger: CollectLedger, month: str, settings: core.CollectSettings,
-              given: dt.date | None = None) -> dt.date:
+def deadline_of(ledger: CollectLedger, month: str, settings: core.CollectSettings,
+                given: dt.date | None = None) -> dt.date:
     return given or ledger.deadline(month) or core.deadline_for(month, settings)
 
 
@@ -274,8 +274,8 @@ def _deliver(letters: Sequence[Letter], month: str, folder: Path, history: Path,
 
 # -- collect send ------------------------------------------------------------------------------------------
 
-def _previous_rows(past: Mapping[str, MonthData], month: str, sheet: str, department: str,
-                   keys: Sequence[tuple[str, ...]]) -> list[dict[str, Any] | None]:
+def previous_rows(past: Mapping[str, MonthData], month: str, sheet: str, department: str,
+                  keys: Sequence[tuple[str, ...]]) -> list[dict[str, Any] | None]:
     from ..core.month import previous_month
 
     prev = past.get(previous_month(month))
@@ -320,7 +320,7 @@ def send(workbook: Path, *, deadline: str | dt.date | None = None, out_dir: Path
     letters: list[Letter] = []
     files: dict[str, Path] = {}
     with CollectLedger(history) as ledger:
-        when = _deadline(ledger, master.month, settings, given)
+        when = deadline_of(ledger, master.month, settings, given)
         existing = ledger.rows(master.month)
         baselines: dict[str, list[tuple[str, int, str, Any]]] = {}
         for department, sheets in plan.items():
@@ -333,7 +333,7 @@ def send(workbook: Path, *, deadline: str | dt.date | None = None, out_dir: Path
                 names = [{spec.name_column.name: dept.short, **{c.name: r.get(c.name) for c in spec.key_columns}}
                          for r in rows]
                 fill_sheets.append(FillinSheet(spec, title_of(spec, district) + f"（{master.month}，{dept.short}）",
-                                               names, _previous_rows(past, master.month, sheet, department, keys)))
+                                               names, previous_rows(past, master.month, sheet, department, keys)))
                 ident_sheets.append((sheet, keys))
                 for i, r in enumerate(rows):
                     for c in fillin_columns(spec):
@@ -360,7 +360,7 @@ def send(workbook: Path, *, deadline: str | dt.date | None = None, out_dir: Path
                                   f"报送-{master.month}-{parts[dept.short]}.eml"))
             say(f"已生成 {dept.short} 的报送工作簿（{'、'.join(sheets)}）")
         status = _deliver(letters, master.month, folder, history, send=mail, say=say)
-        with ledger.batch(_stamp()) as b:
+        with ledger.batch(stamp()) as b:
             if given or ledger.deadline(master.month) is None:
                 b.set_deadline(master.month, when)
             for department, sheets in plan.items():
@@ -447,8 +447,24 @@ def _store(folder: Path, data: bytes, name: str, month: str, who: str, digest: s
     return write_atomically(target, lambda tmp: Path(tmp).write_bytes(data))
 
 
-class _Importer:
-    """One import run over the master: each return judged against the master as merged so far."""
+@dataclass
+class Filled:
+    """A department's filled rows, whichever way they came — a returned workbook or a form posted in the
+    console: per annex sheet the cells by (row index, column name) (a formula kept as a formula, never a
+    value), the cells typed as percentages, and the department's explanation. The one input of the checks and
+    the merge."""
+
+    sheets: dict[str, dict[tuple[int, str], ReturnCell]]
+    percent: dict[str, set[tuple[int, str]]]
+    explanation: str
+
+    @staticmethod
+    def of(book: ReturnBook) -> "Filled":
+        return Filled(book.sheets, book.percent, book.explanation)
+
+
+class Importer:
+    """One import run over the master: each return (or form post) judged against the master as merged so far."""
 
     def __init__(self, master: Master, settings: core.CollectSettings, ledger: CollectLedger, secret: bytes):
         self.master, self.settings, self.ledger, self.secret = master, settings, ledger, secret
@@ -475,7 +491,7 @@ class _Importer:
         if reason:
             result.reason = reason
             return result, data
-        self._check(book, result)
+        self.check(Filled.of(book), result)
         return result, data
 
     def _identify(self, book: ReturnBook, result: ReturnResult) -> str:
@@ -514,9 +530,10 @@ class _Importer:
             result.sheets.append(sheet)
         return ""
 
-    def _check(self, book: ReturnBook, result: ReturnResult) -> None:
-        """The engine's own validation on the department's rows: the master's grids with them substituted,
-        and the problems at the department's cells mapped back to the return's cells."""
+    def check(self, book: Filled, result: ReturnResult, *, merge: bool = True) -> None:
+        """The engine's own validation on the department's rows (`result.department`, `result.sheets`): the
+        master's grids with them substituted, and the problems at the department's cells mapped back to the
+        return's cells; without errors (or with only check errors and an explanation: 强制上报) merged."""
         master, dept = self.master, result.department
         result.explanation = book.explanation
         # only what can name this department: its sheets and their per-department partners (附件1 ↔ 附件2),
@@ -582,9 +599,12 @@ class _Importer:
             result.reason = f"{len(errors)} 处错误，如 {first.sheet} {first.cell}：{first.message}"
             return
         result.outcome, result.forced = "已报", bool(errors)
-        self._merge(book, result, grids, data)
+        if merge:
+            self.merge(book, result)
 
-    def _merge(self, book: ReturnBook, result: ReturnResult, grids: dict[str, Grid], data: MonthData) -> None:
+    def merge(self, book: Filled, result: ReturnResult) -> None:
+        """The department's input cells into the master (port and grids), where no clerk's hand edit since the
+        last send or import stands in the way (those are conflicts, left as they are)."""
         master, dept = self.master, result.department
         if dept not in self.baselines:
             self.baselines[dept] = self.ledger.cells(master.month, dept)
@@ -618,6 +638,32 @@ class _Importer:
         result.conflicts = [self.settings.message("conflict", cell=f"{m.sheet}!{m.cell}", current=_shown(m.current),
                                                   baseline=_shown(m.baseline), new=_shown(m.new))
                             for m in plan.conflicts]
+
+    def record(self, results: Sequence[ReturnResult], save: Callable[[], Any]) -> None:
+        """After the judging: the merged master made durable with its 报送情况 sheet (`save`), then every result
+        recorded in the ledger in one transaction — events, states and the cells as merged (this order: see the
+        module's docstring)."""
+        master, ledger, settings = self.master, self.ledger, self.settings
+        if any(r.written for r in results) or any(r.outcome in ("已报", "退回") for r in results):
+            deadline = deadline_of(ledger, master.month, settings)
+            write_status_sheet(master, status_rows(master, settings, ledger.rows(master.month), deadline, today(),
+                                                   pending=results))
+            save()
+        with ledger.batch(stamp()) as b:
+            for r in results:
+                if r.outcome == "重复":
+                    continue
+                b.event(master.month, r.department, who=r.who, file_hash=r.digest, file_name=r.name,
+                        stored=r.stored, outcome=r.outcome, reason=r.reason, explanation=r.explanation)
+                if not r.department or r.outcome == "拒绝":
+                    continue
+                for sheet in r.sheets:
+                    reason = r.reason if r.outcome == "退回" else ("强制上报：" + r.explanation if r.forced else "")
+                    b.state(master.month, r.department, sheet, core.SUBMITTED if r.outcome == "已报" else core.RETURNED,
+                            who=r.who, file_hash=r.digest, reason=reason,
+                            explanation=r.explanation, return_file=r.stored, submitted=True)
+            for dept, base in self.baselines.items():
+                b.cells(master.month, dept, [(s, i, c, v) for (s, i, c), v in base.items()])
 
 
 def _shown(v: Any) -> str:
@@ -701,7 +747,7 @@ def _import(workbook: Path, master: Master, settings: core.CollectSettings, hist
     outcome = Outcome(None)
     results: list[ReturnResult] = []
     with CollectLedger(history) as ledger:
-        importer = _Importer(master, settings, ledger, secret)
+        importer = Importer(master, settings, ledger, secret)
         for path, name, who in files:
             result, data = importer.judge(path, name)
             result.who = who
@@ -719,30 +765,12 @@ def _import(workbook: Path, master: Master, settings: core.CollectSettings, hist
             results.append(result)
             say(f"{name}：{result.outcome}" + (f"（{result.reason}）" if result.reason else ""))
         written = sum(r.written for r in results)
-        deadline = _deadline(ledger, master.month, settings)
+        deadline = deadline_of(ledger, master.month, settings)
         # the return mails (退回) are drafted before anything is recorded: a draft is a file, kept either way
         letters = [_return_letter(master, settings, r, deadline) for r in results if r.outcome == "退回"]
         folder = output_dir(workbook, out_dir) / "collect" / master.month
         status = _deliver(letters, master.month, folder, history, send=mail, say=say) if letters else {}
-        rows = ledger.rows(master.month)
-        if written or any(r.outcome in ("已报", "退回") for r in results):
-            _write_status_sheet(master, _status_rows(master, settings, rows, deadline, today(), pending=results))
-            save()
-        with ledger.batch(_stamp()) as b:
-            for r in results:
-                if r.outcome == "重复":
-                    continue
-                b.event(master.month, r.department, who=r.who, file_hash=r.digest, file_name=r.name,
-                        stored=r.stored, outcome=r.outcome, reason=r.reason, explanation=r.explanation)
-                if not r.department or r.outcome == "拒绝":
-                    continue
-                for sheet in r.sheets:
-                    reason = r.reason if r.outcome == "退回" else ("强制上报：" + r.explanation if r.forced else "")
-                    b.state(master.month, r.department, sheet, core.SUBMITTED if r.outcome == "已报" else core.RETURNED,
-                            who=r.who, file_hash=r.digest, reason=reason,
-                            explanation=r.explanation, return_file=r.stored, submitted=True)
-            for dept, base in importer.baselines.items():
-                b.cells(master.month, dept, [(s, i, c, v) for (s, i, c), v in base.items()])
+        importer.record(results, save)
     outcome.report = _import_report(master, results, status)
     outcome.extra["collect"] = {"month": master.month, "returns": [r.plain() for r in results]}
     counts = {k: sum(r.outcome == k for r in results) for k in ("已报", "退回", "拒绝", "重复")}
@@ -788,7 +816,7 @@ def _import_report(master: Master, results: Sequence[ReturnResult], status: Mapp
 
 # -- 报送情况 ----------------------------------------------------------------------------------------------
 
-def _stamp() -> str:
+def stamp() -> str:
     """The time a step records: now, or noon of BULLETIN_TODAY when that fixes the day."""
     if os.environ.get("BULLETIN_TODAY"):
         return f"{today().isoformat()}T12:00:00"
@@ -797,7 +825,7 @@ def _stamp() -> str:
 
 
 
-def _status_rows(master: Master, settings: core.CollectSettings, rows: Mapping[tuple[str, str], LedgerRow],
+def status_rows(master: Master, settings: core.CollectSettings, rows: Mapping[tuple[str, str], LedgerRow],
                  deadline: dt.date, today: dt.date, pending: Sequence[ReturnResult] = ()) -> list[dict[str, Any]]:
     """department × annex with state, dates and days late (the results of an import not yet recorded count)."""
     fresh = {(r.department, s): r for r in pending if r.department and r.outcome in ("已报", "退回") for s in r.sheets}
@@ -822,7 +850,7 @@ def _status_rows(master: Master, settings: core.CollectSettings, rows: Mapping[t
     return out
 
 
-def _write_status_sheet(master: Master, rows: Sequence[Mapping[str, Any]]) -> None:
+def write_status_sheet(master: Master, rows: Sequence[Mapping[str, Any]]) -> None:
     """The 报送情况 sheet of the master (text and numbers only, never formulas), rewritten whole."""
     header = ["单位", "附件", "状态", "下发日期", "报送日期", "逾期天数", "说明"]
     master.port.write_table(STATUS_SHEET, header, [[r["short"], r["sheet"], r["state"], r["sent_at"],
@@ -840,10 +868,10 @@ def status(workbook: Path, *, history: Path | None = None, month: str | None = N
     history = history_path(workbook, history)
     with CollectLedger(history) as ledger:
         rows = ledger.rows(master.month)
-        deadline = _deadline(ledger, master.month, settings)
+        deadline = deadline_of(ledger, master.month, settings)
         events = ledger.events(master.month)
     day = today()
-    table = _status_rows(master, settings, rows, deadline, day)
+    table = status_rows(master, settings, rows, deadline, day)
     outcome = Outcome(None)
     counts: dict[str, int] = {}
     for r in table:
@@ -861,7 +889,7 @@ def status(workbook: Path, *, history: Path | None = None, month: str | None = N
                                 "rows": table, "events": [e.__dict__ for e in events]}
     if write:
         try:
-            _write_status_sheet(master, table)
+            write_status_sheet(master, table)
             backups.save_in_place(master.port)
             outcome.notes.append(f"已写入总表的“{STATUS_SHEET}”表。")
         except WorkbookLocked as exc:
@@ -881,7 +909,7 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
     day = today()
     with CollectLedger(history) as ledger:
         rows = ledger.rows(master.month)
-        deadline = _deadline(ledger, master.month, settings)
+        deadline = deadline_of(ledger, master.month, settings)
         done = ledger.reminded(master.month)
         due = core.reminder_due(day, deadline, settings)
         outcome = Outcome(None)
@@ -889,7 +917,7 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
             outcome.notes.append(f"今天（{day.isoformat()}）不在催报时间表上（截止 {deadline.isoformat()}），未发催报。")
             outcome.extra["collect"] = {"month": master.month, "due": None, "reminded": []}
             return outcome
-        table = _status_rows(master, settings, rows, deadline, day)
+        table = status_rows(master, settings, rows, deadline, day)
         missing: dict[str, list[dict[str, Any]]] = {}
         for r in table:
             if r["state"] in (core.SENT, core.OVERDUE, core.RETURNED, core.NOT_SENT):
@@ -911,7 +939,7 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
                                   f"催报-{master.month}-{file_part(master.registry, department)}-{safe_part(due)}.eml"))
         folder = output_dir(workbook, out_dir) / "collect" / master.month
         status_ = _deliver(letters, master.month, folder, history, send=mail, say=say) if letters else {}
-        with ledger.batch(_stamp()) as b:
+        with ledger.batch(stamp()) as b:
             for letter in letters:
                 if status_.get(letter.key) in ("草稿", "已发送", "已发送过"):
                     b.reminded(master.month, letter.key.split("|")[1], due)
@@ -930,13 +958,27 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
 
 
 
-# -- the clerk's marks: 已确认 (a submission checked) and 无需报送 (nothing to report, not missing) -------------
+# -- the clerk's marks: 已确认 (a submission checked), 无需报送 (nothing to report, not missing) and 退回 (a
+# submission sent back with the reason: the department sees it on its page and is reminded) --------------------
+
+MARKS = (core.CONFIRMED, core.NOTHING, core.RETURNED)
+
 
 def mark(workbook: Path, department: str, state: str, *, annexes: Sequence[str] = (), reason: str = "",
-         history: Path | None = None, month: str | None = None) -> Outcome:
-    """Set a department's annexes to 已确认 (only what was 已报) or 无需报送 (only what was not 已报/已确认)."""
-    if state not in (core.CONFIRMED, core.NOTHING):
-        raise UsageError(f"--state 应为 {core.CONFIRMED} 或 {core.NOTHING}")
+         history: Path | None = None, month: str | None = None, actor: Any = None) -> Outcome:
+    """Set a department's annexes to 已确认 or 退回 (only what was 已报/已确认; 退回 needs the reason) or 无需报送
+    (only what was not 已报/已确认); recorded in the ledger and the audit log as done by `actor` (the user of
+    this computer unless given: anything with name and from_address)."""
+    from . import audit
+
+    if state not in MARKS:
+        raise UsageError(f"--state 应为 {'、'.join(MARKS)}")
+    reason = str(reason or "").strip()
+    if state == core.RETURNED and not reason:
+        raise UsageError("退回须写明原因（部门会在填报页面和催报邮件中看到）")
+    if len(reason) > 2000:
+        raise UsageError(f"原因过长（{len(reason)} 个字符，上限 2000）")
+    who = getattr(actor, "name", "") if actor is not None else _who()
     settings = load_collect_settings()
     master = read_master(workbook, month)
     try:
@@ -948,21 +990,40 @@ def mark(workbook: Path, department: str, state: str, *, annexes: Sequence[str] 
     unknown = [a for a in wanted if a not in planned]
     if unknown:
         raise UsageError(f"{master.registry.short(dept)} 本月不报送 {'、'.join(unknown)}（本月报送：{'、'.join(planned) or '无'}）")
-    with CollectLedger(history_path(workbook, history)) as ledger:
+    history = history_path(workbook, history)
+    with CollectLedger(history) as ledger:
         rows = ledger.rows(master.month)
-        refused = []
+        refused, before = [], {}
         for sheet in wanted:
             now = rows[(dept, sheet)].state if (dept, sheet) in rows else core.NOT_SENT
-            if (state == core.CONFIRMED) != (now in (core.SUBMITTED, core.CONFIRMED)):
+            before[sheet] = now
+            if (state in (core.CONFIRMED, core.RETURNED)) != (now in (core.SUBMITTED, core.CONFIRMED)):
                 refused.append(f"{sheet}（现为{now}）")
         if refused:
-            need = "已报" if state == core.CONFIRMED else "未报"
+            need = "未报" if state == core.NOTHING else "已报"
             raise UsageError(f"只能把{need}的附件标为{state}：{master.registry.short(dept)} {'、'.join(refused)}")
-        with ledger.batch(_stamp()) as b:
+        with ledger.batch(stamp()) as b:
             for sheet in wanted:
-                b.state(master.month, dept, sheet, state, who=_who(), reason=reason,
+                b.state(master.month, dept, sheet, state, who=who, reason=reason,
                         explanation=rows[(dept, sheet)].explanation if (dept, sheet) in rows else "")
+            if state == core.RETURNED:
+                b.event(master.month, dept, who=who, file_hash="", file_name="、".join(wanted), stored="",
+                        outcome=core.RETURNED, reason=reason)
     outcome = Outcome(None)
     outcome.notes.append(f"{master.registry.short(dept)} {'、'.join(wanted)} 已标为{state}" + (f"（{reason}）" if reason else "") + "。")
+    note = audit.record(history, [audit.event(actor if actor is not None else _Local(who), "collect_mark",
+                                              month=master.month, department=dept, target=sheet,
+                                              old_value=before[sheet], new_value=state,
+                                              detail={"原因": reason} if reason else None) for sheet in wanted])
+    if note:
+        outcome.notes.append(note)
     outcome.extra["collect"] = {"month": master.month, "department": dept, "annexes": wanted, "state": state}
     return outcome
+
+
+@dataclass(frozen=True)
+class _Local:
+    """The user of this computer as an actor (the CLI, the buttons)."""
+
+    name: str
+    from_address: str = ""

@@ -390,6 +390,9 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
     def internal(exc: Exception) -> Any:
         return _refuse(500, f"程序内部错误（{type(exc).__name__}），详细信息已写入 {crash_log(exc)}，请发给信息科。")
 
+    from .fill import register_fill  # the departments' page (填报) and its API
+
+    register_fill(app, workspace, runner, history)
     return app
 
 

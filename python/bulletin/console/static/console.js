@@ -1,5 +1,5 @@
 // 通报工作台: the page's behaviour. Plain JS, no build step, no CDN. Everything shown comes from the JSON
-// API (the same shapes as `bulletin … --json`) and is put in with textContent, never as HTML.
+// API (the same shapes as `bulletin … --json`) and is put in with textContent, never as HTML (el and $: dom.js).
 "use strict";
 
 const TOKEN = document.querySelector('meta[name="bulletin-token"]').content;
@@ -7,20 +7,7 @@ const MAX_UPLOAD_MB = Number(document.querySelector('meta[name="bulletin-max-upl
 const OFFLINE = "无法连接工作台，请确认启动窗口没有关闭";
 const SEVERITY = { error: "错误", warning: "警告" };
 const STATUSES = ["红", "黄", "绿"];
-const $ = (id) => document.getElementById(id);
 const state = { workbook: null, problems: [], sort: { key: "severity", dir: 1 }, tables: [], annex: 0, mail: null, mailShown: null };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c)));
-  return node;
-}
 
 async function api(method, url, body, headers = {}) {
   const options = { method, headers: { "X-Bulletin-Token": TOKEN, ...headers }, credentials: "same-origin" };
