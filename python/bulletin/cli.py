@@ -78,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"历史库文件（默认：settings.yaml 的 history_file；未设置时为工作簿所在目录下的 {actions.HISTORY_NAME}）")
     sv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，仅本机）")
     sv.add_argument("--allow-remote", action="store_true",
-                    help="允许其他电脑访问（与 --host 一起使用；需设置登录密码 BULLETIN_CONSOLE_PASSWORD）")
+                    help="允许其他电脑访问（与 --host 一起使用；用办公数据库中的账号登录，见 bulletin users）")
+    sv.add_argument("--accounts", action="store_true",
+                    help="在本机（127.0.0.1）也用办公数据库中的账号和角色登录（小型办公室、测试用）")
+    sv.add_argument("--trusted-proxy", default=None, metavar="IP",
+                    help="信任此地址的反向代理在 X-Remote-User 头中给出的用户（单点登录；默认取 settings.yaml 的 trusted_proxy）")
     co = sub.add_parser("collect", help="数据报送：下发填报工作簿、导入回传、报送情况、催报",
                         description="数据报送：向各单位下发填报工作簿，导入回传（校验、合并或退回），查看报送情况，催报。")
     csub = co.add_subparsers(dest="collect_command", required=True, parser_class=_Parser, metavar="步骤")
@@ -223,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .console.server import serve
 
             return serve(args.folder, args.history, host=args.host, port=args.port, open_browser=not args.no_browser,
-                         allow_remote=args.allow_remote)
+                         allow_remote=args.allow_remote, accounts=args.accounts, trusted_proxy=args.trusted_proxy)
         if args.command == "collect":
             outcome = _collect(args)
         elif args.command in ("db", "users"):
