@@ -4,6 +4,7 @@
 
 const TOKEN = document.querySelector('meta[name="bulletin-token"]').content;  // local mode: the launch token
 const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";  // accounts mode
+const MAY_EDIT = document.querySelector('meta[name="bulletin-may-edit"]').content === "yes";  // 领导: read-only
 const MAX_UPLOAD_MB = Number(document.querySelector('meta[name="bulletin-max-upload-mb"]').content);
 const OFFLINE = "无法连接工作台，请确认启动窗口没有关闭";
 const SEVERITY = { error: "错误", warning: "警告" };
@@ -324,6 +325,7 @@ function statusControl(table, row, tr) {
   const select = el("select", { "aria-label": `${row.label} 状态` },
     el("option", { value: "" }, "—"), ...STATUSES.map((s) => el("option", { value: s }, s)));
   select.value = STATUSES.includes(row.status) ? row.status : "";
+  select.disabled = !MAY_EDIT;
   const saving = el("span", { class: "saving", hidden: "" }, "保存中…");
   select.addEventListener("change", () => setStatus(table, row, tr, select, saving));
   const parts = [select];
@@ -386,6 +388,7 @@ async function loadText() {
     area.value = p.text;
     const saving = el("span", { class: "saving", hidden: "" }, "保存中…");
     const save = el("button", { type: "button", class: "primary", onclick: (e) => saveParagraph(p.id, area.value, p.text, e.target, saving) }, "保存");
+    save.disabled = area.readOnly = !MAY_EDIT;
     const restore = p.edited ? el("button", { type: "button", class: "restore", onclick: (e) => restoreParagraph(p.id, e.target, saving) }, "恢复为生成文字") : "";
     const box = el("div", { class: `paragraph${p.edited ? " edited" : ""}`, dataset: { id: p.id } },
       el("div", { class: "head" }, el("strong", {}, p.heading || "（无标题）"), el("code", {}, p.id),
