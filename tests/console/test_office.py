@@ -126,6 +126,12 @@ def test_a_state_change_without_the_csrf_token_is_refused(office):
     assert forged.status_code == 403
     other_site = client.post("/api/status", json=body, base_url=BASE, headers={**csrf, "Origin": "http://evil.example"})
     assert other_site.status_code == 403 and "其他网站" in other_site.get_json()["error"]
+    # a browser's own page sends no Referer, so its Origin may be "null"; Sec-Fetch-Site still names another site
+    cross = client.post("/api/status", json=body, base_url=BASE,
+                        headers={**csrf, "Origin": "null", "Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403 and "其他网站" in cross.get_json()["error"]
+    assert client.post("/api/status", json=body, base_url=BASE,
+                       headers={**csrf, "Origin": "null", "Sec-Fetch-Site": "same-origin"}).status_code == 404
     ok = client.post("/api/status", json=body, base_url=BASE, headers={**csrf, "Origin": BASE})
     assert ok.status_code == 404  # past every check: only the workbook is missing
     # the token belongs to this browser's session: another's does not fit

@@ -159,8 +159,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
                     return _refuse(401, "请先登录")
                 return redirect(url_for("signin.login", next=request.full_path.rstrip("?")))
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            if "Origin" in request.headers and not guard.origin_matches(request.headers, request.scheme,
-                                                                        request.host):
+            if guard.from_other_site(request.headers, request.scheme, request.host):
                 return _refuse(403, "拒绝来自其他网站的请求")
             if request.endpoint not in CSRF_EXEMPT:
                 try:

@@ -122,6 +122,16 @@ class Guard:
         return peer
 
     @staticmethod
+    def from_other_site(headers: Any, scheme: str, host: str) -> bool:
+        """Accounts mode, beside the CSRF token: a request a browser says came from another site's page. The
+        pages send no Referer, so a browser's own form or fetch may say Origin "null"; Sec-Fetch-Site, which
+        browsers send, still tells."""
+        origin = headers.get("Origin")
+        if origin not in (None, "null") and origin != f"{scheme}://{host}":
+            return True
+        return headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
+
+    @staticmethod
     def origin_matches(headers: Any, scheme: str, host: str) -> bool:
         """A browser request from our own page: Origin (sent with every POST) is our own origin, and
         Sec-Fetch-Site, where sent, does not say cross-site."""
