@@ -1,6 +1,11 @@
 """The console's Flask app: the page (templates/console/), its JSON API and the downloads.
 
-API (every request carries the token: header X-Bulletin-Token, or the cookie from the page):
+Local mode: every request carries the launch token (header X-Bulletin-Token, or the cookie from the page).
+Accounts mode (an office server): the session cookie of POST /api/login (signin.py) or the trusted proxy's user,
+and on every POST the CSRF token (X-CSRFToken); 账号管理 and 审计日志 are admin.py. In both, each endpoint's
+permission is checked before its view from the one table in endpoints.py.
+
+API:
   GET  /api/workbooks                       the working folder's workbooks
   POST /api/upload                          multipart `workbook` -> stored under a safe name
   POST /api/<step>                          step = check recalc compare narrate run close-month render charts
@@ -8,8 +13,10 @@ API (every request carries the token: header X-Bulletin-Token, or the cookie fro
                                             (stored first) or the name of a stored workbook; the body is the
                                             CLI's --json shape (+ report, downloads). With the header
                                             `Prefer: respond-async`: 202 {job}, then GET /api/jobs/<job>
-  GET  /api/tables?workbook=…, POST /api/status {workbook, sheet, department, status}
-  GET  /api/text?workbook=…,   POST /api/text {workbook, paragraph, text}
+  GET  /api/tables?workbook=…[&department=D], POST /api/status {workbook, sheet, department, status, expected}
+  GET  /api/text?workbook=…,   POST /api/text {workbook, paragraph, text, expected}
+                                            expected: the value the page showed; another one now -> 409
+                                            {"error": "已被他人修改…", "current": …}
   POST /api/status/reset {workbook, sheet, department ("" = the whole annex)}: the rules' proposal
   POST /api/text/restore {workbook, paragraph}: the generated text back into the paragraph
   GET  /api/backups?workbook=…, POST /api/backups/restore {workbook, backup}
@@ -77,15 +84,15 @@ class Settings:
 def create_app(settings: Settings, guard: Guard) -> Flask:
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR / "console"),
                 static_folder=str(Path(__file__).with_name("static")), static_url_path="/static")
-    app.config.update(MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024, TEMPLATES_AUTO_RELOAD=False,
-                      JSON_AS_ASCII=False)
-    app.json.ensure_ascii = False
     app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024, TEMPLATES_AUTO_RELOAD=False, JSON_AS_ASCII=False,
+        # Flask's signed session cookie carries only Flask-WTF's CSRF secret
         SECRET_KEY=signing_secret(settings.folder) if guard.accounts else new_token(),
         SESSION_COOKIE_NAME="bulletin_csrf", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in the access hook, only in accounts mode
         WTF_CSRF_SSL_STRICT=False,  # the pages send no Referer (Referrer-Policy); Origin is checked instead
         WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()))
+    app.json.ensure_ascii = False
     app.session_interface = _CsrfCookie()
     workspace, runner = Workspace(settings.folder), Runner()
     history = Path(settings.history).resolve() if settings.history else None
