@@ -233,6 +233,17 @@ def test_another_bind_address_needs_allow_remote(tmp_path):
     assert res.returncode == 2 and "--allow-remote" in res.stderr and not res.stdout
 
 
+def test_allow_remote_needs_an_administrator_account_in_the_office_database(tmp_path):
+    # refused before anything listens: the shared password of earlier versions is no way in any more
+    env = {**__import__("os").environ, "BULLETIN_DATABASE_URL": f"sqlite:///{(tmp_path / 'o.sqlite').as_posix()}",
+           "BULLETIN_CONSOLE_PASSWORD": "办公室的密码-2023"}
+    res = subprocess.run([sys.executable, "-m", "bulletin", "serve", "--host", "0.0.0.0", "--allow-remote",
+                          "--no-browser", "--folder", str(tmp_path)], capture_output=True, text=True, timeout=60,
+                         env=env)
+    assert res.returncode == 2 and "还没有可用的管理员账号" in res.stderr and "bulletin users add" in res.stderr
+    assert not res.stdout
+
+
 def test_after_closing_the_month_the_console_makes_next_months_workbook(console, tmp_path):
     """结转下月 then 生成下月工作簿: 通报数据-2023-07.xlsx beside the workbook, 部门 and the annex rows from the
     closed June (a second call does not replace it)."""
