@@ -1,7 +1,8 @@
 """The office server in a real browser (Debian's Chromium through playwright) against `bulletin serve
 --accounts`: an administrator signs in with a temporary password, must set their own first, adds a
 department's account on 账号管理 (its temporary password shown once), which then signs in and is sent to the
-password page; the audit page lists it all."""
+password page; the audit page lists it all. Two clerks change the same 状态: the second is told "已被他人修改"
+with the current value."""
 from __future__ import annotations
 
 import re
@@ -11,8 +12,8 @@ import pytest
 from bulletin.actions import accounts
 from bulletin.adapters.office_db import OfficeDB
 
-from .conftest import Console, chromium_mark, working_folder
-from .office import DEPT_A, SETUP
+from .conftest import SAMPLE, Console, chromium_mark, working_folder
+from .office import DEPT_A, PASSWORD, SETUP, add_ready
 
 pytestmark = chromium_mark()
 TEMPORARY = "临时密码-12345"
@@ -25,6 +26,8 @@ def server(tmp_path_factory):
     url = f"sqlite:///{(folder / 'office.sqlite').as_posix()}"
     with OfficeDB(url) as db:
         accounts.add(db, "李管理", "管理员", None, TEMPORARY, SETUP)
+        add_ready(db, "甲科员", "科员")
+        add_ready(db, "乙科员", "科员")
     console = Console(folder, "--accounts", env={"BULLETIN_DATABASE_URL": url})
     yield console, url
     console.stop()
@@ -90,3 +93,38 @@ def test_first_login_password_change_and_adding_a_department_account(browser, se
     with OfficeDB(url) as db:
         added = db.account("交通局填报员")
         assert added.role == "部门填报员" and added.department == DEPT_A and added.must_change_password
+
+
+def test_two_clerks_on_one_status_the_second_is_told_and_sees_the_current_value(browser, server):
+    console, _ = server
+    pages = []
+    for name in ("甲科员", "乙科员"):
+        page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+        page.set_default_timeout(60_000)
+        sign_in(page, console.base, name, PASSWORD)
+        page.wait_for_selector("#steps")
+        pages.append(page)
+    first, second = pages
+    first.set_input_files("#upload", str(SAMPLE))
+    first.wait_for_selector("#current:text('当前：')")
+    first.click("#steps button[data-step='recalc']")
+    first.wait_for_selector("#annex tbody tr", timeout=120_000)
+    first.wait_for_selector("#busy", state="hidden", timeout=120_000)
+    second.reload()
+    second.wait_for_selector(f"#books option[value='{SAMPLE.name}']", state="attached")
+    second.select_option("#books", SAMPLE.name)
+    for page in pages:
+        page.click("#tabs button[data-tab='tables']")
+        page.click("#annex-tabs button:text('附件2')")
+        page.wait_for_selector("#annex tbody tr[data-department='统计局'] select")
+    row = "#annex tbody tr[data-department='统计局']"
+    first.locator(row).first.locator("select").select_option("黄")
+    first.wait_for_selector(f"{row} .badge.manual")
+    second.locator(row).first.locator("select").select_option("红")  # this page still shows the old status
+    second.wait_for_selector("#error:not([hidden])")
+    told = second.inner_text("#error")
+    assert "已被他人修改" in told and "现为“黄”" in told
+    second.wait_for_selector(f"{row}.status-黄")  # the page shows the workbook's status again
+    assert second.locator(row).first.locator("select").input_value() == "黄"
+    for page in pages:
+        page.context.close()
