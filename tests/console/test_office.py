@@ -306,3 +306,32 @@ def test_bulletin_serve_with_accounts_over_http(db_url, tmp_path_factory):
         server.stop()
     with OfficeDB(db_url) as db:
         assert [e.action for e in db.audit_all(username="clerk")][-3:] == ["login_failed", "login", "logout"]
+
+
+@pytest.mark.parametrize("proxy, believed", [("127.0.0.1", True), ("127.0.0.2", False)])
+def test_bulletin_serve_behind_a_trusted_proxy_over_http(tmp_path_factory, tmp_path, proxy, believed):
+    """waitress takes https from the trusted proxy's X-Forwarded-Proto (the cookie is Secure) and the console
+    its X-Remote-User; from any other address both are ignored."""
+    from bulletin.adapters.office_db import OfficeDB
+
+    url = f"sqlite:///{(tmp_path / 'office.sqlite').as_posix()}"
+    with OfficeDB(url) as db:
+        add_ready(db, "admin", "管理员")
+        add_ready(db, "clerk", "科员")
+    server = Console(working_folder(tmp_path_factory, "proxy"), "--accounts", "--trusted-proxy", proxy,
+                     env={"BULLETIN_DATABASE_URL": url})
+    try:
+        sso = urllib.request.Request(server.base + "/api/me", headers={"X-Remote-User": "clerk"})
+        try:
+            with urllib.request.urlopen(sso, timeout=30) as res:
+                status, body = res.status, json.loads(res.read())
+        except urllib.error.HTTPError as err:
+            status, body = err.code, json.loads(err.read())
+        assert (status, body.get("username")) == ((200, "clerk") if believed else (401, None))
+        login = urllib.request.Request(server.base + "/api/login", method="POST",
+                                       data=json.dumps({"username": "clerk", "password": PASSWORD}).encode(),
+                                       headers={"Content-Type": "application/json", "X-Forwarded-Proto": "https"})
+        with urllib.request.urlopen(login, timeout=30) as res:
+            assert ("Secure" in res.headers["Set-Cookie"]) == believed
+    finally:
+        server.stop()
