@@ -4,11 +4,11 @@ The console's two modes give every request a `User` (flask.g.user, set by the ac
 - local (bound to 127.0.0.1, the launch token): the one clerk at this PC, `role=None`, who may do everything;
 - accounts (an office server): the signed-in account, whose role (data/roles.yaml) decides, on the server, for
   every request, what it may see and change; a department role reaches its own department's rows only.
-Views call `require(permission, department)`; `actor()` is who an audited change is recorded as."""
+Before any view runs, `check` applies the endpoint's rule from endpoints.ENDPOINTS (refused when missing); views
+may call `require(permission, department)` for finer checks; `actor()` is who an audited change is recorded as."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
 from flask import g, request
