@@ -275,3 +275,30 @@ def test_users_commands(tmp_path):
     assert log == [("account_add", True, "本机", "管理员")] + [
         ("account_add", True, "本机", n) for n in ("交通局填报", "住建局填报", "科员甲")] + [
         ("account_reset", True, "本机", "科员甲"), ("account_disable", True, "本机", "科员甲")]
+
+
+def test_bind_changes_role_and_department_and_ends_the_sessions(db):
+    accounts.add(db, "赵六", "部门填报员", "交通局", "初始密码12345", ADMIN)
+    session = accounts.login(db, "赵六", "初始密码12345", "10.0.0.7").token
+    bound = accounts.bind(db, "赵六", "部门填报员", "住房和城乡建设局", ADMIN)
+    assert (bound.role, bound.department) == ("部门填报员", "住建局")  # the registry's name
+    assert accounts.session_account(db, session) is None  # the new rights from the next login
+    with pytest.raises(UsageError, match="已是部门填报员（住建局）"):
+        accounts.bind(db, "赵六", "部门填报员", "住建局", ADMIN)
+    with pytest.raises(UsageError, match="不绑定部门"):
+        accounts.bind(db, "赵六", "科员", "住建局", ADMIN)
+    with pytest.raises(UsageError, match="没有用户名为“无此人”的账号"):
+        accounts.bind(db, "无此人", "科员", None, ADMIN)
+    accounts.bind(db, "赵六", "科员", None, ADMIN)
+    entry = [e for e in db.audit_all() if e.action == "account_bind"]
+    assert [(e.target, e.old_value, e.new_value) for e in entry] == [
+        ("赵六", "部门填报员（交通局）", "部门填报员（住建局）"), ("赵六", "部门填报员（住建局）", "科员")]
+
+
+def test_users_bind_command(tmp_path):
+    url = {"BULLETIN_DATABASE_URL": f"sqlite:///{(tmp_path / 'office.sqlite').as_posix()}"}
+    assert cli("users", "add", "钱七", "--role", "领导", env={**url, "BULLETIN_NEW_PASSWORD": "admin-pass1"}).returncode == 0
+    res = cli("users", "bind", "钱七", "--role", "部门填报员", "--department", "交通局", env=url)
+    assert res.returncode == 0 and "已将账号“钱七”改为部门填报员（交通局）" in res.stdout, res.stderr
+    res = cli("users", "bind", "钱七", "--role", "部门填报员", env=url)
+    assert res.returncode == 2 and "需要填写部门" in res.stderr

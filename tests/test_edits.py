@@ -97,3 +97,34 @@ def test_paragraph_edit_needs_the_text_sheet_and_a_known_paragraph(june_port):
     actions.narrate_book(june_port)
     with pytest.raises(UserError, match="没有段落“没有这段”"):
         edits.write_paragraph(june_port, "没有这段", "x")
+
+
+# -- two clerks on one value: the second save is told, never a silent overwrite ------------------------------
+
+def test_a_status_changed_since_the_page_showed_it_is_refused_with_the_current_value(june_port):
+    actions.recalculate_book(june_port)
+    shown = _row(edits.annex_tables(june_port), "附件2", "医保局")[1]["status"] or ""
+    first = edits.set_status(june_port, "附件2", "医保局", "黄" if shown != "黄" else "红", expected=shown)
+    saved = first.extra["change"]["new"]
+    assert first.extra["change"] == {"month": "2023-06", "target": "附件2", "department": "医保局", "old": shown,
+                                     "new": saved}
+    # the second clerk's page still shows the old status
+    with pytest.raises(edits.EditConflict, match="已被他人修改") as refused:
+        edits.set_status(june_port, "附件2", "医保局", "绿", expected=shown)
+    assert refused.value.current == saved and f"“{saved}”" in str(refused.value)
+    assert _row(edits.annex_tables(june_port), "附件2", "医保局")[1]["status"] == saved  # not overwritten
+    # told the current value, the clerk may save over it knowingly
+    edits.set_status(june_port, "附件2", "医保局", "绿", expected=saved)
+    assert _row(edits.annex_tables(june_port), "附件2", "医保局")[1]["status"] == "绿"
+
+
+def test_a_paragraph_changed_since_the_page_showed_it_is_refused_with_the_current_text(june_port):
+    actions.narrate_book(june_port)
+    pid = "总体情况.即办件与时限压缩"
+    shown = next(p for p in edits.text_paragraphs(june_port) if p["id"] == pid)["text"]
+    first = edits.write_paragraph(june_port, pid, "甲科员的改写。", expected=shown)
+    assert first.extra["change"]["old"] == shown and first.extra["change"]["new"] == "甲科员的改写。"
+    with pytest.raises(edits.EditConflict, match="已被他人修改") as refused:
+        edits.write_paragraph(june_port, pid, "乙科员的改写。", expected=shown)
+    assert refused.value.current == "甲科员的改写。"
+    assert next(p for p in edits.text_paragraphs(june_port) if p["id"] == pid)["text"] == "甲科员的改写。"

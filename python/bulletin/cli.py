@@ -78,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"历史库文件（默认：settings.yaml 的 history_file；未设置时为工作簿所在目录下的 {actions.HISTORY_NAME}）")
     sv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，仅本机）")
     sv.add_argument("--allow-remote", action="store_true",
-                    help="允许其他电脑访问（与 --host 一起使用；需设置登录密码 BULLETIN_CONSOLE_PASSWORD）")
+                    help="允许其他电脑访问（与 --host 一起使用；用办公数据库中的账号登录，见 bulletin users）")
+    sv.add_argument("--accounts", action="store_true",
+                    help="在本机（127.0.0.1）也用办公数据库中的账号和角色登录（小型办公室、测试用）")
+    sv.add_argument("--trusted-proxy", default=None, metavar="IP",
+                    help="信任此地址的反向代理在 X-Remote-User 头中给出的用户（单点登录；默认取 settings.yaml 的 trusted_proxy）")
     co = sub.add_parser("collect", help="数据报送：下发填报工作簿、导入回传、报送情况、催报",
                         description="数据报送：向各单位下发填报工作簿，导入回传（校验、合并或退回），查看报送情况，催报。")
     csub = co.add_subparsers(dest="collect_command", required=True, parser_class=_Parser, metavar="步骤")
@@ -143,7 +147,7 @@ def _office_commands(sub) -> None:
     cp.add_argument("--replace", action="store_true", help="目标已有历史时，用本历史库替换")
     cp.add_argument("--json", action="store_true", help="以 JSON 输出结果")
 
-    users = sub.add_parser("users", help="办公服务器的账号：添加、批量导入、停用、启用、重置密码、列出",
+    users = sub.add_parser("users", help="办公服务器的账号：添加、批量导入、停用、启用、重置密码、更改角色或部门、列出",
                            description="办公服务器的账号（存于办公数据库）。新账号和重置后的账号首次登录须修改密码。")
     us = users.add_subparsers(dest="users_command", required=True, parser_class=_Parser, metavar="操作")
     a = with_db(us.add_parser("add", help="添加一个账号（密码取自环境变量 BULLETIN_NEW_PASSWORD，否则提示输入）",
@@ -159,6 +163,11 @@ def _office_commands(sub) -> None:
                         ("reset", "重置密码：生成临时密码，下次登录须修改；同时解除锁定")):
         c = with_db(us.add_parser(name, help=help_, description=help_))
         c.add_argument("name", metavar="用户名")
+    bd = with_db(us.add_parser("bind", help="更改账号的角色或所属部门（其已登录的会话立即失效）",
+                               description="更改账号的角色或所属部门（部门填报员须填写部门）；其已登录的会话立即失效"))
+    bd.add_argument("name", metavar="用户名")
+    bd.add_argument("--role", required=True, help="角色：管理员、科员、部门填报员、领导（见 roles.yaml）")
+    bd.add_argument("--department", default=None, help="部门（部门填报员必填，须在部门名录中）")
     with_db(us.add_parser("list", help="列出全部账号", description="列出全部账号"))
 
 
@@ -223,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .console.server import serve
 
             return serve(args.folder, args.history, host=args.host, port=args.port, open_browser=not args.no_browser,
-                         allow_remote=args.allow_remote)
+                         allow_remote=args.allow_remote, accounts=args.accounts, trusted_proxy=args.trusted_proxy)
         if args.command == "collect":
             outcome = _collect(args)
         elif args.command in ("db", "users"):
@@ -377,6 +386,11 @@ def _users(args: argparse.Namespace, office) -> actions.Outcome:
             outcome.report.append(f"已重置账号“{args.name}”的密码。临时密码（只显示这一次，请转告本人，"
                                   f"登录后须修改）：{password}")
             outcome.extra["temporary_password"] = password
+        elif args.users_command == "bind":
+            acc = accounts.bind(db, args.name, args.role, args.department, _cli_actor())
+            dept = f"（{acc.department}）" if acc.department else ""
+            outcome.report.append(f"已将账号“{acc.name}”改为{acc.role}{dept}；其已登录的会话已结束。")
+            outcome.extra["account"] = _account_json(acc)
         else:
             found = accounts.list_accounts(db)
             outcome.extra["accounts"] = [_account_json(a) for a in found]

@@ -29,7 +29,7 @@ from .resources import DATA_DIR, PACKAGE_DIR, SOURCE_ROOT, TEMPLATES_DIR  # noqa
 REPO_DIR = SOURCE_ROOT or PACKAGE_DIR.parent  # the install folder: relative paths in settings start here
 CONFIG_DIR_ENV = "BULLETIN_CONFIG_DIR"
 SETTINGS_KEYS = ("district", "city", "province", "name_prefixes", "ratio_tolerance_pp", "total_tolerance", "list_limit",
-                 "ratio_change_unit", "history_file", "database_url", "backup_keep")
+                 "ratio_change_unit", "history_file", "database_url", "backup_keep", "trusted_proxy")
 RATIO_UNITS = ("%", "个百分点")
 T = TypeVar("T")
 
@@ -176,6 +176,7 @@ class Settings:
     list_limit: int = 5  # a longer list of units is written "A、B、C等N个单位" (the full list is in the annex)
     database_url: str = ""  # the office database (accounts, audit); empty: office.sqlite beside the history
     backup_keep: int = 10  # backups kept per workbook in 备份/ (the latest ones; plus the first of each day)
+    trusted_proxy: str = ""  # the office server's reverse proxy whose X-Remote-User the console believes
 
     def reference_name(self, key: str) -> str:
         return {"city": self.city, "district": self.district}[key]
@@ -202,7 +203,18 @@ def settings_from_dict(d: dict[str, Any], file: str = "settings.yaml") -> Settin
     return Settings(str(d["district"]), str(d["city"]), str(d.get("province", "")), tuple(map(str, prefixes)),
                     _number(file, d, "ratio_tolerance_pp", 0.005), _number(file, d, "total_tolerance", 1e-6),
                     unit, str(d.get("history_file") or ""), int(_number(file, d, "list_limit", 5)),
-                    _database_url(file, d.get("database_url")), int(keep))
+                    _database_url(file, d.get("database_url")), int(keep), _address(file, d.get("trusted_proxy")))
+
+
+def _address(file: str, value: Any) -> str:
+    import ipaddress
+
+    if value in (None, ""):
+        return ""
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        raise ConfigError(file, "trusted_proxy", f"应是反向代理的 IP 地址，如 127.0.0.1，现为“{value}”") from None
 
 
 def _database_url(file: str, value: Any) -> str:

@@ -34,7 +34,7 @@ class Console:
             self.stop()
             raise AssertionError(f"bulletin serve did not start: {line} {self.proc.stderr.read()}")
         self.url = line[0].strip()
-        self.base = self.url.split("/?", 1)[0]
+        self.base = self.url.split("/?", 1)[0].removesuffix("/login")  # local: ?token=…; accounts: /login
         self.token = self.url.split("token=", 1)[1] if "token=" in self.url else None
 
     def stop(self) -> None:

@@ -225,7 +225,7 @@ def test_an_unexpected_error_is_a_short_message_and_a_log(console, monkeypatch):
     assert str(log) in error and "RuntimeError: boom" in log.read_text(encoding="utf-8")
 
 
-# -- another bind address: only with --allow-remote, and then with a login ------------------------------
+# -- another bind address: only with --allow-remote, and then with accounts (tests/console/test_office.py) -----
 
 def test_another_bind_address_needs_allow_remote(tmp_path):
     res = subprocess.run([sys.executable, "-m", "bulletin", "serve", "--host", "0.0.0.0", "--no-browser",
@@ -233,34 +233,15 @@ def test_another_bind_address_needs_allow_remote(tmp_path):
     assert res.returncode == 2 and "--allow-remote" in res.stderr and not res.stdout
 
 
-def test_allow_remote_without_a_password_is_refused(tmp_path):
-    env = {k: v for k, v in __import__("os").environ.items() if k != "BULLETIN_CONSOLE_PASSWORD"}
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+def test_allow_remote_needs_an_administrator_account_in_the_office_database(tmp_path):
+    # refused before anything listens: the shared password of earlier versions is no way in any more
+    env = {**__import__("os").environ, "BULLETIN_DATABASE_URL": f"sqlite:///{(tmp_path / 'o.sqlite').as_posix()}",
+           "BULLETIN_CONSOLE_PASSWORD": "办公室的密码-2023"}
     res = subprocess.run([sys.executable, "-m", "bulletin", "serve", "--host", "0.0.0.0", "--allow-remote",
                           "--no-browser", "--folder", str(tmp_path)], capture_output=True, text=True, timeout=60,
                          env=env)
-    assert res.returncode == 2 and "BULLETIN_CONSOLE_PASSWORD" in res.stderr
-
-
-def test_a_remote_console_asks_for_the_password(tmp_path):
-    guard = Guard(port=PORT, remote=True)
-    guard.set_password("办公室的密码-2023")
-    client = create_app(Settings(folder=tmp_path / "ws"), guard).test_client()
-    base = "http://bulletin.intranet:8080"
-    assert client.get("/", base_url=base).headers["Location"] == "/login"
-    # a remote console has no launch token: the token in the address is ignored, the page asks for the password
-    launch = client.get(f"/?token={guard.token}", base_url=base)
-    assert launch.status_code == 302 and launch.headers["Location"] == "/login" and "Set-Cookie" not in launch.headers
-    assert client.get("/api/workbooks", base_url=base, headers={HEADER: guard.token}).status_code == 403
-    wrong = client.post("/login", base_url=base, data={"password": "guess"}, headers={"Origin": base})
-    assert wrong.status_code == 401 and "密码不正确" in wrong.get_data(as_text=True)
-    assert client.post("/login", base_url=base, data={"password": "办公室的密码-2023"},
-                       headers={"Origin": "http://evil.example"}).status_code == 403
-    ok = client.post("/login", base_url=base, data={"password": "办公室的密码-2023"}, headers={"Origin": base})
-    assert ok.status_code == 302 and "HttpOnly" in ok.headers["Set-Cookie"]
-    assert client.get("/", base_url=base).status_code == 200
-    session = ok.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
-    assert client.get("/api/workbooks", base_url=base, headers={HEADER: session}).status_code == 200
+    assert res.returncode == 2 and "还没有可用的管理员账号" in res.stderr and "bulletin users add" in res.stderr
+    assert not res.stdout
 
 
 def test_after_closing_the_month_the_console_makes_next_months_workbook(console, tmp_path):

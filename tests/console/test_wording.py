@@ -33,7 +33,7 @@ PAGES = sorted((ROOT / "templates" / "console").glob("*.html"))
 STAFF_FILES = re.compile(r"departments\.csv|\.ya?ml\b|\.j2\b|\.sqlite\b|通报\.docx|正文\.j2", re.I)
 # what may stay in Latin letters: product names a clerk knows, units, and the words of a mail address or path
 ALLOWED = {"Excel", "WPS", "Word", "PDF", "LibreOffice", "Python", "KB", "MB", "SMTP", "STARTTLS", "SSL", "OK",
-           "Ctrl", "IT", "xlsx", "xlsm", "eml"}
+           "Ctrl", "IT", "xlsx", "xlsm", "eml", "CSV"}
 REMOVED = [r"[\w.+-]+@[\w.-]+",  # mail addresses
            r"(?:[A-Za-z]:\\|/)[^\s，。；（）“”]*",  # paths
            r"[\w.\-\u4e00-\u9fff]+\.(?:xlsx|xlsm|xls|docx|pdf|eml|png|log)\b",  # file names the page links or lists

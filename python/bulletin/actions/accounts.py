@@ -271,6 +271,26 @@ def reset(db: OfficeDB, name: str, actor: Actor) -> str:
     return password
 
 
+def bind(db: OfficeDB, name: str, role: str, department: str | None, actor: Actor) -> Account:
+    """Another role and/or department for an account (a department role needs its department, the others
+    none); its open sessions end, so the new rights apply from its next login."""
+    canonical, problem = _role_department(role, department)
+    if problem:
+        raise UsageError(problem)
+    when = stamp(now_utc())
+    with db.transaction() as tx:
+        acc = _existing(tx, name)
+        if (acc.role, acc.department) == (role, canonical):
+            raise UsageError(f"账号“{name}”已是{role}{f'（{canonical}）' if canonical else ''}")
+        tx.update_account(name, when, role=role, department=canonical)
+        ended = tx.revoke_sessions_of(acc.id, when)
+        shown = lambda r, d: f"{r}（{d}）" if d else r  # noqa: E731
+        tx.audit([AuditEvent(actor.name, "account_bind", actor.from_address, department=canonical or acc.department,
+                             target=name, old_value=shown(acc.role, acc.department), new_value=shown(role, canonical),
+                             detail={"结束会话": ended}, at=when)])
+        return tx.account(name)
+
+
 def list_accounts(db: OfficeDB) -> list[Account]:
     return db.accounts()
 

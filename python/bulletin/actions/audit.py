@@ -1,7 +1,9 @@
 """The audit log from the action layer: one page of it filtered by month, user, department and action (what
-`GET /api/audit` will answer as JSON), and its export to .xlsx. The log itself is written only by the actions
-that change something (accounts.py in the change's own transaction; the collection steps, whose records are
-in the history, through `record` right after theirs); nothing here updates or deletes it."""
+`GET /api/audit` answers as JSON), its export to .xlsx, and the recording of a workbook's changes and month
+steps (`record_edit`, `record_step`: called by the front end that ran the action, the console today, with who
+asked; the collection's form submissions and marks through `append`, right after their own records). Account
+changes are written by accounts.py in the change's own transaction; nothing here updates or
+deletes an entry."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +13,8 @@ from typing import Any
 
 from ..adapters.office_db import AuditEntry, AuditEvent, OfficeDB
 from ..errors import UsageError, UserError
+from .accounts import Actor
+from .common import Outcome
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -20,8 +24,12 @@ ACTIONS = {
     "account_add": "添加账号", "account_disable": "停用账号", "account_enable": "启用账号",
     "account_reset": "重置密码", "login": "登录", "login_failed": "登录失败", "login_locked": "登录被拒（锁定中）",
     "logout": "退出登录", "password_change": "修改密码", "password_change_failed": "修改密码失败",
+    "account_bind": "更改角色或部门",
+    "status_edit": "修改状态", "status_reset": "按规则重置状态", "text_edit": "修改段落", "text_restore": "恢复生成文字",
+    "backup_restore": "恢复备份", "department_edit": "修改部门信息", "month_step": "运行步骤",
     "form_submit": "网页填报提交", "collect_mark": "标记报送状态",
 }
+SHORT = 200  # characters of a result or value kept in an entry's short fields
 COLUMNS = ("序号", "时间", "用户", "来源地址", "操作", "月份", "部门", "对象", "原值", "新值", "详情")
 
 
@@ -30,7 +38,7 @@ def event(actor: Any, action: str, **fields: Any) -> AuditEvent:
     return AuditEvent(getattr(actor, "name", "") or "", action, getattr(actor, "from_address", "") or "", **fields)
 
 
-def record(history: Path | None, events: list[AuditEvent]) -> str:
+def append(history: Path | None, events: list[AuditEvent]) -> str:
     """Append events to the office database's audit log (beside the history unless configured). -> "" or, when
     the log cannot be written, a Chinese note for the user: the change itself is already recorded and stands."""
     from .office import open_db
@@ -110,3 +118,45 @@ def export_xlsx(db: OfficeDB, path: Path, *, month: str | None = None, user: str
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
     return save_new(wb, path)
+
+
+def record(db: OfficeDB, actor: Actor, action: str, *, month: str | None = None, department: str | None = None,
+           target: str | None = None, old: str | None = None, new: str | None = None,
+           detail: dict[str, Any] | None = None) -> None:
+    """Append one event (its own transaction) for a change an action made on a workbook or file."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    with db.transaction() as tx:
+        tx.audit([AuditEvent(actor.name, action, actor.from_address, month=month, department=department,
+                             target=target, old_value=old, new_value=new, detail=detail)])
+
+
+def record_edit(db: OfficeDB, actor: Actor, action: str, outcome: Outcome, workbook: str) -> None:
+    """An edit of a workbook (状态, a paragraph, …) with its old and new value where the action gave them
+    (edits.py's Outcome.extra["change"])."""
+    change = outcome.extra.get("change") or {}
+    record(db, actor, action, month=change.get("month"), department=change.get("department"),
+           target=change.get("target") or workbook, old=change.get("old"), new=change.get("new"),
+           detail={"工作簿": workbook, **({"说明": "；".join(outcome.notes)[:SHORT]} if outcome.notes else {})})
+
+
+def step_result(outcome: Outcome | None, error: BaseException | None) -> str:
+    """A step's result in a few words: 完成, 有错误, 未完成 and the reason."""
+    if error is not None:
+        reason = str(error) if isinstance(error, UserError) else f"程序内部错误（{type(error).__name__}）"
+        return f"未完成：{reason}"[:SHORT]
+    assert outcome is not None
+    if outcome.data is not None and outcome.data.has_errors:
+        errors = sum(1 for p in outcome.data.problems if p.severity == "error")
+        return f"完成，有 {errors} 个错误"
+    return "未完成" if outcome.failed else "完成"
+
+
+def record_step(db: OfficeDB, actor: Actor, step: str, workbook: str, outcome: Outcome | None = None,
+                error: BaseException | None = None) -> None:
+    """One run of a month step (校验、计算、结转、生成文档、发送…): its month and a short result."""
+    month = outcome.data.month if outcome is not None and outcome.data is not None else None
+    if outcome is not None and month is None:
+        month = outcome.extra.get("month")
+    record(db, actor, "month_step", month=month if isinstance(month, str) else None, target=step,
+           new=step_result(outcome, error), detail={"工作簿": workbook})

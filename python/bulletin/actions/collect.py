@@ -1011,7 +1011,7 @@ def mark(workbook: Path, department: str, state: str, *, annexes: Sequence[str] 
                         outcome=core.RETURNED, reason=reason)
     outcome = Outcome(None)
     outcome.notes.append(f"{master.registry.short(dept)} {'、'.join(wanted)} 已标为{state}" + (f"（{reason}）" if reason else "") + "。")
-    note = audit.record(history, [audit.event(actor if actor is not None else _Local(who), "collect_mark",
+    note = audit.append(history, [audit.event(actor if actor is not None else _Local(who), "collect_mark",
                                               month=master.month, department=dept, target=sheet,
                                               old_value=before[sheet], new_value=state,
                                               detail={"原因": reason} if reason else None) for sheet in wanted])

@@ -15,7 +15,6 @@ from typing import Any
 from ..adapters.xlsx_output import STATUS_HEADERS, TEXT_HEADERS, TEXT_SHEET_OUT
 from ..config import load_settings
 from ..core.compare import DISTRICT
-from ..core.intake import AnnexInput
 from ..core.rules import worst
 from ..engine import compute, rules_for
 from ..errors import UserError
@@ -34,8 +33,25 @@ class EditError(UserError):
     """An edit that cannot be written (Chinese message naming sheet, department or paragraph)."""
 
 
-def _inputs(port: Any, month: str | None = None) -> dict[str, AnnexInput]:
-    return _month(port, month).inputs
+class EditConflict(EditError):
+    """Optimistic versioning: the value the clerk's page showed (`expected`) is no longer the workbook's —
+    another clerk saved meanwhile. Nothing is written; `current` is what the workbook holds now."""
+
+    def __init__(self, what: str, current: str):
+        shown = current if current else "空白"
+        super().__init__(f"已被他人修改：{what}现为“{shown}”。请核对现在的内容后再修改。")
+        self.current = current
+
+
+def _changed_meanwhile(expected: str | None, current: str, what: str) -> None:
+    """Refuse an edit made on a page that showed another value than the workbook holds now (None: not asked,
+    e.g. a script that means to overwrite). Called under the workbook's step lock, which the caller holds."""
+    if expected is not None and _plain(expected) != _plain(current):
+        raise EditConflict(what, current)
+
+
+def _plain(text: Any) -> str:
+    return "" if text is None else str(text).replace("\r\n", "\n").strip()
 
 
 def _month(port: Any, month: str | None = None) -> Any:
@@ -101,15 +117,18 @@ def annex_tables(port: Any, month: str | None = None) -> list[dict[str, Any]]:
     return tables
 
 
-def set_status(port: Any, sheet: str, department: str, status: str, month: str | None = None) -> Outcome:
+def set_status(port: Any, sheet: str, department: str, status: str, month: str | None = None,
+               expected: str | None = None) -> Outcome:
     """Write a department's 状态 (红/黄/绿, or "" to clear) into every row it has in the annex sheet;
-    the district row is named 全区. Only the 状态 cells change, like an edit in Excel."""
+    the district row is named 全区. Only the 状态 cells change, like an edit in Excel. `expected`: the status
+    the clerk's page showed; another one in the workbook now refuses the edit (EditConflict)."""
     status = (status or "").strip()
     if status and status not in STATUSES:
         raise EditError(f"状态只能是 红、黄、绿 或留空，不能是“{status}”")
     if sheet not in ANNEX_SHEETS:
         raise EditError(f"“{sheet}”不是附件表，没有“状态”列")
-    inp = _inputs(port, month).get(sheet)
+    data = _month(port, month)
+    inp = data.inputs.get(sheet)
     if inp is None or not inp.columns:
         raise EditError(f"工作簿中没有可读的“{sheet}”表")
     values = port.values(sheet)
@@ -119,9 +138,18 @@ def set_status(port: Any, sheet: str, department: str, status: str, month: str |
     rows = [r["_row"] for r in inp.records if _who(r) == department]
     if not rows:
         raise EditError(f"“{sheet}”中没有“{department}”这一行")
+    line = list(values[rows[0] - 1]) + [None] * status_col
+    old = _plain(line[status_col - 1])
+    _changed_meanwhile(expected, old, f"{sheet}“{department}”的状态")
     for row in rows:
         port.write(sheet, row, status_col, [[status or None]])
-    return Outcome(None, notes=[f"已将{sheet}“{department}”的状态改为{status or '空白'}。"])
+    return Outcome(None, notes=[f"已将{sheet}“{department}”的状态改为{status or '空白'}。"],
+                   extra=_changed(data.month, sheet, old, status, department))
+
+
+def _changed(month: str | None, target: str, old: str, new: str, department: str | None = None) -> dict[str, Any]:
+    """What an edit changed, for the audit log (actions/audit.record_edit)."""
+    return {"change": {"month": month, "target": target, "department": department, "old": old, "new": new}}
 
 
 def reset_status(port: Any, sheet: str, department: str = "", month: str | None = None) -> Outcome:
@@ -186,8 +214,9 @@ def text_paragraphs(port: Any) -> list[dict[str, Any]]:
     return out
 
 
-def write_paragraph(port: Any, paragraph: str, text: str) -> Outcome:
-    """A clerk's wording of one paragraph into column D of 问题文本, as text (never a formula)."""
+def write_paragraph(port: Any, paragraph: str, text: str, expected: str | None = None) -> Outcome:
+    """A clerk's wording of one paragraph into column D of 问题文本, as text (never a formula). `expected`: the
+    text the clerk's page showed; another one in the workbook now refuses the edit (EditConflict)."""
     text = (text or "").replace("\r\n", "\n").strip()
     if not text:
         raise EditError("段落文字不能为空（如要用生成的文字，请恢复为生成文字）")
@@ -201,5 +230,17 @@ def write_paragraph(port: Any, paragraph: str, text: str) -> Outcome:
     row = next((i for i, r in enumerate(rows, start=1) if i > 1 and r and str(r[0] or "") == paragraph), None)
     if row is None:
         raise EditError(f"“问题文本”表中没有段落“{paragraph}”：请先重新生成问题文本")
+    line = list(rows[row - 1]) + [None] * TEXT_COLUMN
+    old = _plain(line[TEXT_COLUMN - 1])
+    _changed_meanwhile(expected, old, f"段落“{paragraph}”")
     port.write(TEXT_SHEET_OUT, row, TEXT_COLUMN, [[text]])
-    return Outcome(None, notes=[f"已保存段落“{paragraph}”的修改（写入“问题文本”表 D{row}）。"])
+    return Outcome(None, notes=[f"已保存段落“{paragraph}”的修改（写入“问题文本”表 D{row}）。"],
+                   extra=_changed(_workbook_month(port), paragraph, old, text))
+
+
+def _workbook_month(port: Any) -> str | None:
+    """The month the workbook is about, for the audit log; None where it cannot be read."""
+    try:
+        return _month(port).month
+    except UserError:
+        return None

@@ -346,7 +346,7 @@ def submit(workbook: Path, department: str, values: Any, *, explanation: Any = "
         importer.record([judged], lambda: backups.save_in_place(port))
     result.outcome, result.written, result.conflicts = core.SUBMITTED, judged.written, judged.conflicts
     result.forced = judged.forced
-    note = audit.record(history, [audit.event(actor, "form_submit", month=master.month, department=dept,
+    note = audit.append(history, [audit.event(actor, "form_submit", month=master.month, department=dept,
                                               target="、".join(sheets), new_value=core.SUBMITTED,
                                               detail={"写入单元格": judged.written, "说明": filled.explanation,
                                                       "强制上报": judged.forced, "冲突": len(judged.conflicts)})])

@@ -1,6 +1,11 @@
 """The console's Flask app: the page (templates/console/), its JSON API and the downloads.
 
-API (every request carries the token: header X-Bulletin-Token, or the cookie from the page):
+Local mode: every request carries the launch token (header X-Bulletin-Token, or the cookie from the page).
+Accounts mode (an office server): the session cookie of POST /api/login (signin.py) or the trusted proxy's user,
+and on every POST the CSRF token (X-CSRFToken); 账号管理 and 审计日志 are admin.py. In both, each endpoint's
+permission is checked before its view from the one table in endpoints.py.
+
+API:
   GET  /api/workbooks                       the working folder's workbooks
   POST /api/upload                          multipart `workbook` -> stored under a safe name
   POST /api/<step>                          step = check recalc compare narrate run close-month render charts
@@ -8,8 +13,10 @@ API (every request carries the token: header X-Bulletin-Token, or the cookie fro
                                             (stored first) or the name of a stored workbook; the body is the
                                             CLI's --json shape (+ report, downloads). With the header
                                             `Prefer: respond-async`: 202 {job}, then GET /api/jobs/<job>
-  GET  /api/tables?workbook=…, POST /api/status {workbook, sheet, department, status}
-  GET  /api/text?workbook=…,   POST /api/text {workbook, paragraph, text}
+  GET  /api/tables?workbook=…[&department=D], POST /api/status {workbook, sheet, department, status, expected}
+  GET  /api/text?workbook=…,   POST /api/text {workbook, paragraph, text, expected}
+                                            expected: the value the page showed; another one now -> 409
+                                            {"error": "已被他人修改…", "current": …}
   POST /api/status/reset {workbook, sheet, department ("" = the whole annex)}: the rules' proposal
   POST /api/text/restore {workbook, paragraph}: the generated text back into the paragraph
   GET  /api/backups?workbook=…, POST /api/backups/restore {workbook, backup}
@@ -28,15 +35,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, send_file
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ..actions import audit
+from ..actions.accounts import SESSION_LIFETIME
+from ..actions.edits import EditConflict
 from ..config import TEMPLATES_DIR
 from ..errors import ConfigError, UserError, WorkbookLocked
-from . import steps, wording
-from .jobs import Job, Runner
+from . import admin, auth, signin, steps, wording
 from .auth import LOCAL_NAME, User
-from .security import COOKIE, HEADER, Guard
+from .endpoints import ENDPOINTS, PUBLIC
+from .jobs import Job, Runner
+from .security import COOKIE, HEADER, Guard, new_token, signing_secret
+from .signin import FIRST_LOGIN_ENDPOINTS, set_session_cookie
 from .workspace import NotFound, Workspace
 
 log = logging.getLogger("bulletin.console")
@@ -46,8 +60,16 @@ STEP_TITLES = {"check": "校验数据", "recalc": "重新计算", "compare": "�
                "mail-preview": "邮件预览", "mail-send": "发送邮件", "environment": "检查环境",
                "next-month": "生成下月工作簿", "collect-send": "下发报送表", "collect-status": "报送情况",
                "collect-remind": "催报"}
+CSRF_EXEMPT = ("signin.api_login",)  # JSON only, Origin-checked: nothing of the account's is at stake before it
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class _CsrfCookie(SecureCookieSessionInterface):
+    """Flask's signed session cookie, which carries only Flask-WTF's CSRF secret: Secure over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure
 
 
 @dataclass
@@ -62,40 +84,104 @@ class Settings:
 def create_app(settings: Settings, guard: Guard) -> Flask:
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR / "console"),
                 static_folder=str(Path(__file__).with_name("static")), static_url_path="/static")
-    app.config.update(MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024, TEMPLATES_AUTO_RELOAD=False,
-                      JSON_AS_ASCII=False)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024, TEMPLATES_AUTO_RELOAD=False, JSON_AS_ASCII=False,
+        # Flask's signed session cookie carries only Flask-WTF's CSRF secret
+        SECRET_KEY=signing_secret(settings.folder) if guard.accounts else new_token(),
+        SESSION_COOKIE_NAME="bulletin_csrf", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in the access hook, only in accounts mode
+        WTF_CSRF_SSL_STRICT=False,  # the pages send no Referer (Referrer-Policy); Origin is checked instead
+        WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()))
     app.json.ensure_ascii = False
+    app.session_interface = _CsrfCookie()
     workspace, runner = Workspace(settings.folder), Runner()
     history = Path(settings.history).resolve() if settings.history else None
 
     # -- access -----------------------------------------------------------------------------------------
+    app.extensions["bulletin.guard"] = guard
+    csrf = CSRFProtect(app)  # checked by the access hook below, in accounts mode, for every state change
+
     @app.before_request
     def protect() -> Any:
         if not guard.host_allowed(request.host):
             return _refuse(403, "请求的主机名不被允许：请用启动时显示的地址（127.0.0.1）打开工作台")
-        if request.endpoint in ("static", "login"):
+        if request.endpoint == "static":
+            return None
+        g.user = None
+        refused = signed_in_account() if guard.accounts else launch_token()
+        if refused is not None:
+            return refused
+        if request.endpoint is None:  # no such page: answered 404 by Flask
+            return None
+        try:
+            auth.check(request.endpoint)
+        except auth.Refused as exc:
+            return _refuse(403, exc.description)
+        return None
+
+    def public() -> bool:
+        rule = ENDPOINTS.get(request.endpoint or "")
+        return rule is not None and rule.permission == PUBLIC
+
+    def launch_token() -> Any:
+        """Local mode: the launch token (header, or the cookie the first page load set)."""
+        if public():
             return None
         header, cookie = request.headers.get(HEADER), request.cookies.get(COOKIE)
         query = request.args.get("token") if request.method == "GET" and not request.path.startswith("/api/") else None
-        if query is not None and not guard.remote:
+        if query is not None:
             if not guard.valid(query):
                 return _refuse(403, "地址中的 token 不正确：请使用本次启动时显示的地址")
             response = redirect(request.path)  # the token leaves the address bar and the history
-            _set_cookie(response, query)
+            set_session_cookie(response, query)
             return response
         token = header or cookie
         if not token:
-            if guard.remote and not request.path.startswith("/api/"):
-                return redirect("/login")
-            return _refuse(401, "需要令牌：请使用启动时显示的地址打开工作台" if not guard.remote else "请先登录")
+            return _refuse(401, "需要令牌：请使用启动时显示的地址打开工作台")
         if not guard.valid(token):
-            return _refuse(403, "令牌不正确或已过期：请使用本次启动时显示的地址" if not guard.remote else "登录已过期，请重新登录")
+            return _refuse(403, "令牌不正确或已过期：请使用本次启动时显示的地址")
         if request.method != "GET" and not (header and guard.valid(header)) \
                 and not guard.origin_matches(request.headers, request.scheme, request.host):
             return _refuse(403, "拒绝来自其他网站的请求")
         g.token = token
         g.user = User(LOCAL_NAME, None, from_address=request.remote_addr or "")
         return None
+
+    def signed_in_account() -> Any:
+        """Accounts mode: the trusted proxy's user, else the session cookie's account; a first password to
+        change before anything else; Origin and the CSRF token on every state change."""
+        address = guard.client_address(request.environ, request.headers)
+        proxy_name = guard.proxy_user(request.environ, request.headers)
+        if proxy_name:
+            account = guard.db.account(proxy_name)
+            if account is None or account.disabled:
+                return _refuse(403, f"单点登录的用户“{proxy_name}”在通报工作台中没有可用的账号，请联系管理员")
+            g.user, g.proxy_user = User(account.name, account.role, account.department, address), True
+        else:
+            account = guard.session_account(request.cookies.get(COOKIE))
+            g.user = User.of(account, address) if account is not None else None
+        if g.user is None:
+            if not (public() or request.endpoint is None):
+                if request.path.startswith("/api/"):
+                    return _refuse(401, "请先登录")
+                return redirect(url_for("signin.login", next=request.full_path.rstrip("?")))
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if guard.from_other_site(request.headers, request.scheme, request.host):
+                return _refuse(403, "拒绝来自其他网站的请求")
+            if request.endpoint not in CSRF_EXEMPT:
+                try:
+                    csrf.protect()
+                except CSRFError:
+                    return _refuse(403, "请求缺少有效的安全令牌（可能页面已打开太久）：请刷新页面后重试")
+        if g.user is not None and g.user.must_change_password and request.endpoint not in FIRST_LOGIN_ENDPOINTS:
+            if not request.path.startswith("/api/"):
+                return redirect("/password")
+            return jsonify({"error": "请先修改初始密码", "must_change_password": True}), 403
+        return None
+
+    @app.context_processor
+    def who() -> dict[str, Any]:
+        return {"user": g.get("user"), "may": auth.may, "accounts_mode": guard.accounts}
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -107,38 +193,35 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    def _set_cookie(response: Response, token: str) -> None:
-        response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=request.scheme == "https",
-                            path="/")
-
-    @app.route("/login", methods=["GET", "POST"])
-    def login() -> Any:
-        if not guard.remote:
-            abort(404)
-        error = None
-        if request.method == "POST":
-            if not guard.origin_matches(request.headers, request.scheme, request.host):
-                return _refuse(403, "拒绝来自其他网站的请求")
-            token = guard.login(request.form.get("password", ""))
-            if token:
-                response = redirect("/")
-                _set_cookie(response, token)
-                return response
-            error = "密码不正确"
-        return render_template("login.html", error=error), 401 if error else 200
-
-    @app.post("/logout")
-    def logout() -> Any:
-        guard.logout(g.token)
-        response = redirect("/login" if guard.remote else "/")
-        response.delete_cookie(COOKIE, path="/")
-        return response
+    app.register_blueprint(signin.bp)
+    app.register_blueprint(admin.bp)
 
     # -- pages ------------------------------------------------------------------------------------------
     @app.get("/")
     def index() -> Any:
-        return render_template("index.html", token=g.token, folder=str(workspace.folder), remote=guard.remote,
-                               steps=STEP_TITLES, max_upload_mb=settings.max_upload_mb)
+        """The month's desk; an account that may not read the month goes to what its role uses."""
+        if not auth.may("month.read"):
+            if auth.may("accounts.manage"):
+                return redirect("/admin")
+            if "fill.index" in app.view_functions:  # the departments' own page (console/fill.py)
+                return redirect(url_for("fill.index"))
+            return _refuse(403, f"您的账号（{auth.current().role}）没有可用的页面，请联系管理员")
+        return render_template("index.html", token=g.get("token", ""), folder=str(workspace.folder),
+                               remote=guard.accounts, steps=STEP_TITLES, max_upload_mb=settings.max_upload_mb)
+
+    # -- audit: who changed what through the console (accounts mode: the office database's log) ----------
+    def audited_step(who: Any, title: str, workbook: Path, run: Callable[[], Any]) -> Any:
+        """A month step's outcome, its run (done or refused) recorded with `who` asked (taken from the request
+        beforehand, so a step run in a job's thread still names who started it)."""
+        if not guard.accounts:
+            return run()
+        try:
+            outcome = run()
+        except Exception as exc:
+            audit.record_step(guard.db, who, title, workbook.name, error=exc)
+            raise
+        audit.record_step(guard.db, who, title, workbook.name, outcome)
+        return outcome
 
     # -- API --------------------------------------------------------------------------------------------
     def chosen() -> tuple[Path, list[str]]:
@@ -193,6 +276,8 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
         if isinstance(exc, ConfigError):  # a staff file the page cannot open: IT reads the detail in the log
             return {"error": f"工作台的配置有误，此步骤未能完成。详细信息已写入 {crash_log(exc).name}（在工作文件夹中），"
                              f"请发给信息科。"}, 500
+        if isinstance(exc, EditConflict):  # another clerk saved first: the page shows what the workbook holds
+            return {"error": str(exc), "conflict": True, "current": exc.current}, 409
         if isinstance(exc, UserError):
             body = {"error": " ".join([str(exc), *wording.said(exc.next)])}
             if exc.next:
@@ -237,6 +322,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
         from ..adapters.files import safe_part
 
         imap = request.values.get("imap") in ("1", "true", "on")
+        who = auth.actor()
         try:
             workbook, notes = chosen()
         except HTTPException:
@@ -258,7 +344,8 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
                     paths.append(path)
                 if not paths and not imap:
                     raise UserError("请选择要导入的回传文件（可一次选多个）")
-                outcome = steps.collect_import(workbook, history, paths, imap=imap)
+                outcome = audited_step(who, "导入回传", workbook,
+                                       lambda: steps.collect_import(workbook, history, paths, imap=imap))
             return payload(outcome, workbook, notes), 200
 
         return reply(*runner.run(workbook, lambda: guarded(work)))
@@ -277,13 +364,17 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
         except Exception as exc:
             return reply(*failure(exc))
 
+        who = auth.actor()
+
         def work(say: Callable[[str], None] | None) -> tuple[dict[str, Any], int]:
-            def inner() -> tuple[dict[str, Any], int]:
+            def one() -> Any:
                 if step in steps.BOOK_STEPS:
-                    outcome = steps.book_step(step, workbook, history, say,
-                                              **({"overwrite_text": True} if overwrite else {}))
-                else:
-                    outcome = steps.FILE_STEPS[step](workbook, history, say, **options)
+                    return steps.book_step(step, workbook, history, say,
+                                           **({"overwrite_text": True} if overwrite else {}))
+                return steps.FILE_STEPS[step](workbook, history, say, **options)
+
+            def inner() -> tuple[dict[str, Any], int]:
+                outcome = audited_step(who, STEP_TITLES[step], workbook, one)
                 return payload(outcome, workbook, notes), 200
 
             return guarded(inner)
@@ -302,29 +393,39 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
 
     @app.get("/api/tables")
     def tables() -> Any:
-        return reply(*guarded(lambda: ({"tables": steps.annex_tables(chosen()[0])}, 200)))
+        """Every annex; with ?department= only that department's rows (what a department role may read)."""
+        one = auth.department_asked("department")
+        return reply(*guarded(lambda: ({"tables": steps.annex_tables(chosen()[0], one)}, 200)))
 
-    def edit(write: Callable[..., Any], *fields: str, title: str = "保存修改") -> Any:
-        """An edit of the workbook (JSON or form fields), after any step running on it, then saved."""
+    def edit(write: Callable[..., Any], *fields: str, title: str = "保存修改", action: str = "",
+             expected: bool = False) -> Any:
+        """An edit of the workbook (JSON or form fields), after any step running on it, then saved and, in
+        accounts mode, recorded in the audit log as `action`. With `expected`, the field `expected` (the value
+        the clerk's page showed; absent: not checked) refuses the edit when another clerk saved meanwhile."""
         def work() -> tuple[dict[str, Any], int]:
             data = request.get_json(silent=True) or request.form
             workbook = workspace.path(data.get("workbook"))
-            outcome = runner.run(workbook, lambda: write(workbook, *(str(data.get(f, "")) for f in fields)), title)
+            shown = ({"expected": None if data.get("expected") is None else str(data["expected"])}
+                     if expected else {})
+            outcome = runner.run(workbook, lambda: write(workbook, *(str(data.get(f, "")) for f in fields),
+                                                         **shown), title)
+            if guard.accounts and action:
+                audit.record_edit(guard.db, auth.actor(), action, outcome, workbook.name)
             return {"notes": outcome.notes, "workbook": workbook.name, "next": wording.next_json(outcome.next)}, 200
 
         return reply(*guarded(work))
 
     @app.post("/api/status")
     def status() -> Any:
-        return edit(steps.set_status, "sheet", "department", "status")
+        return edit(steps.set_status, "sheet", "department", "status", action="status_edit", expected=True)
 
     @app.post("/api/status/reset")
     def reset_status() -> Any:
-        return edit(steps.reset_status, "sheet", "department", title="按规则重置状态")
+        return edit(steps.reset_status, "sheet", "department", title="按规则重置状态", action="status_reset")
 
     @app.post("/api/text/restore")
     def restore_text() -> Any:
-        return edit(steps.restore_paragraph, "paragraph", title="恢复为生成文字")
+        return edit(steps.restore_paragraph, "paragraph", title="恢复为生成文字", action="text_restore")
 
     @app.get("/api/backups")
     def backup_list() -> Any:
@@ -332,7 +433,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
 
     @app.post("/api/backups/restore")
     def restore_backup() -> Any:
-        return edit(steps.restore_backup, "backup", title="恢复备份")
+        return edit(steps.restore_backup, "backup", title="恢复备份", action="backup_restore")
 
     @app.get("/api/departments")
     def department_list() -> Any:
@@ -345,7 +446,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
             fields = {k: str(data[k]) for k in ("简称", "别名", "邮箱", "应进驻大厅") if k in data}
             return steps.set_department(workbook, department, fields)
 
-        return edit(write, "department", title="保存部门信息")
+        return edit(write, "department", title="保存部门信息", action="department_edit")
 
     @app.get("/api/month")
     def month_state() -> Any:
@@ -357,7 +458,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
 
     @app.post("/api/text")
     def write_text() -> Any:
-        return edit(steps.write_paragraph, "paragraph", "text")
+        return edit(steps.write_paragraph, "paragraph", "text", action="text_edit", expected=True)
 
     # -- files ------------------------------------------------------------------------------------------
     @app.get("/out/<path:relative>")

@@ -4,17 +4,21 @@ The console's two modes give every request a `User` (flask.g.user, set by the ac
 - local (bound to 127.0.0.1, the launch token): the one clerk at this PC, `role=None`, who may do everything;
 - accounts (an office server): the signed-in account, whose role (data/roles.yaml) decides, on the server, for
   every request, what it may see and change; a department role reaches its own department's rows only.
-Views call `require(permission, department)`; `actor()` is who an audited change is recorded as."""
+Before any view runs, `check` applies the endpoint's rule from endpoints.ENDPOINTS (refused when missing); views
+may call `require(permission, department)` for finer checks; `actor()` is who an audited change is recorded as."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from flask import g
+from flask import g, request
 from werkzeug.exceptions import Forbidden
 
 from ..actions.accounts import Actor
+from ..adapters.office_db import Account
 from ..config import load_roles
 from ..core.access import PERMISSIONS
+from .endpoints import ENDPOINTS, PUBLIC, SIGNED_IN
 
 LOCAL_NAME = "本机"
 
@@ -26,9 +30,15 @@ class User:
     department: str | None = None  # a department role's one department
     from_address: str = ""
 
+    must_change_password: bool = False
+
     @property
     def local(self) -> bool:
         return self.role is None
+
+    @classmethod
+    def of(cls, account: Account, from_address: str) -> "User":
+        return cls(account.name, account.role, account.department, from_address, account.must_change_password)
 
 
 class Refused(Forbidden):
@@ -60,3 +70,30 @@ def require(permission: str, department: str | None = None) -> None:
 def actor() -> Actor:
     user = current()
     return Actor(user.name, user.from_address)
+
+
+def department_asked(field: str) -> str | None:
+    """The one department a request asks about (view argument, query string, JSON body or form), if any."""
+    found: Any = (request.view_args or {}).get(field) or request.args.get(field)
+    if not found and request.method != "GET":
+        found = (request.get_json(silent=True) or {}).get(field) if request.is_json else request.form.get(field)
+    return str(found).strip() or None if found else None
+
+
+def check(endpoint: str | None) -> None:
+    """The endpoint table's rule for this request (endpoints.ENDPOINTS), on the server, before the view runs:
+    an endpoint missing from the table is refused to everyone."""
+    rule = ENDPOINTS.get(endpoint or "")
+    if rule is None:
+        raise Refused("此功能尚未登记权限，已拒绝访问")
+    if rule.permission in (PUBLIC, SIGNED_IN):
+        return
+    permission = rule.permission
+    if rule.by is not None:
+        argument, overrides = rule.by
+        permission = overrides.get(str((request.view_args or {}).get(argument, "")), permission)
+    department = department_asked(rule.department) if rule.department else None
+    if department is not None:
+        require(rule.one or permission, department)
+    else:
+        require(permission)

@@ -1,34 +1,38 @@
 """Who may use the console, and protection against other sites.
 
-Local (the default): bound to 127.0.0.1, a per-launch token (secrets.token_urlsafe) in the URL printed at
-start. The first page load with ?token= sets an HttpOnly SameSite=Strict cookie and drops the token from
-the address; every page and API request needs the token (header X-Bulletin-Token, or the cookie), 401
-without, 403 with a wrong one. The Host header must be 127.0.0.1/localhost/[::1] with our port (a DNS
-rebinding page cannot reach us), and a state-changing request authorised by the cookie alone must come
-from our own Origin (cross-site forms or fetches are refused); state changes are POST only.
+Local (the default, one desk): bound to 127.0.0.1, a per-launch token (secrets.token_urlsafe) in the URL printed
+at start. The first page load with ?token= sets an HttpOnly SameSite=Strict cookie and drops the token from the
+address; every page and API request needs the token (header X-Bulletin-Token, or the cookie), 401 without, 403
+with a wrong one. The Host header must be 127.0.0.1/localhost/[::1] with our port (a DNS rebinding page cannot
+reach us), and a state-changing request authorised by the cookie alone must come from our own Origin
+(cross-site forms or fetches are refused); state changes are POST only.
 
-Remote (an intranet server for several clerks, only with --allow-remote): a password login instead of
-the launch token; each login gets its own session token, used exactly like the launch token. The password
-(env BULLETIN_CONSOLE_PASSWORD, or the OS keyring) is kept only as a scrypt hash in memory.
+Accounts (an office server: --host 0.0.0.0 --allow-remote, or --accounts on 127.0.0.1): the office database's
+accounts (actions/accounts.py) instead of the launch token. A login gets its own session (expiring, revocable,
+only its hash stored); its token rides in the same HttpOnly SameSite=Strict cookie (Secure over https). Every
+state-changing request also needs Flask-WTF's CSRF token (the page sends it as X-CSRFToken) besides the Origin
+check. Optionally the office's reverse proxy (one trusted address) names the user it authenticated in the
+X-Remote-User header; that user must be an active account.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
-import threading
-import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..adapters.office_db import Account, OfficeDB
 from ..errors import UsageError
 
 HEADER = "X-Bulletin-Token"
 COOKIE = "bulletin_token"
-PASSWORD_ENV = "BULLETIN_CONSOLE_PASSWORD"
-KEYRING_SERVICE = "bulletin-console"
-SESSION_HOURS = 12
+REMOTE_USER_HEADER = "X-Remote-User"  # set by the trusted reverse proxy (nginx: proxy_set_header)
+REAL_IP_HEADER = "X-Real-IP"  # the client's address as the trusted proxy saw it
+SECRET_ENV = "BULLETIN_CONSOLE_SECRET"
+SECRET_FILE = ".console-secret"  # in the working folder: every server process of one office signs alike
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -40,26 +44,33 @@ def same(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a).encode(), str(b).encode())
 
 
-def _scrypt(password: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(password.encode(), salt=salt, n=2 ** 14, r=8, p=1)
+def trusted_proxy_address(value: str | None) -> str | None:
+    """The reverse proxy's address as given (--trusted-proxy or settings.yaml), checked; None when unset."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise UsageError(f"受信任的反向代理地址“{value}”不是 IP 地址（如 127.0.0.1）") from None
 
 
-def console_password() -> str:
-    """The login password of a remote console: the environment, else the OS keyring; never a file."""
-    password = os.environ.get(PASSWORD_ENV)
-    if not password:
-        try:
-            import keyring
-
-            password = keyring.get_password(KEYRING_SERVICE, "staff")
-        except Exception:  # no keyring backend on this machine: the environment variable is the way
-            password = None
-    if not password:
-        raise UsageError(f"对外提供服务（--allow-remote）需要登录密码：请设置环境变量 {PASSWORD_ENV}，"
-                         f"或用 keyring set {KEYRING_SERVICE} staff 存入系统钥匙串")
-    if len(password) < 8:
-        raise UsageError("登录密码至少 8 个字符")
-    return password
+def signing_secret(folder: Path) -> bytes:
+    """The key signing the CSRF session cookie: BULLETIN_CONSOLE_SECRET, else a random one kept in the working
+    folder (created once, readable by its owner only) so that several server processes of one office agree."""
+    given = os.environ.get(SECRET_ENV, "")
+    if given:
+        return given.encode()
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    path = Path(folder) / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as f:
+        secret = secrets.token_urlsafe(48).encode()
+        f.write(secret)
+    return secret
 
 
 @dataclass
@@ -67,54 +78,58 @@ class Guard:
     """The console's access rules (one per server)."""
 
     port: int
-    remote: bool = False
+    remote: bool = False  # bound to another address than loopback
+    db: OfficeDB | None = None  # accounts mode: the office database's accounts and sessions
+    trusted_proxy: str | None = None  # accounts mode: the reverse proxy whose X-Remote-User is believed
     token: str = field(default_factory=new_token, repr=False)  # local: the launch token (never in a repr/log)
-    _salt: bytes = field(default=b"", repr=False)
-    _hash: bytes = field(default=b"", repr=False)
-    _sessions: dict[str, float] = field(default_factory=dict, repr=False)  # remote: session token -> expiry
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def set_password(self, password: str) -> None:
-        self._salt = secrets.token_bytes(16)
-        self._hash = _scrypt(password, self._salt)
+    @property
+    def accounts(self) -> bool:
+        return self.db is not None
 
     # -- checks ----------------------------------------------------------------------------------------
     def host_allowed(self, host: str) -> bool:
-        """Local: only loopback names with our port (DNS rebinding). Remote: the login protects, and the
-        cookie is bound to the host the clerk typed, so any name the office gives the server is fine."""
+        """Bound to loopback: only loopback names with our port (DNS rebinding). Remote: the login protects,
+        and the cookie is bound to the host the clerk typed, so any name the office gives the server is fine."""
         if self.remote:
             return True
         return host in {f"{name}:{self.port}" for name in LOOPBACK}
 
     def valid(self, token: str | None) -> bool:
-        if not token:
-            return False
-        if not self.remote:
-            return same(token, self.token)
-        with self._lock:
-            now = time.time()
-            for t, expiry in list(self._sessions.items()):
-                if expiry < now:
-                    del self._sessions[t]
-            return any(same(token, t) for t in self._sessions)
+        """Local mode: the launch token."""
+        return not self.accounts and same(token, self.token)
 
-    def login(self, password: str) -> str | None:
-        """A new session token for the right password (remote only), else None after a pause."""
-        if not self.remote or not self._hash:
+    def session_account(self, token: str | None) -> Account | None:
+        """Accounts mode: the account of a live session."""
+        from ..actions import accounts
+
+        if not self.accounts or not token:
             return None
-        if hmac.compare_digest(_scrypt(password or "", self._salt), self._hash):
-            token = new_token()
-            with self._lock:
-                self._sessions[token] = time.time() + SESSION_HOURS * 3600
-            return token
-        time.sleep(1.0)  # slows guessing down
-        return None
+        return accounts.session_account(self.db, token)
 
-    def logout(self, token: str | None) -> None:
-        with self._lock:
-            for t in list(self._sessions):
-                if same(token, t):
-                    del self._sessions[t]
+    def proxy_user(self, environ: dict[str, Any], headers: Any) -> str | None:
+        """The user name the trusted reverse proxy vouches for; None when the request did not come from it
+        (a header from anyone else is ignored) or names nobody."""
+        if not self.accounts or not self.trusted_proxy or environ.get("REMOTE_ADDR") != self.trusted_proxy:
+            return None
+        return (headers.get(REMOTE_USER_HEADER) or "").strip() or None
+
+    def client_address(self, environ: dict[str, Any], headers: Any) -> str:
+        """Where the request came from, for the audit log: the proxy's X-Real-IP when it is the trusted one."""
+        peer = environ.get("REMOTE_ADDR") or ""
+        if self.trusted_proxy and peer == self.trusted_proxy and headers.get(REAL_IP_HEADER):
+            return str(headers.get(REAL_IP_HEADER))[:64]
+        return peer
+
+    @staticmethod
+    def from_other_site(headers: Any, scheme: str, host: str) -> bool:
+        """Accounts mode, beside the CSRF token: a request a browser says came from another site's page. The
+        pages send no Referer, so a browser's own form or fetch may say Origin "null"; Sec-Fetch-Site, which
+        browsers send, still tells."""
+        origin = headers.get("Origin")
+        if origin not in (None, "null") and origin != f"{scheme}://{host}":
+            return True
+        return headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
 
     @staticmethod
     def origin_matches(headers: Any, scheme: str, host: str) -> bool:

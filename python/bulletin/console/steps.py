@@ -92,22 +92,28 @@ FILE_STEPS: dict[str, Callable[..., actions.Outcome]] = {
 }
 
 
-def annex_tables(workbook: Path) -> list[dict[str, Any]]:
-    return edits.annex_tables(OpenpyxlPort(workbook))
+def annex_tables(workbook: Path, department: str | None = None) -> list[dict[str, Any]]:
+    """Every annex; with `department`, only that department's rows and the annexes that have it."""
+    tables = edits.annex_tables(OpenpyxlPort(workbook))
+    if department is None:
+        return tables
+    mine = [{**t, "rows": [r for r in t["rows"] if r.get("department") == department]} for t in tables]
+    return [t for t in mine if t["rows"]]
 
 
-def set_status(workbook: Path, sheet: str, department: str, status: str) -> actions.Outcome:
+def set_status(workbook: Path, sheet: str, department: str, status: str,
+               expected: str | None = None) -> actions.Outcome:
     port = OpenpyxlPort(workbook)
-    return _saved(port, edits.set_status(port, sheet, department, status))
+    return _saved(port, edits.set_status(port, sheet, department, status, expected=expected))
 
 
 def paragraphs(workbook: Path) -> list[dict[str, Any]]:
     return edits.text_paragraphs(OpenpyxlPort(workbook))
 
 
-def write_paragraph(workbook: Path, paragraph: str, text: str) -> actions.Outcome:
+def write_paragraph(workbook: Path, paragraph: str, text: str, expected: str | None = None) -> actions.Outcome:
     port = OpenpyxlPort(workbook)
-    return _saved(port, edits.write_paragraph(port, paragraph, text))
+    return _saved(port, edits.write_paragraph(port, paragraph, text, expected=expected))
 
 
 # -- 报送 (the collection loop): the same actions as `bulletin collect …` ----------------------------------

@@ -2,7 +2,9 @@
 // API (the same shapes as `bulletin … --json`) and is put in with textContent, never as HTML (el and $: dom.js).
 "use strict";
 
-const TOKEN = document.querySelector('meta[name="bulletin-token"]').content;
+const TOKEN = document.querySelector('meta[name="bulletin-token"]').content;  // local mode: the launch token
+const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";  // accounts mode
+const MAY_EDIT = document.querySelector('meta[name="bulletin-may-edit"]').content === "yes";  // 领导: read-only
 const MAX_UPLOAD_MB = Number(document.querySelector('meta[name="bulletin-max-upload-mb"]').content);
 const OFFLINE = "无法连接工作台，请确认启动窗口没有关闭";
 const SEVERITY = { error: "错误", warning: "警告" };
@@ -10,7 +12,8 @@ const STATUSES = ["红", "黄", "绿"];
 const state = { workbook: null, problems: [], sort: { key: "severity", dir: 1 }, tables: [], annex: 0, mail: null, mailShown: null };
 
 async function api(method, url, body, headers = {}) {
-  const options = { method, headers: { "X-Bulletin-Token": TOKEN, ...headers }, credentials: "same-origin" };
+  const auth = TOKEN ? { "X-Bulletin-Token": TOKEN } : { "X-CSRFToken": CSRF };
+  const options = { method, headers: { ...auth, ...headers }, credentials: "same-origin" };
   if (body instanceof FormData) options.body = body;
   else if (body !== undefined) {
     options.body = JSON.stringify(body);
@@ -309,6 +312,7 @@ function statusControl(table, row, tr) {
   const select = el("select", { "aria-label": `${row.label} 状态` },
     el("option", { value: "" }, "—"), ...STATUSES.map((s) => el("option", { value: s }, s)));
   select.value = STATUSES.includes(row.status) ? row.status : "";
+  select.disabled = !MAY_EDIT;
   const saving = el("span", { class: "saving", hidden: "" }, "保存中…");
   select.addEventListener("change", () => setStatus(table, row, tr, select, saving));
   const parts = [select];
@@ -328,7 +332,9 @@ async function setStatus(table, row, tr, select, saving) {
   select.disabled = true;
   saving.hidden = false;
   try {
-    const data = await api("POST", "/api/status", { workbook: state.workbook, sheet: table.sheet, department: row.department, status });
+    // expected: the status this page showed; another clerk's save since then is refused (已被他人修改)
+    const data = await api("POST", "/api/status", { workbook: state.workbook, sheet: table.sheet, department: row.department,
+      status, expected: before || "" });
     showNotes(data.notes, data.next);
   } catch (e) {
     tr.className = rowClass(row, before);
@@ -368,7 +374,8 @@ async function loadText() {
     const area = el("textarea", { rows: Math.min(12, Math.max(3, Math.ceil(p.text.length / 60))), "aria-label": p.heading || p.id }, );
     area.value = p.text;
     const saving = el("span", { class: "saving", hidden: "" }, "保存中…");
-    const save = el("button", { type: "button", class: "primary", onclick: (e) => saveParagraph(p.id, area.value, e.target, saving) }, "保存");
+    const save = el("button", { type: "button", class: "primary", onclick: (e) => saveParagraph(p.id, area.value, p.text, e.target, saving) }, "保存");
+    save.disabled = area.readOnly = !MAY_EDIT;
     const restore = p.edited ? el("button", { type: "button", class: "restore", onclick: (e) => restoreParagraph(p.id, e.target, saving) }, "恢复为生成文字") : "";
     const box = el("div", { class: `paragraph${p.edited ? " edited" : ""}`, dataset: { id: p.id } },
       el("div", { class: "head" }, el("strong", {}, p.heading || "（无标题）"), el("code", {}, p.id),
@@ -396,7 +403,9 @@ async function paragraphEdit(url, body, button, saving, failed) {
   }
 }
 
-function saveParagraph(id, text, button, saving) { return paragraphEdit("/api/text", { paragraph: id, text }, button, saving, "保存段落"); }
+// expected: the text this page loaded; if another clerk saved since, the save is refused and the message shows
+// their text, while this page keeps the clerk's own wording to merge by hand
+function saveParagraph(id, text, expected, button, saving) { return paragraphEdit("/api/text", { paragraph: id, text, expected }, button, saving, "保存段落"); }
 function restoreParagraph(id, button, saving) { return paragraphEdit("/api/text/restore", { paragraph: id }, button, saving, "恢复为生成文字"); }
 
 // -- document, charts, mail, environment ------------------------------------------------------------------
