@@ -76,8 +76,9 @@ def department_asked(field: str) -> str | None:
     """The one department a request asks about (view argument, query string, JSON body or form), if any."""
     found: Any = (request.view_args or {}).get(field) or request.args.get(field)
     if not found and request.method != "GET":
-        found = (request.get_json(silent=True) or {}).get(field) if request.is_json else request.form.get(field)
-    return str(found).strip() or None if found else None
+        body = request.get_json(silent=True) if request.is_json else request.form
+        found = body.get(field) if hasattr(body, "get") else None  # a posted list or number names none
+    return found.strip() or None if isinstance(found, str) else None
 
 
 def check(endpoint: str | None) -> None:

@@ -53,6 +53,15 @@ ENDPOINTS: dict[str, Rule] = {
     "month_state": Rule("month.read"),
     "output": Rule("month.read"),
     "workbook_file": Rule("month.read"),
+    # 填报 (fill.py): a department's form, its checks and submission, a clerk's 退回 — each about one department,
+    # which the view resolves (aliases) and checks again; the page and who-am-I for any signed-in account
+    "fill.page": Rule(SIGNED_IN),
+    "fill.options": Rule(SIGNED_IN),
+    "fill.departments": Rule("status.read"),
+    "fill.form": Rule("status.read", department="department", one="status.read"),
+    "fill.check": Rule("forms.fill", department="department", one="forms.fill"),
+    "fill.submit": Rule("forms.fill", department="department", one="forms.fill"),
+    "fill.send_back": Rule("returns.manage", department="department", one="returns.manage"),
     # accounts and the audit log (admin.py)
     "admin.page": Rule("accounts.manage"),
     "admin.users": Rule("accounts.manage"),

@@ -258,6 +258,7 @@ async function start() {
   $("fill-dept").addEventListener("change", load);
   $("fill-submit").addEventListener("click", submit);
   if (options.choose) await loadDepartments();
+  else $("fill-dept").replaceChildren(el("option", { value: options.department }, options.department));  // its own: every call names it
   await load();
 }
 
