@@ -218,8 +218,11 @@ def test_schema_created_once_with_version(tmp_path, june):
     with History(db) as history:  # reopening neither recreates nor loses anything
         assert history.months() == ["2023-06"]
     assert query(db, "SELECT version FROM schema_version") == [(1,)]
+    # the history file is the office database of one desk: the migrations' layout, at their head
     assert {n for (n,) in query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")} == {
-        "schema_version", *TABLES}
+        "schema_version", *TABLES, "mail_ledger", "collect_ledger", "collect_events", "collect_cells",
+        "collect_months", "collect_reminders", "accounts", "sessions", "audit_log", "alembic_version"}
+    assert query(db, "SELECT version_num FROM alembic_version") == [("0002",)]
     other = tmp_path / "not-a-db.db"
     other.write_bytes(b"this is not a database file" * 100)
     with pytest.raises(HistoryError) as err:
@@ -253,7 +256,7 @@ def slow_connect(*args, **kwargs):
     conn.set_trace_callback(trace)
     return conn
 
-sqlite3.connect = slow_connect
+sqlite3.connect = sqlite3.dbapi2.connect = slow_connect  # SQLAlchemy's driver calls the latter
 
 from bulletin.adapters.history_sqlite import History
 
