@@ -195,10 +195,11 @@ def read_ledger(where: Path | str) -> tuple[dict[str, list[LedgerRow]], dict[str
     """Every month's ledger rows and deadlines, read only (nothing is created: a history without a ledger, or
     no history at all, is ({}, {}))."""
     url = location_url(where)
-    if url.startswith("sqlite"):
-        if not Path(where).is_file():
+    file = sa.make_url(url).database if url.startswith("sqlite") else None
+    if file is not None:
+        if not Path(file).is_file():
             return {}, {}
-        engine = read_only_sqlite(Path(where))
+        engine = read_only_sqlite(Path(file))
     else:
         engine = connect(url)
     try:
@@ -213,7 +214,7 @@ def read_ledger(where: Path | str) -> tuple[dict[str, list[LedgerRow]], dict[str
                          for m, d in conn.execute(sa.text("SELECT month, deadline FROM collect_months"))}
             return rows, deadlines
     except sa.exc.SQLAlchemyError as exc:
-        raise HistoryError(f"历史库 {Path(where).name if url.startswith('sqlite') else shown(url)} 中的报送记录无法读取："
+        raise HistoryError(f"历史库 {Path(file).name if file else shown(url)} 中的报送记录无法读取："
                            f"{reason(exc)}") from exc
     finally:
         engine.dispose()
