@@ -10,13 +10,14 @@ second file that could be copied, backed up or lost apart from the history it be
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, ContextManager
 
 from ..adapters import office_db
 from ..adapters.office_db import OfficeDB
 from ..errors import UsageError
 from .common import DATABASE_URL_ENV, HISTORY_NAME, Outcome, history_path, history_store
 
-__all__ = ["DATABASE_URL_ENV", "database_url", "open_db", "upgrade", "copy_history"]
+__all__ = ["DATABASE_URL_ENV", "database_url", "open_db", "step_lock", "upgrade", "copy_history"]
 
 
 def database_url(history: Path | None = None) -> str:
@@ -27,6 +28,17 @@ def database_url(history: Path | None = None) -> str:
     except UsageError:  # no workbook to stand beside: the folder the command runs in
         path = Path.cwd() / HISTORY_NAME
     return office_db.location_url(history_store(path))
+
+
+def step_lock(workbook: Path, on_wait: Callable[[], None] | None = None) -> ContextManager[None]:
+    """Held while a step runs on the workbook, across processes: in the database of the workbook's history
+    (several server processes on one PostgreSQL, or several programs on one desk's history file).
+    `on_wait` is called once when another process holds it."""
+    try:
+        where = history_store(history_path(workbook, None))
+    except UsageError:  # a workbook never saved has no history: its own folder
+        where = Path.cwd() / HISTORY_NAME
+    return office_db.step_lock(where, str(Path(workbook).resolve()), on_wait)
 
 
 def open_db(history: Path | None = None, url: str | None = None) -> OfficeDB:
