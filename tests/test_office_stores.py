@@ -226,3 +226,29 @@ def test_a_file_of_foreign_tables_or_a_newer_history_is_refused(tmp_path):
     with pytest.raises(HistoryError, match="比本程序新"):
         CollectLedger(newer)
     assert "alembic_version" not in _old_tables(newer)  # refused before anything was written
+
+
+def test_with_a_database_configured_the_steps_keep_history_and_ledgers_there(db_url, tmp_path):
+    """An office server (BULLETIN_DATABASE_URL): import-month, template and the collection's send write the
+    month, and the submission ledger into that database; no history file appears beside the workbook."""
+    env = {**ENV, "BULLETIN_DATABASE_URL": db_url}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        res = subprocess.run([sys.executable, "-m", "bulletin", *args], capture_output=True, text=True, env=env,
+                             cwd=tmp_path)
+        assert res.returncode == 0, res.stdout + res.stderr
+        return res
+
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    book = desk / "通报数据-2023-06.xlsx"
+    shutil.copy(SAMPLE, book)
+    cli("import-month", str(book))
+    july = desk / "通报数据-2023-07.xlsx"
+    cli("template", "--month", "2023-07", "-o", str(july))
+    cli("collect", "send", str(july), "--out", str(desk / "out"))
+    assert not (desk / "history.sqlite").exists()
+    with History(db_url) as h:
+        assert h.months() == ["2023-06"]
+    with CollectLedger(db_url) as ledger:
+        assert ledger.rows("2023-07") and ledger.deadline("2023-07") is not None
