@@ -4,13 +4,13 @@ a killed process leaves old-or-new, and a history file made before the office da
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import closing
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from bulletin.adapters.xlsx_files import read_grids
 from bulletin.core.month import month_json
 from bulletin.engine import compute
 
-from conftest import ROOT, SAMPLE
+from conftest import ROOT, SAMPLE, python_child
 
 MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 OLD = Path(__file__).with_name("fixtures") / "history-pre-alembic.sqlite"  # made by the sqlite3 code (see its script)
@@ -124,21 +124,11 @@ with CollectLedger(sys.argv[1]) as ledger, ledger.batch() as b:
 def test_a_killed_batch_leaves_the_ledger_old(db_url):
     with CollectLedger(db_url) as ledger, ledger.batch() as b:
         b.state("2023-07", "单位0", "附件1", "已发", sent=True)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=ENV)
-    guard = threading.Timer(120, child.kill)
-    guard.start()
-    try:
+    with python_child(CHILD, db_url) as child:
         marker = child.stdout.readline().strip()
         assert marker == "HALF", child.stderr.read()
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
-    finally:
-        guard.cancel()
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close(), child.stderr.close()
     assert child.returncode == -signal.SIGKILL
     with CollectLedger(db_url) as ledger:
         assert {k: r.state for k, r in ledger.rows("2023-07").items()} == {("单位0", "附件1"): "已发"}
@@ -146,6 +136,12 @@ def test_a_killed_batch_leaves_the_ledger_old(db_url):
         with ledger.batch() as b:  # and it is writable again (no lock left behind)
             b.state("2023-07", "单位1", "附件1", "已报", submitted=True)
         assert len(ledger.rows("2023-07")) == 2
+
+
+def sql(path: Path, script: str) -> None:
+    """Raw SQL on a SQLite file, as another program would write it."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(script)
 
 
 def _old_tables(path: Path) -> dict[str, int]:
@@ -191,8 +187,7 @@ def test_an_old_mail_ledger_without_the_uncertain_state_is_rebuilt(tmp_path):
     code rebuilt it on open: the migration does the same, rows kept."""
     path = tmp_path / "history.sqlite"
     shutil.copy(OLD, path)
-    conn = sqlite3.connect(path)
-    conn.executescript("""
+    sql(path, """
         DROP TABLE mail_ledger;
         CREATE TABLE mail_ledger (
             month TEXT NOT NULL, department TEXT NOT NULL, content_hash TEXT NOT NULL, recipients TEXT NOT NULL,
@@ -201,7 +196,6 @@ def test_an_old_mail_ledger_without_the_uncertain_state_is_rebuilt(tmp_path):
             sent_at TEXT, PRIMARY KEY (month, department));
         INSERT INTO mail_ledger VALUES ('2023-06', '交通局', 'h', 'a@x', 'sent', '250', 1, 't', 't');
     """)
-    conn.close()
     with MailLedger(path) as m:
         assert {d: (e.status, e.refused) for d, e in m.entries("2023-06").items()} == {"交通局": ("sent", "")}
         m.pending("2023-06", "税务局", "h2", "b@x")
@@ -211,18 +205,12 @@ def test_an_old_mail_ledger_without_the_uncertain_state_is_rebuilt(tmp_path):
 
 def test_a_file_of_foreign_tables_or_a_newer_history_is_refused(tmp_path):
     foreign = tmp_path / "other.sqlite"
-    conn = sqlite3.connect(foreign)
-    conn.execute("CREATE TABLE invoices (id INTEGER)")
-    conn.commit()
-    conn.close()
+    sql(foreign, "CREATE TABLE invoices (id INTEGER)")
     with pytest.raises(HistoryError, match="不是通报历史库"):
         History(foreign)
     newer = tmp_path / "newer.sqlite"
     shutil.copy(OLD, newer)
-    conn = sqlite3.connect(newer)
-    conn.execute("UPDATE schema_version SET version = 2")
-    conn.commit()
-    conn.close()
+    sql(newer, "UPDATE schema_version SET version = 2")
     with pytest.raises(HistoryError, match="比本程序新"):
         CollectLedger(newer)
     assert "alembic_version" not in _old_tables(newer)  # refused before anything was written

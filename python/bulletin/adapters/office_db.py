@@ -228,11 +228,13 @@ def revision(engine: Engine) -> list[str]:
 
 
 # -- the stores on one database: history, mail ledger, submission ledger ----------------------------------
+def is_url(where: Path | str) -> bool:
+    return isinstance(where, str) and "://" in where
+
+
 def location_url(where: Path | str) -> str:
     """Where a store lives: a database URL as given, a path as its SQLite file (the history file of one desk)."""
-    if isinstance(where, str) and "://" in where:
-        return where
-    return sqlite_url(Path(where))
+    return where if is_url(where) else sqlite_url(Path(where))  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=1)
@@ -292,7 +294,7 @@ class Store:
     def __init__(self, where: Path | str):
         self.where = where
         self.url = location_url(where)
-        self.path = None if isinstance(where, str) and "://" in where else Path(where)  # the file of one desk
+        self.path = None if is_url(where) else Path(where)  # the file of one desk
         self.name = self.path.name if self.path is not None else shown(self.url)
         self.engine: Engine | None = None
         try:
