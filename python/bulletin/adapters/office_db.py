@@ -301,6 +301,8 @@ class Store:
             self.engine = open_store(where)
         except DatabaseError as exc:
             raise self.error(f"无法打开{self.label} {self.name}：{exc}") from exc
+        except OSError as exc:  # its folder cannot be made
+            raise self.error(f"无法打开{self.label} {where}：{exc.strerror or exc}") from exc
 
     def _fail(self, exc: BaseException, doing: str = "读写失败") -> UserError:
         return self.error(f"{self.label} {self.name} {doing}：{reason(exc)}")
