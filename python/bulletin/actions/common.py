@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..adapters import office_db
-from ..adapters.history_sqlite import History
 from ..adapters.xlsx_output import read_text_sheet
 from ..config import REPO_DIR, load_chart_settings, load_registry, load_settings
 from ..core.month import MonthData, month_json, parse_month, previous_month
@@ -131,6 +129,14 @@ def history_store(history: Path) -> Path | str:
     return configured_database() or Path(history)
 
 
+def open_history(history: Path) -> Any:
+    """The month history (history_sqlite.History) where history_store says it is. Imported here, not at the top:
+    SQLAlchemy is loaded only by the steps that use a history, not by every start of the CLI."""
+    from ..adapters.history_sqlite import History
+
+    return History(history_store(history))
+
+
 def history_exists(history: Path) -> bool:
     """Whether there is a history to read: a configured database always is; a file once a month was stored."""
     return bool(configured_database()) or Path(history).exists()
@@ -138,8 +144,10 @@ def history_exists(history: Path) -> bool:
 
 def history_name(history: Path) -> str:
     """The history as a message names it: the file, or the database without its password."""
+    from ..adapters.office_db import shown  # SQLAlchemy only where a history is used (CLI start-up)
+
     url = configured_database()
-    return office_db.shown(url) if url else str(history)
+    return shown(url) if url else str(history)
 
 
 def past_months(data: MonthData, history: Path, *, required: bool) -> dict[str, MonthData]:
@@ -152,7 +160,7 @@ def past_months(data: MonthData, history: Path, *, required: bool) -> dict[str, 
             raise UsageError(f"历史库还没有建立（尚未存入任何月份），无法与上月（{prev}）比较。",
                              next=[Next("close_previous_month", prev)])
         return {}
-    with History(history_store(history)) as h:
+    with open_history(history) as h:
         months = [m for m in h.months() if m < data.month]
         if required and prev not in months:
             stored = "、".join(h.months()) or "无"
