@@ -131,3 +131,15 @@ def test_the_runner_shows_a_step_waiting_for_another_server_process(tmp_path, en
         assert holder.line() == "RELEASED"
     finally:
         holder.close()
+
+
+def test_a_step_whose_lock_cannot_be_taken_fails_with_the_reason(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("BULLETIN_DATABASE_URL", f"sqlite:///{(blocker / 'history.sqlite').as_posix()}")
+    ran: list[int] = []
+    job = Runner().start("render", tmp_path / "通报数据.xlsx", lambda job: (ran.append(1) or {"ok": True}, 200))
+    deadline = time.time() + 30
+    while job.state in ("waiting", "running") and time.time() < deadline:
+        time.sleep(0.05)
+    assert job.state == "failed" and "无法加步骤锁" in job.error and ran == []

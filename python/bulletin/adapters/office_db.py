@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -395,7 +395,12 @@ def step_lock(where: Path | str, name: str, on_wait: Callable[[], None] | None =
         return
     database = sa.make_url(url).database or ""
     folder = Path(database).parent if database and database != ":memory:" else Path.cwd()
-    with _file_lock(folder / ".bulletin-locks" / f"{key & 0xFFFFFFFF:08x}.lock", on_wait):
+    path = folder / ".bulletin-locks" / f"{key & 0xFFFFFFFF:08x}.lock"
+    with ExitStack() as held:
+        try:
+            held.enter_context(_file_lock(path, on_wait))
+        except OSError as exc:  # e.g. a read-only shared folder
+            raise DatabaseError(f"无法加步骤锁 {path}：{exc.strerror or exc}") from exc
         yield
 
 
