@@ -245,7 +245,7 @@ def _head() -> str:
 
 
 def ensure_layout(engine: Engine) -> None:
-    """The database at this program's head before a store uses it: one query when it already is; else the
+    """The database at this program's head before a store uses it: two short reads when it already is; else the
     migrations, which adopt a history file made before the office database (its tables kept, the missing ones
     added). A database holding only foreign tables, or a history newer than this program, is refused."""
     try:
