@@ -8,7 +8,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import openpyxl
 import pytest
@@ -26,6 +29,27 @@ hypothesis_settings.register_profile("bulletin", max_examples=150, derandomize=T
                                      suppress_health_check=[HealthCheck.too_slow])
 hypothesis_settings.register_profile("mutation", parent=hypothesis_settings.get_profile("bulletin"), max_examples=25)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bulletin"))  # make mutation: "mutation"
+
+
+@contextmanager
+def python_child(code: str, *args: str, guard: float = 120) -> Iterator[subprocess.Popen]:
+    """A Python child running `code` with this checkout's package (text pipes), for the kill tests: killed after
+    `guard` seconds so the suite never hangs on one that misbehaves; killed if still alive, waited for and its
+    pipes closed when the block ends."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+    timer = threading.Timer(guard, child.kill)
+    timer.start()
+    try:
+        yield child
+    finally:
+        timer.cancel()
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=30)
+        child.stdout.close()
+        child.stderr.close()
 
 
 def require_tool(name: str, found: object, install: str) -> pytest.MarkDecorator:

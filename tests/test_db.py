@@ -131,14 +131,16 @@ def run_cli(*args: str, env: dict | None = None, cwd=None):
 
 
 def test_db_upgrade_command_where_the_database_is(tmp_path, monkeypatch):
-    """BULLETIN_DATABASE_URL wins; else settings.yaml's database_url; else office.sqlite beside the history."""
+    """BULLETIN_DATABASE_URL wins; else settings.yaml's database_url; else the history file itself (one desk keeps
+    history, ledgers and accounts in one file)."""
     from bulletin import config
     from bulletin.actions import office
 
     history = tmp_path / "desk" / "history.sqlite"
     res = run_cli("db", "upgrade", "--history", str(history), env={"BULLETIN_DATABASE_URL": ""})
     assert res.returncode == 0, res.stderr
-    assert (tmp_path / "desk" / "office.sqlite").is_file() and "已升级：空库 → 0002" in res.stdout
+    assert history.is_file() and "已升级：空库 → 0002" in res.stdout
+    assert not (tmp_path / "desk" / "office.sqlite").exists()
     res = run_cli("db", "upgrade", "--history", str(history), env={"BULLETIN_DATABASE_URL": ""})
     assert res.returncode == 0 and "已是最新版本（0002），无需升级" in res.stdout
 

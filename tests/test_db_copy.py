@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from bulletin.adapters import office_db
+from bulletin.adapters.collect_ledger import CollectLedger
 from bulletin.adapters.history_sqlite import History
 from bulletin.adapters.mail_ledger import MailLedger
 from bulletin.adapters.office_db import DatabaseError, OfficeDB
@@ -94,6 +95,16 @@ def test_copy_to_postgresql_arrives_intact(history, postgres_server, tmp_path):
         src.close()
         engine.dispose()
 
+    # the ported stores read the copy on PostgreSQL itself: the same months, mail states and submission ledger
+    with History(url) as h:
+        assert {m: month_json(d) for m, d in h.load_many().items()} == months_of(history)
+    with MailLedger(url) as ledger:
+        assert {d: e.status for d, e in ledger.entries("2023-06").items()} == {"交通局": "sent", "住建局": "uncertain"}
+    with CollectLedger(url) as on_server, CollectLedger(history) as on_desk:
+        assert on_server.rows("2023-07") == on_desk.rows("2023-07") and len(on_server.rows("2023-07")) > 30
+        assert on_server.deadline("2023-07") == on_desk.deadline("2023-07") is not None
+        assert on_server.events() == on_desk.events()
+
     # History-equivalent reads: copied back from PostgreSQL into a fresh file, History loads the same months
     back = tmp_path / "back.sqlite"
     source, target = office_db.connect(url), office_db.connect(office_db.sqlite_url(back))
@@ -157,3 +168,25 @@ def test_copy_refuses_what_is_not_a_history(tmp_path, postgres_server):
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     res = cli("db", "copy", "--to", url, "--history", str(other))
     assert res.returncode == 2 and "不是通报历史库" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_history_made_before_the_office_database_is_copied_and_read_on_postgresql(postgres_server, tmp_path):
+    """The fixture file made by the sqlite3 code (no Alembic) moves as it is, and the stores read it there."""
+    old = tmp_path / "history.sqlite"
+    old.write_bytes((Path(__file__).with_name("fixtures") / "history-pre-alembic.sqlite").read_bytes())
+    expected = counts(old)
+    url = postgres_server()
+    res = cli("db", "copy", "--to", url, "--history", str(old))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines()[-1] == "共 2 个月份（2023-05、2023-06），全部一致。"
+    assert counts(old) == expected  # the source is only read (not even adopted)
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'alembic_version'").fetchall() == []
+    with History(url) as h:
+        copied = {m: month_json(d) for m, d in h.load_many().items()}
+    assert copied == months_of(old) and sorted(copied) == ["2023-05", "2023-06"]
+    with CollectLedger(url) as ledger:
+        assert [e.outcome for e in ledger.events("2023-07")] == ["已报", "退回"]
+        with ledger.batch() as b:  # ids go on after the copied ones
+            b.event("2023-07", "殷都区税务局", who="sw", file_hash="f2", file_name="b.xlsx", stored="s", outcome="已报")
+        assert [e.id for e in ledger.events()] == [1, 2, 3]

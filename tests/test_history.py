@@ -7,9 +7,6 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +17,7 @@ from bulletin.core.month import month_json
 from bulletin.core.recompute import recompute
 from bulletin.engine import compute
 
-from conftest import ROOT, SAMPLE, edit_sample
+from conftest import SAMPLE, edit_sample, python_child
 
 TABLES = ("months", "scalars", "annexes", "input_rows", "result_rows", "registry_rows")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -218,8 +215,11 @@ def test_schema_created_once_with_version(tmp_path, june):
     with History(db) as history:  # reopening neither recreates nor loses anything
         assert history.months() == ["2023-06"]
     assert query(db, "SELECT version FROM schema_version") == [(1,)]
+    # the history file is the office database of one desk: the migrations' layout, at their head
     assert {n for (n,) in query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")} == {
-        "schema_version", *TABLES}
+        "schema_version", *TABLES, "mail_ledger", "collect_ledger", "collect_events", "collect_cells",
+        "collect_months", "collect_reminders", "accounts", "sessions", "audit_log", "alembic_version"}
+    assert query(db, "SELECT version_num FROM alembic_version") == [("0002",)]
     other = tmp_path / "not-a-db.db"
     other.write_bytes(b"this is not a database file" * 100)
     with pytest.raises(HistoryError) as err:
@@ -253,7 +253,7 @@ def slow_connect(*args, **kwargs):
     conn.set_trace_callback(trace)
     return conn
 
-sqlite3.connect = slow_connect
+sqlite3.connect = sqlite3.dbapi2.connect = slow_connect  # SQLAlchemy's driver calls the latter
 
 from bulletin.adapters.history_sqlite import History
 
@@ -273,12 +273,7 @@ def test_killed_writer_leaves_previous_state(tmp_path, june):
         history.store(as_month(june, "2023-07"), source="july.xlsx")
     before_counts, before_digest = counts(db), digest(db)
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")])}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), "2023-06"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
-    guard = threading.Timer(120, child.kill)  # never hang the suite if the child misbehaves
-    guard.start()
-    try:
+    with python_child(CHILD, str(db), "2023-06") as child:
         marker = child.stdout.readline().strip()
         assert marker == "DELETED", (marker, child.stderr.read() if marker == "" else "")
         # the deletes are on disk: the database file changed and the rollback journal holds the old pages
@@ -286,13 +281,6 @@ def test_killed_writer_leaves_previous_state(tmp_path, june):
         assert journal.exists() and journal.stat().st_size > 0
         child.kill()
         child.wait(timeout=30)
-    finally:
-        guard.cancel()
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()
-        child.stderr.close()
     if os.name == "posix":
         assert child.returncode == -signal.SIGKILL
 

@@ -130,7 +130,7 @@ def _office_commands(sub) -> None:
     def with_db(s: argparse.ArgumentParser) -> argparse.ArgumentParser:
         s.add_argument("--history", type=Path, default=None,
                        help="历史库文件：未设置 BULLETIN_DATABASE_URL 和 settings.yaml 的 database_url 时，"
-                            "数据库为其旁边的 office.sqlite（默认：settings.yaml 的 history_file，否则当前目录）")
+                            "数据库就是这个历史库文件（默认：settings.yaml 的 history_file，否则当前目录下的 history.sqlite）")
         s.add_argument("--json", action="store_true", help="以 JSON 输出结果")
         return s
 

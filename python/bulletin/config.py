@@ -174,7 +174,7 @@ class Settings:
     ratio_change_unit: str
     history_file: str = ""  # the office's one history (absolute, or relative to the install folder)
     list_limit: int = 5  # a longer list of units is written "A、B、C等N个单位" (the full list is in the annex)
-    database_url: str = ""  # the office database (accounts, audit); empty: office.sqlite beside the history
+    database_url: str = ""  # the office database (history, ledgers, accounts, audit); empty: the history file
     backup_keep: int = 10  # backups kept per workbook in 备份/ (the latest ones; plus the first of each day)
     trusted_proxy: str = ""  # the office server's reverse proxy whose X-Remote-User the console believes
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import openpyxl  # noqa: F401  first, from the top of a click's process: see bulletin.__main__.entry
 
 from . import actions
+from .actions import common
 from .actions import month as month_actions
 from .adapters import xlwings_conf
 from .config import load_settings
@@ -201,6 +202,8 @@ def environment(book: Any = None, vba_version: str | None = None) -> list[str]:
         f"xlwings：Python 包 {xlwings.__version__}，工作簿 VBA 模块 {vba_version or '未知'}（{match}）",
         f"bulletin 程序位置：{Path(__file__).resolve().parent}",
         f"配置来源：{source}",
+        f"历史库：{common.history_name(history)}（办公数据库，由 BULLETIN_DATABASE_URL 或 settings.yaml 的 "
+        f"database_url 指定）" if history and common.configured_database() else
         f"历史库：{history}（{'已存在' if history.exists() else '尚未创建'}；"
         f"{'settings.yaml 的 history_file 指定，各副本共用' if configured else '工作簿旁'}）" if history else
         "历史库：工作簿尚未保存",

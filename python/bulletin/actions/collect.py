@@ -34,7 +34,7 @@ from ..errors import Next, UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
 from ..spec import AGREEMENTS, ANNEXES, annex
 from . import backups
-from .common import Outcome, history_path, month_arg, output_dir, past_months, today
+from .common import Outcome, history_path, history_store, month_arg, output_dir, past_months, today
 
 SECRET_ENV = "BULLETIN_COLLECT_SECRET"
 SECRET_NAME = "collect.secret"
@@ -230,7 +230,7 @@ def _deliver(letters: Sequence[Letter], month: str, folder: Path, history: Path,
         password = password_for(mail.smtp)
     except PasswordMissing as exc:
         raise UsageError(str(exc)) from exc
-    ledger = MailLedger(history)
+    ledger = MailLedger(history_store(history))
     sender: SmtpSender | None = None
     try:
         entries = ledger.entries(month)
@@ -319,7 +319,7 @@ def send(workbook: Path, *, deadline: str | dt.date | None = None, out_dir: Path
     outcome = Outcome(None)
     letters: list[Letter] = []
     files: dict[str, Path] = {}
-    with CollectLedger(history) as ledger:
+    with CollectLedger(history_store(history)) as ledger:
         when = deadline_of(ledger, master.month, settings, given)
         existing = ledger.rows(master.month)
         baselines: dict[str, list[tuple[str, int, str, Any]]] = {}
@@ -746,7 +746,7 @@ def _import(workbook: Path, master: Master, settings: core.CollectSettings, hist
     returns = workbook.resolve().parent / RETURNS_FOLDER / master.month
     outcome = Outcome(None)
     results: list[ReturnResult] = []
-    with CollectLedger(history) as ledger:
+    with CollectLedger(history_store(history)) as ledger:
         importer = Importer(master, settings, ledger, secret)
         for path, name, who in files:
             result, data = importer.judge(path, name)
@@ -866,7 +866,7 @@ def status(workbook: Path, *, history: Path | None = None, month: str | None = N
     settings = load_collect_settings()
     master = read_master(workbook, month)
     history = history_path(workbook, history)
-    with CollectLedger(history) as ledger:
+    with CollectLedger(history_store(history)) as ledger:
         rows = ledger.rows(master.month)
         deadline = deadline_of(ledger, master.month, settings)
         events = ledger.events(master.month)
@@ -907,7 +907,7 @@ def remind(workbook: Path, *, history: Path | None = None, out_dir: Path | None 
     master = read_master(workbook, month)
     history = history_path(workbook, history)
     day = today()
-    with CollectLedger(history) as ledger:
+    with CollectLedger(history_store(history)) as ledger:
         rows = ledger.rows(master.month)
         deadline = deadline_of(ledger, master.month, settings)
         done = ledger.reminded(master.month)
@@ -991,7 +991,7 @@ def mark(workbook: Path, department: str, state: str, *, annexes: Sequence[str] 
     if unknown:
         raise UsageError(f"{master.registry.short(dept)} 本月不报送 {'、'.join(unknown)}（本月报送：{'、'.join(planned) or '无'}）")
     history = history_path(workbook, history)
-    with CollectLedger(history) as ledger:
+    with CollectLedger(history_store(history)) as ledger:
         rows = ledger.rows(master.month)
         refused, before = [], {}
         for sheet in wanted:

@@ -4,12 +4,12 @@ the buttons and the console."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..adapters.history_sqlite import History
 from ..adapters.xlsx_output import read_text_sheet
 from ..config import REPO_DIR, load_chart_settings, load_registry, load_settings
 from ..core.month import MonthData, month_json, parse_month, previous_month
@@ -19,6 +19,7 @@ from ..errors import Next, UsageError
 from ..narrative import merge_edits, render_facts, sections_from_rows
 
 HISTORY_NAME = "history.sqlite"
+DATABASE_URL_ENV = "BULLETIN_DATABASE_URL"
 OUT_FOLDER = "out"
 
 
@@ -116,17 +117,50 @@ def history_path(workbook: Path | None, history: Path | None) -> Path:
     return Path(workbook).resolve().parent / HISTORY_NAME
 
 
+def configured_database() -> str:
+    """The office server's database URL: BULLETIN_DATABASE_URL, else settings.yaml's database_url ("" for none)."""
+    return os.environ.get(DATABASE_URL_ENV, "").strip() or load_settings().database_url
+
+
+def history_store(history: Path) -> Path | str:
+    """Where the history and its ledgers (mail, submissions) are: with a database configured, all of them live
+    there (an office server's PostgreSQL); else in the history file itself, as on one desk (nothing to
+    install). `history` (from history_path) still places the files kept beside it (collect.secret)."""
+    return configured_database() or Path(history)
+
+
+def open_history(history: Path) -> Any:
+    """The month history (history_sqlite.History) where history_store says it is. Imported here, not at the top:
+    SQLAlchemy is loaded only by the steps that use a history, not by every start of the CLI."""
+    from ..adapters.history_sqlite import History
+
+    return History(history_store(history))
+
+
+def history_exists(history: Path) -> bool:
+    """Whether there is a history to read: a configured database always is; a file once a month was stored."""
+    return bool(configured_database()) or Path(history).exists()
+
+
+def history_name(history: Path) -> str:
+    """The history as a message names it: the file, or the database without its password."""
+    from ..adapters.office_db import shown  # SQLAlchemy only where a history is used (CLI start-up)
+
+    url = configured_database()
+    return shown(url) if url else str(history)
+
+
 def past_months(data: MonthData, history: Path, *, required: bool) -> dict[str, MonthData]:
     """Months before this one from the history file ({} when there is none and it is not required)."""
     if data.month is None:
         return {}
     prev = previous_month(data.month)
-    if not Path(history).exists():
+    if not history_exists(history):
         if required:
             raise UsageError(f"历史库还没有建立（尚未存入任何月份），无法与上月（{prev}）比较。",
                              next=[Next("close_previous_month", prev)])
         return {}
-    with History(Path(history)) as h:
+    with open_history(history) as h:
         months = [m for m in h.months() if m < data.month]
         if required and prev not in months:
             stored = "、".join(h.months()) or "无"
@@ -244,5 +278,5 @@ def lateness_for(data: MonthData, history: Path | None) -> list[Any]:
     rule = load_rules_file().timeliness
     if rule is None or not data.month or history is None:
         return []
-    rows, deadlines = read_ledger(Path(history))
+    rows, deadlines = read_ledger(history_store(history))
     return lateness(data.month, rows, deadlines, today(), rule)

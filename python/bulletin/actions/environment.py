@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 from ..adapters import pdf_pages
-from ..adapters.history_sqlite import History
 from ..adapters.pdf_libreoffice import soffice
-from .common import Outcome, history_path
+from .common import Outcome, history_exists, history_name, history_path, open_history
 
 
 def _chart_font() -> str:
@@ -36,10 +35,10 @@ def report(workbook: Path | None = None, history: Path | None = None) -> Outcome
     }
     if workbook is not None or history is not None:
         path = history_path(Path(workbook) if workbook else Path.cwd() / "x", history)
-        if path.exists():
-            with History(path) as h:
+        if history_exists(path):
+            with open_history(path) as h:
                 months = h.months()
-            items["历史库"] = f"{path}（已存月份：{'、'.join(months) or '无'}）"
+            items["历史库"] = f"{history_name(path)}（已存月份：{'、'.join(months) or '无'}）"
         else:
             items["历史库"] = f"{path}（尚未创建：结转下月或补录上月后生成）"
     return Outcome(None, report=[f"{k}：{v}" for k, v in items.items()], extra={"environment": items})

@@ -33,7 +33,7 @@ from ..spec import AnnexSpec, Column, annex
 from . import audit, backups
 from .collect import (RETURNS_FOLDER, Filled, Importer, Master, ReturnResult, deadline_of, previous_rows,
                       read_master, stamp)
-from .common import history_path, past_months, today
+from .common import history_path, history_store, past_months, today
 
 FORM_NAME = "网页填报"  # the ledger's file name of a form submission
 MAX_EXPLANATION = 2000
@@ -94,7 +94,7 @@ def form(workbook: Path, department: str, *, history: Path | None = None, month:
     history = history_path(workbook, history)
     settings = load_collect_settings()
     past = past_months(master.data, history, required=False)
-    with CollectLedger(history) as ledger:
+    with CollectLedger(history_store(history)) as ledger:
         rows = ledger.rows(master.month)
         deadline = deadline_of(ledger, master.month, settings)
         events = [e for e in ledger.events(master.month) if e.department == dept]
@@ -325,7 +325,7 @@ def submit(workbook: Path, department: str, values: Any, *, explanation: Any = "
     body = json.dumps({"month": master.month, "department": dept, "explanation": filled.explanation,
                        "values": values, "at": stamp(), "who": getattr(actor, "name", "")},
                       ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
-    with CollectLedger(history) as ledger:
+    with CollectLedger(history_store(history)) as ledger:
         importer = Importer(master, settings, ledger, b"")
         judged = ReturnResult(FORM_NAME, "拒绝", department=dept, sheets=list(sheets), who=getattr(actor, "name", ""),
                               digest="form-" + hashlib.sha256(body).hexdigest())

@@ -24,7 +24,7 @@ from ..core.mailing import (NO_ADDRESS, SEND, SKIP_PENDING, VISIBILITIES, Depart
 from ..core.registry import Registry, UnknownDepartment
 from ..errors import Next, UsageError
 from ..narrative import TemplateError
-from .common import Outcome, history_path, output_dir, printed_text
+from .common import Outcome, history_path, history_store, output_dir, printed_text
 from .month import narrate
 
 SUBJECT_TEMPLATE, BODY_TEMPLATE = "mail/主题.j2", "mail/正文.j2"
@@ -248,7 +248,7 @@ def send(workbook: Path, month: str | None = None, history: Path | None = None, 
             status[p.department] = "拒绝"
             refused.append(f"{p.short}：{'；'.join(p.refused)}")
             say(f"拒绝 {p.short}：{'；'.join(p.refused)}")
-    ledger = MailLedger(history_path(workbook, history))
+    ledger = MailLedger(history_store(history_path(workbook, history)))
     try:
         entries = ledger.entries(prepared.month)
         queue = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..adapters.history_sqlite import History
 from ..adapters.workbook_layout import PARAM_NOTES, ParamRow, lay_out
 from ..adapters.xlsx_output import save_new
 from ..config import (load_all, load_document_settings, load_messages, load_registry, load_rules_file,
@@ -23,9 +22,9 @@ from ..engine import ParamError, analyse, compute, ratio_unit_for, rules_for, se
 from ..errors import Next, UsageError
 from ..ports.openpyxl_port import OpenpyxlPort
 from ..spec import ANNEXES, DOCUMENT_PARAM_KEYS, PARAM_SHEET, RATIO_UNIT_PARAM
-from .common import (HISTORY_NAME, Outcome, adopted_text, backup_outputs, earlier_result_text, history_path,
-                     kept_note, lateness_for, month_arg, output_dir, overview_of, past_months, require_bulletin,
-                     result_path, summary)
+from .common import (HISTORY_NAME, Outcome, adopted_text, backup_outputs, earlier_result_text, history_exists,
+                     history_path, kept_note, lateness_for, month_arg, output_dir, overview_of,
+                     open_history, past_months, require_bulletin, result_path, summary)
 
 __all__ = ["HISTORY_NAME", "Outcome", "UsageError", "check", "check_book", "close_month", "close_month_book",
            "compare_book", "compare_cmd", "history_path", "import_month", "narrate", "narrate_book", "output_dir",
@@ -194,7 +193,7 @@ def close_month_book(port: Any, month: str | None = None, history: Path | None =
         if not data.month:
             raise UsageError("无法确定月份。", next=[Next("give_month")])
         path = history_path(port.path, history)
-        with History(path) as h:
+        with open_history(path) as h:
             replaced = h.has(data.month)
             h.store(data, source=port.path.name if port.path else "")
             months = h.months()
@@ -310,10 +309,10 @@ def template(month: str, out: Path, history: Path | None = None) -> Outcome:
     out = Path(out)
     path = history_path(out, history)
     stored, last = None, None
-    if history and not path.exists():
+    if history and not history_exists(path):
         raise UsageError(f"历史库 {path} 不存在")
-    if path.exists():
-        with History(path) as h:
+    if history_exists(path):
+        with open_history(path) as h:
             stored = h.latest_registry(before=month)
             last = h.load(stored[0]) if stored else None
     outcome = Outcome(None)
@@ -348,9 +347,9 @@ def next_month_workbook(workbook: Path, month: str | None = None, history: Path 
     if out.exists():
         raise UsageError(f"{out.name} 已存在，未覆盖；如需重新生成，请先移走或改名")
     path = history_path(workbook, history)
-    if not path.exists():
+    if not history_exists(path):
         raise UsageError(f"历史库还没有建立，无法取得各附件的单位。", next=[Next("close_month", data.month)])
-    with History(path) as h:
+    with open_history(path) as h:
         closed = h.has(data.month)
     outcome = template(following, out, path)
     outcome.notes.insert(0, f"已生成下月（{following}）的输入工作簿 {out.name}。")
@@ -369,8 +368,8 @@ def month_state(workbook: Path, history: Path | None = None) -> dict[str, Any]:
     data = compute(port.read_grids())
     path = history_path(workbook, history)
     months: list[str] = []
-    if path.exists():
-        with History(path) as h:
+    if history_exists(path):
+        with open_history(path) as h:
             months = h.months()
     return {"month": data.month, "stored": data.month in months, "months": months,
             "errors": sum(p.severity == "error" for p in data.problems)}

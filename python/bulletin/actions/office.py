@@ -1,31 +1,44 @@
 """The office database from the action layer: where it is, `bulletin db upgrade`, and (db copy) moving a SQLite
-history into it. Accounts are in accounts.py; both are shared by the CLI and, later, the console."""
+history into it. Accounts are in accounts.py; both are shared by the CLI and, later, the console.
+
+Where it is (decided in common.configured_database / history_store, used by every store): an office server
+configures a database (BULLETIN_DATABASE_URL, else settings.yaml's database_url) and keeps everything there —
+the history, the mail and submission ledgers, the accounts, the audit log. Without one, one desk keeps it
+all in the history file (history.sqlite beside the workbook, or settings.yaml's history_file): the history
+file already is a database at the migrations' layout, so the accounts go into it too rather than into a
+second file that could be copied, backed up or lost apart from the history it belongs with."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Callable, ContextManager
 
 from ..adapters import office_db
 from ..adapters.office_db import OfficeDB
-from ..config import load_settings
 from ..errors import UsageError
-from .common import Outcome, history_path
+from .common import DATABASE_URL_ENV, HISTORY_NAME, Outcome, history_path, history_store
 
-DATABASE_URL_ENV = "BULLETIN_DATABASE_URL"
-OFFICE_DB_NAME = "office.sqlite"
+__all__ = ["DATABASE_URL_ENV", "database_url", "open_db", "step_lock", "upgrade", "copy_history"]
 
 
 def database_url(history: Path | None = None) -> str:
-    """BULLETIN_DATABASE_URL, else settings.yaml's database_url, else the SQLite file office.sqlite beside the
-    history file (--history, settings.yaml's history_file, else the current folder)."""
-    url = os.environ.get(DATABASE_URL_ENV, "").strip() or load_settings().database_url
-    if url:
-        return url
+    """BULLETIN_DATABASE_URL, else settings.yaml's database_url, else the history file (--history, settings.yaml's
+    history_file, else history.sqlite in the current folder) as a SQLite URL."""
     try:
-        folder = history_path(None, history).parent
+        path = history_path(None, history)
     except UsageError:  # no workbook to stand beside: the folder the command runs in
-        folder = Path.cwd()
-    return office_db.sqlite_url(folder / OFFICE_DB_NAME)
+        path = Path.cwd() / HISTORY_NAME
+    return office_db.location_url(history_store(path))
+
+
+def step_lock(workbook: Path, on_wait: Callable[[], None] | None = None) -> ContextManager[None]:
+    """Held while a step runs on the workbook, across processes: in the database of the workbook's history
+    (several server processes on one PostgreSQL, or several programs on one desk's history file).
+    `on_wait` is called once when another process holds it."""
+    try:
+        where = history_store(history_path(workbook, None))
+    except UsageError:  # a workbook never saved has no history: its own folder
+        where = Path.cwd() / HISTORY_NAME
+    return office_db.step_lock(where, str(Path(workbook).resolve()), on_wait)
 
 
 def open_db(history: Path | None = None, url: str | None = None) -> OfficeDB:

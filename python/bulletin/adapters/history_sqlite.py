@@ -1,9 +1,11 @@
-"""The month history: every closed month's raw inputs, in an embedded SQLite file (stdlib sqlite3).
+"""The month history: every closed month's raw inputs, in the office database (SQLAlchemy Core, office_db):
+the history SQLite file of one desk, or PostgreSQL on an office server; `History(where)` takes either the file's
+path or the database URL (the action layer decides which).
 
-All SQL lives in this module, behind the small ``History`` class, so a server database can replace
-the file later without touching its callers.
+All SQL of these tables lives in this module, behind the small ``History`` class.
 
-What is stored per month (the tables, created on first use; ``schema_version`` holds their version):
+What is stored per month (the layout is the office database's migrations; a history file made before them,
+with only ``schema_version`` to say its version, is adopted on first open):
 
 - ``months``       month (YYYY-MM), source (the input workbook's file name), closed_at (ISO timestamp)
 - ``scalars``      month, position, name, value_json (the 总体情况 figures; NULL for a blank)
@@ -24,92 +26,51 @@ What is stored per month (the tables, created on first use; ``schema_version`` h
 ``load`` never reads ``result_rows``: it rebuilds the month from ``input_rows`` and recomputes every
 figure with the current code, exactly as a freshly read workbook would be.
 
-Storing a month replaces it in one transaction (BEGIN IMMEDIATE, delete, insert, COMMIT): a process
-killed half-way leaves the previous state. The file uses SQLite's default rollback journal (no WAL):
-it works on a shared network folder too (WAL needs shared memory on one machine) and a crash is undone
-by the next connection that opens the file (the "hot journal" is rolled back).
+Storing a month replaces it in one transaction (delete, insert, commit; office_db.Store.write): a process
+killed half-way leaves the previous state. A SQLite file uses the default rollback journal (no WAL): it
+works on a shared network folder too (WAL needs shared memory on one machine) and a crash is undone by the
+next connection that opens the file (the "hot journal" is rolled back); PostgreSQL rolls back the
+transaction of a client that is gone.
 """
 from __future__ import annotations
-
-from ..errors import UserError
 
 import datetime as dt
 import json
 import math
 import numbers
 import re
-import sqlite3
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import UserError
+from .office_db import HISTORY_SCHEMA_VERSION, Store
 
 from ..core.intake import META_COLUMNS, AnnexInput
 from ..core.month import MonthData
 from ..core.recompute import recompute
 from ..spec import annex
 
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_SECONDS = 30.0
+SCHEMA_VERSION = HISTORY_SCHEMA_VERSION
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
-_SCHEMA = (
-    """CREATE TABLE schema_version (
-        version INTEGER NOT NULL
-    )""",
-    """CREATE TABLE months (
-        month      TEXT PRIMARY KEY,
-        source     TEXT NOT NULL,
-        closed_at  TEXT NOT NULL
-    )""",
-    """CREATE TABLE scalars (
-        month       TEXT    NOT NULL REFERENCES months (month),
-        position    INTEGER NOT NULL,
-        name        TEXT    NOT NULL,
-        value_json  TEXT,
-        PRIMARY KEY (month, name)
-    )""",
-    """CREATE TABLE annexes (
-        month     TEXT    NOT NULL REFERENCES months (month),
-        sheet     TEXT    NOT NULL,
-        position  INTEGER NOT NULL,
-        PRIMARY KEY (month, sheet)
-    )""",
-    """CREATE TABLE input_rows (
-        month        TEXT    NOT NULL,
-        sheet        TEXT    NOT NULL,
-        position     INTEGER NOT NULL,
-        row_no       INTEGER,
-        kind         TEXT    NOT NULL,
-        section      TEXT,
-        label        TEXT,
-        department   TEXT,
-        known        INTEGER NOT NULL,
-        values_json  TEXT    NOT NULL,
-        PRIMARY KEY (month, sheet, position),
-        FOREIGN KEY (month, sheet) REFERENCES annexes (month, sheet)
-    )""",
-    """CREATE TABLE result_rows (
-        month        TEXT    NOT NULL,
-        sheet        TEXT    NOT NULL,
-        position     INTEGER NOT NULL,
-        kind         TEXT    NOT NULL CHECK (kind IN ('department', 'reference', 'total', 'subtotal')),
-        row_no       INTEGER,
-        section      TEXT,
-        department   TEXT,
-        label        TEXT,
-        values_json  TEXT    NOT NULL,
-        PRIMARY KEY (month, sheet, position),
-        FOREIGN KEY (month, sheet) REFERENCES annexes (month, sheet)
-    )""",
-    "CREATE INDEX result_rows_by_department ON result_rows (sheet, department, month)",
-)
-_REGISTRY_TABLE = """CREATE TABLE IF NOT EXISTS registry_rows (
-        month        TEXT    NOT NULL,
-        position     INTEGER NOT NULL,
-        values_json  TEXT    NOT NULL,
-        PRIMARY KEY (month, position)
-    )"""
+
+def _table(name: str, *columns: str) -> sa.TableClause:
+    return sa.table(name, *(sa.column(c) for c in columns))
+
+
+_TABLES = {t.name: t for t in (
+    _table("months", "month", "source", "closed_at"),
+    _table("scalars", "month", "position", "name", "value_json"),
+    _table("annexes", "month", "sheet", "position"),
+    _table("input_rows", "month", "sheet", "position", "row_no", "kind", "section", "label", "department", "known",
+           "values_json"),
+    _table("result_rows", "month", "sheet", "position", "kind", "row_no", "section", "department", "label",
+           "values_json"),
+    _table("registry_rows", "month", "position", "values_json"))}
 # children first: the order in which a month is deleted
 _MONTH_TABLES = ("registry_rows", "result_rows", "input_rows", "annexes", "scalars", "months")
 
@@ -145,37 +106,20 @@ def _scalar_json(value: Any, where: str) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-class History:
-    """The stored months. One connection per instance; every method is one short transaction."""
+class History(Store):
+    """The stored months. Every method is one short transaction."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: no implicit transactions, every one is explicit below
-            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._ensure_schema()
-        except sqlite3.DatabaseError as exc:
-            self.close()
-            raise HistoryError(f"无法打开历史库 {self.path.name}：{self._reason(exc)}") from exc
-        except OSError as exc:
-            self.close()
-            raise HistoryError(f"无法打开历史库 {self.path}：{exc.strerror or exc}") from exc
-        except BaseException:
-            self.close()
-            raise
+    label = "历史库"
+    error = HistoryError
 
     # -- public interface ---------------------------------------------------------------------
     def months(self) -> list[str]:
-        with self._transaction() as conn:
-            return [m for (m,) in conn.execute("SELECT month FROM months ORDER BY month")]
+        with self.read() as conn:
+            return _months(conn)
 
     def has(self, month: str) -> bool:
-        with self._transaction() as conn:
-            return conn.execute("SELECT 1 FROM months WHERE month = ?", (month,)).fetchone() is not None
+        with self.read() as conn:
+            return conn.execute(sa.text("SELECT 1 FROM months WHERE month = :m"), {"m": month}).first() is not None
 
     def store(self, data: MonthData, *, source: str = "") -> None:
         """Store (or replace) a month. Refuses a month with errors or without a month."""
@@ -190,34 +134,25 @@ class History:
         month = data.month
         rows = self._rows(data)  # everything converted before the lock is taken
         closed_at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        with self._transaction("IMMEDIATE") as conn:
+        rows["months"] = [(month, source or "", closed_at)]
+        with self.write() as conn:
             for table in _MONTH_TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE month = ?", (month,))
-            conn.execute("INSERT INTO months (month, source, closed_at) VALUES (?, ?, ?)",
-                         (month, source or "", closed_at))
-            conn.executemany("INSERT INTO scalars (month, position, name, value_json) VALUES (?, ?, ?, ?)",
-                             rows["scalars"])
-            conn.executemany("INSERT INTO annexes (month, sheet, position) VALUES (?, ?, ?)", rows["annexes"])
-            conn.executemany(
-                "INSERT INTO input_rows (month, sheet, position, row_no, kind, section, label, department,"
-                " known, values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["input_rows"])
-            conn.executemany(
-                "INSERT INTO result_rows (month, sheet, position, kind, row_no, section, department, label,"
-                " values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows["result_rows"])
-            conn.executemany("INSERT INTO registry_rows (month, position, values_json) VALUES (?, ?, ?)",
-                             rows["registry_rows"])
+                conn.execute(sa.text(f"DELETE FROM {table} WHERE month = :m"), {"m": month})
+            for table in reversed(_MONTH_TABLES):  # parents first
+                t = _TABLES[table]
+                if rows[table]:
+                    conn.execute(sa.insert(t), [dict(zip(t.c.keys(), r)) for r in rows[table]])
 
     def latest_registry(self, before: str | None = None) -> tuple[str, list[dict[str, str]]] | None:
         """(month, registry rows) of the latest closed month (before `before` when given) that stored one."""
-        with self._transaction() as conn:
-            found = conn.execute(
-                "SELECT month FROM registry_rows WHERE (? IS NULL OR month < ?) ORDER BY month DESC LIMIT 1",
-                (before, before)).fetchone()
+        query = "SELECT month FROM registry_rows" + ("" if before is None else " WHERE month < :before")
+        with self.read() as conn:
+            found = conn.execute(sa.text(query + " ORDER BY month DESC LIMIT 1"), {"before": before}).scalar()
             if found is None:
                 return None
-            rows = conn.execute("SELECT values_json FROM registry_rows WHERE month = ? ORDER BY position",
-                                (found[0],)).fetchall()
-        return found[0], [json.loads(v) for (v,) in rows]
+            rows = conn.execute(sa.text("SELECT values_json FROM registry_rows WHERE month = :m ORDER BY position"),
+                                {"m": found}).scalars().all()
+        return found, [json.loads(v) for v in rows]
 
     def load(self, month: str) -> MonthData:
         """The month rebuilt from its stored inputs, every figure recomputed."""
@@ -225,8 +160,8 @@ class History:
 
     def load_many(self, months: list[str] | None = None) -> dict[str, MonthData]:
         """Several months (all when None), read in one consistent snapshot."""
-        with self._transaction() as conn:
-            stored = [m for (m,) in conn.execute("SELECT month FROM months ORDER BY month")]
+        with self.read() as conn:
+            stored = _months(conn)
             wanted = stored if months is None else list(dict.fromkeys(months))
             missing = [m for m in wanted if m not in stored]
             if missing:
@@ -234,79 +169,6 @@ class History:
                 raise HistoryError(f"历史库中没有 {'、'.join(map(str, missing))} 的数据（已存月份：{have}）。")
             raw = {m: self._read_month(conn, m) for m in wanted}
         return {m: self._rebuild(m, *raw[m]) for m in wanted}
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> "History":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    # -- transactions and schema ------------------------------------------------------------------
-    @staticmethod
-    def _reason(exc: sqlite3.Error) -> str:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            return "文件正被其他程序使用，请稍后再试"
-        if "not a database" in text or "malformed" in text:
-            return "文件不是有效的历史库（已损坏或不是 SQLite 数据库）"
-        if "readonly" in text or "unable to open" in text:
-            return "文件无法写入或打开（请检查路径和权限）"
-        return text
-
-    @contextmanager
-    def _transaction(self, mode: str = "DEFERRED") -> Iterator[sqlite3.Connection]:
-        """One transaction: COMMIT when the block ends, ROLLBACK when it raises."""
-        if self._conn is None:
-            raise HistoryError("历史库已关闭。")
-        conn = self._conn
-        try:
-            conn.execute(f"BEGIN {mode}")
-        except sqlite3.Error as exc:
-            raise HistoryError(f"历史库 {self.path.name} 无法访问：{self._reason(exc)}") from exc
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            if conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the original error says more; SQLite undoes the rest on the next open
-            if isinstance(exc, sqlite3.Error):
-                raise HistoryError(f"历史库 {self.path.name} 读写失败：{self._reason(exc)}") from exc
-            raise
-
-    def _ensure_schema(self) -> None:
-        def version(conn: sqlite3.Connection) -> int | None:
-            tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "schema_version" in tables:
-                row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-                return int(row[0]) if row and row[0] is not None else 0
-            if tables:
-                raise HistoryError(f"{self.path.name} 不是通报历史库（其中已有其他数据表）。")
-            return None
-
-        with self._transaction() as conn:
-            found = version(conn)
-        if found is None:
-            with self._transaction("IMMEDIATE") as conn:
-                found = version(conn)  # another process may have created it meanwhile
-                if found is None:
-                    for statement in _SCHEMA:
-                        conn.execute(statement)
-                    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-                    found = SCHEMA_VERSION
-        if found > SCHEMA_VERSION:
-            raise HistoryError(f"历史库 {self.path.name} 的版本（{found}）比本程序新（{SCHEMA_VERSION}），请升级程序。")
-        if found < SCHEMA_VERSION:  # no older layout exists yet; migrations go here
-            raise HistoryError(f"历史库 {self.path.name} 的版本（{found}）无法识别。")
-        with self._transaction("IMMEDIATE") as conn:
-            conn.execute(_REGISTRY_TABLE)
 
     # -- rows -------------------------------------------------------------------------------------
     @staticmethod
@@ -352,14 +214,15 @@ class History:
         return out
 
     @staticmethod
-    def _read_month(conn: sqlite3.Connection, month: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
-        scalars = conn.execute("SELECT name, value_json FROM scalars WHERE month = ? ORDER BY position",
-                               (month,)).fetchall()
-        annexes = conn.execute("SELECT sheet FROM annexes WHERE month = ? ORDER BY position", (month,)).fetchall()
-        rows = conn.execute(
-            "SELECT sheet, row_no, kind, section, label, department, known, values_json FROM input_rows"
-            " WHERE month = ? ORDER BY sheet, position", (month,)).fetchall()
-        return scalars, annexes, rows
+    def _read_month(conn: Connection, month: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        def rows(sql: str) -> list[tuple]:
+            return [tuple(r) for r in conn.execute(sa.text(sql), {"m": month})]
+
+        scalars = rows("SELECT name, value_json FROM scalars WHERE month = :m ORDER BY position")
+        annexes = rows("SELECT sheet FROM annexes WHERE month = :m ORDER BY position")
+        inputs = rows("SELECT sheet, row_no, kind, section, label, department, known, values_json FROM input_rows"
+                      " WHERE month = :m ORDER BY sheet, position")
+        return scalars, annexes, inputs
 
     @staticmethod
     def _rebuild(month: str, scalar_rows: list[tuple], annex_rows: list[tuple], input_rows: list[tuple]) -> MonthData:
@@ -382,3 +245,7 @@ class History:
             inputs[sheet] = AnnexInput(spec, recs, columns={}, header_start=0, header_end=0, problems=[])
             results[sheet] = recompute(inputs[sheet])
         return MonthData(month, scalars, inputs, results, problems=[])
+
+
+def _months(conn: Connection) -> list[str]:
+    return list(conn.execute(sa.text("SELECT month FROM months ORDER BY month")).scalars())

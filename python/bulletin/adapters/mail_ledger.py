@@ -1,4 +1,4 @@
-"""The send ledger: one row per (month, department) in the history SQLite file, table ``mail_ledger``.
+"""The send ledger: one row per (month, department) in the history's database, table ``mail_ledger``.
 
 A message is recorded as ``pending`` (with its content hash and recipients) in its own committed
 transaction before it is handed to the server, and right after as ``sent`` (with the server's answer and
@@ -7,34 +7,23 @@ the recipients it refused, if any), ``failed`` (refused before its data went out
 ``pending`` means the process died mid-send. Neither pending nor uncertain is ever sent again unless the
 user forces it (--resend): nobody knows whether the server took the message.
 
-The table lives beside the history's own tables; the file is opened through ``History`` first so a new
-file gets the history schema (History refuses a file holding only foreign tables).
+The table lives beside the history's own tables, in the same database (office_db.Store: the history file of
+one desk or the office server's PostgreSQL).
 """
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .history_sqlite import BUSY_TIMEOUT_SECONDS, History, HistoryError
+import sqlalchemy as sa
+
+from .history_sqlite import HistoryError
+from .office_db import Store, reason
 
 STATUSES = ("pending", "sent", "failed", "uncertain")
 _COLUMNS = "month, department, content_hash, recipients, status, answer, attempts, updated_at, sent_at"
-_SCHEMA = """CREATE TABLE IF NOT EXISTS {table} (
-    month         TEXT    NOT NULL,
-    department    TEXT    NOT NULL,
-    content_hash  TEXT    NOT NULL,
-    recipients    TEXT    NOT NULL,
-    status        TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'uncertain')),
-    answer        TEXT    NOT NULL DEFAULT '',
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    updated_at    TEXT    NOT NULL,
-    sent_at       TEXT,
-    refused       TEXT    NOT NULL DEFAULT '',
-    PRIMARY KEY (month, department)
-)"""
 
 
 @dataclass(frozen=True)
@@ -57,79 +46,49 @@ def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-class MailLedger:
+class MailLedger(Store):
     """Every method is one short transaction, committed before it returns."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        History(self.path).close()  # creates or checks the history schema
-        try:
-            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute(_SCHEMA.format(table="mail_ledger"))
-            self._upgrade()
-        except sqlite3.Error as exc:
-            raise HistoryError(f"历史库 {self.path.name} 中的发送记录无法读写：{exc}") from exc
+    label = "历史库"
+    error = HistoryError
 
-    def _upgrade(self) -> None:
-        """A ledger written before the uncertain state: its rows copied into the new table, in one
-        transaction (a CHECK constraint cannot be altered in place)."""
-        (sql,) = self._conn.execute("SELECT sql FROM sqlite_master WHERE name = 'mail_ledger'").fetchone()
-        if "uncertain" in sql:
-            return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._conn.execute(_SCHEMA.format(table="mail_ledger_new"))
-            self._conn.execute(f"INSERT INTO mail_ledger_new ({_COLUMNS}) SELECT {_COLUMNS} FROM mail_ledger")
-            self._conn.execute("DROP TABLE mail_ledger")
-            self._conn.execute("ALTER TABLE mail_ledger_new RENAME TO mail_ledger")
-            self._conn.execute("COMMIT")
-        except sqlite3.Error:
-            self._conn.execute("ROLLBACK")
-            raise
+    def _fail(self, exc: BaseException, doing: str = "读写失败") -> HistoryError:
+        return HistoryError(f"历史库 {self.name} 中的发送记录无法读写：{reason(exc)}")
 
-    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple]:
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            rows = self._conn.execute(sql, params).fetchall()
-            self._conn.execute("COMMIT")
-            return rows
-        except sqlite3.Error as exc:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise HistoryError(f"历史库 {self.path.name} 中的发送记录无法读写：{exc}") from exc
+    def _run(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+        with self.write() as conn:
+            result = conn.execute(sa.text(sql), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
 
     def entries(self, month: str) -> dict[str, Entry]:
-        rows = self._run(f"SELECT {_COLUMNS}, refused FROM mail_ledger WHERE month = ? ORDER BY rowid", (month,))
+        with self.read() as conn:
+            rows = conn.execute(sa.text(f"SELECT {_COLUMNS}, refused FROM mail_ledger WHERE month = :month"
+                                        " ORDER BY department"), {"month": month}).all()
         return {r[1]: Entry(*r) for r in rows}
 
     def pending(self, month: str, department: str, content_hash: str, recipients: str) -> None:
         """Before the message goes to the server."""
         self._run("INSERT INTO mail_ledger (month, department, content_hash, recipients, status, answer, attempts,"
-                  " updated_at) VALUES (?, ?, ?, ?, 'pending', '', 1, ?)"
+                  " updated_at, refused) VALUES (:month, :department, :hash, :recipients, 'pending', '', 1, :now, '')"
                   " ON CONFLICT (month, department) DO UPDATE SET content_hash = excluded.content_hash,"
                   " recipients = excluded.recipients, status = 'pending', answer = '', refused = '',"
                   " attempts = mail_ledger.attempts + 1, updated_at = excluded.updated_at",
-                  (month, department, content_hash, recipients, _now()))
+                  {"month": month, "department": department, "hash": content_hash, "recipients": recipients,
+                   "now": _now()})
 
     def sent(self, month: str, department: str, answer: str, refused: str = "") -> None:
         now = _now()
-        self._run("UPDATE mail_ledger SET status = 'sent', answer = ?, refused = ?, updated_at = ?, sent_at = ?"
-                  " WHERE month = ? AND department = ?", (answer, refused, now, now, month, department))
+        self._run("UPDATE mail_ledger SET status = 'sent', answer = :answer, refused = :refused, updated_at = :now,"
+                  " sent_at = :now WHERE month = :month AND department = :department",
+                  {"answer": answer, "refused": refused, "now": now, "month": month, "department": department})
 
     def uncertain(self, month: str, department: str, reason: str) -> None:
-        self._run("UPDATE mail_ledger SET status = 'uncertain', answer = ?, updated_at = ? WHERE month = ? AND"
-                  " department = ?", (reason, _now(), month, department))
+        self._status("uncertain", month, department, reason)
 
     def failed(self, month: str, department: str, reason: str) -> None:
-        self._run("UPDATE mail_ledger SET status = 'failed', answer = ?, updated_at = ? WHERE month = ? AND"
-                  " department = ?", (reason, _now(), month, department))
+        self._status("failed", month, department, reason)
 
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> "MailLedger":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def _status(self, status: str, month: str, department: str, reason: str) -> None:
+        self._run("UPDATE mail_ledger SET status = :status, answer = :answer, updated_at = :now WHERE month = :month"
+                  " AND department = :department", {"status": status, "answer": reason, "now": _now(),
+                                                    "month": month, "department": department})

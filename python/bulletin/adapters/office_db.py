@@ -2,7 +2,7 @@
 sessions and the audit log. All SQL of these tables lives here.
 
 Where it is: a URL (``sqlite:///…`` for one desk, ``postgresql+psycopg://…`` for an office server); the action
-layer decides which (BULLETIN_DATABASE_URL, settings.yaml's database_url, else office.sqlite beside the history).
+layer decides which (BULLETIN_DATABASE_URL, settings.yaml's database_url, else the history file itself).
 
 Every write is one transaction (``engine.begin()``): a process killed half-way leaves the previous state, on
 SQLite (rollback journal, BEGIN IMMEDIATE so writers queue instead of failing on upgrade from a read lock) as on
@@ -16,9 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -28,6 +32,9 @@ from ..errors import UserError
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_SECONDS = 30.0
 _UPGRADE_LOCK = 0x6275_6C6C  # "bull": the advisory lock key of migrations on PostgreSQL
+_WRITE_LOCK = 0x6275_6C77  # "bulw": one writer at a time on PostgreSQL, as SQLite's BEGIN IMMEDIATE gives
+_STEP_LOCKS = 0x6275_6C73  # "buls": the key space (first of two int4 keys) of the step locks
+_READ = "bulletin_read"  # the execution option of a read-only transaction
 
 
 class DatabaseError(UserError):
@@ -127,7 +134,8 @@ def _sqlite_events(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a reader (Store.read) takes no write lock, so readers never queue behind a writer's step
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ) else "BEGIN IMMEDIATE")
 
 
 def connect(url: str) -> Engine:
@@ -217,6 +225,221 @@ def revision(engine: Engine) -> list[str]:
             return _check_not_newer(conn, str(engine.url))
     except sa.exc.SQLAlchemyError as exc:
         raise DatabaseError(f"数据库 {shown(engine.url)} 无法读取：{reason(exc)}") from exc
+
+
+# -- the stores on one database: history, mail ledger, submission ledger ----------------------------------
+def is_url(where: Path | str) -> bool:
+    return isinstance(where, str) and "://" in where
+
+
+def location_url(where: Path | str) -> str:
+    """Where a store lives: a database URL as given, a path as its SQLite file (the history file of one desk)."""
+    return where if is_url(where) else sqlite_url(Path(where))  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=1)
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def ensure_layout(engine: Engine) -> None:
+    """The database at this program's head before a store uses it: two short reads when it already is; else the
+    migrations, which adopt a history file made before the office database (its tables kept, the missing ones
+    added). A database holding only foreign tables, or a history newer than this program, is refused."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{_READ: True})
+            inspector = sa.inspect(conn)
+            tables = set(inspector.get_table_names())
+            if "alembic_version" in tables:
+                current = list(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+                if current == [_head()]:
+                    return
+            elif "schema_version" in tables:
+                found = conn.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar()
+                if (found or 0) > HISTORY_SCHEMA_VERSION:
+                    raise DatabaseError(f"历史库的版本（{found}）比本程序新（{HISTORY_SCHEMA_VERSION}），请升级程序。")
+                if (found or 0) < HISTORY_SCHEMA_VERSION:
+                    raise DatabaseError(f"历史库的版本（{found}）无法识别。")
+            elif tables:
+                raise DatabaseError("不是通报历史库（其中已有其他数据表）。")
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseError(reason(exc)) from exc
+    upgrade(engine)
+
+
+def open_store(where: Path | str) -> Engine:
+    """An engine on the database at `where`, its layout at head."""
+    engine = connect(location_url(where))
+    try:
+        ensure_layout(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+class Store:
+    """The connection setup every store shares (history, mail ledger, submission ledger): one engine on the
+    database at `where`; `read()` one snapshot, `write()` one transaction that is the only writer (SQLite:
+    BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), committed when the block ends and
+    rolled back when it raises, so a killed process leaves the previous state on both databases. A database
+    failure is raised as `error` (the store's own UserError) with `label` (what the clerk calls the store)."""
+
+    error: type[UserError] = DatabaseError
+    label = "数据库"
+
+    def __init__(self, where: Path | str):
+        self.where = where
+        self.url = location_url(where)
+        self.path = None if is_url(where) else Path(where)  # the file of one desk
+        self.name = self.path.name if self.path is not None else shown(self.url)
+        self.engine: Engine | None = None
+        try:
+            self.engine = open_store(where)
+        except DatabaseError as exc:
+            raise self.error(f"无法打开{self.label} {self.name}：{exc}") from exc
+        except OSError as exc:  # its folder cannot be made
+            raise self.error(f"无法打开{self.label} {where}：{exc.strerror or exc}") from exc
+
+    def _fail(self, exc: BaseException, doing: str = "读写失败") -> UserError:
+        return self.error(f"{self.label} {self.name} {doing}：{reason(exc)}")
+
+    @contextmanager
+    def _transaction(self, read: bool) -> Iterator[Connection]:
+        if self.engine is None:
+            raise self.error(f"{self.label}已关闭。")
+        try:
+            conn = self.engine.connect()
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._fail(exc, "无法访问") from exc
+        try:
+            if read:
+                conn.execution_options(**({_READ: True} if conn.dialect.name == "sqlite" else
+                                           {"isolation_level": "REPEATABLE READ"}))
+            try:
+                tx = conn.begin()
+                if not read and conn.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK})
+            except sa.exc.SQLAlchemyError as exc:
+                raise self._fail(exc, "无法访问") from exc
+            try:
+                yield conn
+                tx.commit()
+            except BaseException as exc:
+                if tx.is_active:
+                    try:
+                        tx.rollback()
+                    except sa.exc.SQLAlchemyError:
+                        pass  # the original error says more; the database undoes the rest
+                if isinstance(exc, sa.exc.SQLAlchemyError):
+                    raise self._fail(exc) from exc
+                raise
+        finally:
+            conn.close()
+
+    def read(self) -> Any:
+        return self._transaction(read=True)
+
+    def write(self) -> Any:
+        return self._transaction(read=False)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+# -- the step lock: one step at a time on a workbook, across processes ------------------------------------
+def _lock_key(name: str) -> int:
+    """A stable signed 32-bit key of a workbook (the second key of PostgreSQL's two-key advisory locks)."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:4], "big", signed=True)
+
+
+@contextmanager
+def step_lock(where: Path | str, name: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Held while a step runs on the workbook `name` (its resolved path): another process asking for the same
+    name waits (`on_wait` is called once first) until this one leaves the block or dies.
+
+    PostgreSQL: a session advisory lock on a connection of its own, kept for the step; the server drops it
+    when the session ends, also when the holder is killed. SQLite: an OS lock on a small file beside the
+    database (flock; on Windows msvcrt), which the system drops when the holder's process ends."""
+    url = location_url(where)
+    key = _lock_key(name)
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                args = {"space": _STEP_LOCKS, "key": key}
+                if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:space, :key)"), args).scalar():
+                    if on_wait:
+                        on_wait()
+                    conn.execute(sa.text("SELECT pg_advisory_lock(:space, :key)"), args)
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:space, :key)"), args)
+        except sa.exc.SQLAlchemyError as exc:
+            raise DatabaseError(f"数据库 {shown(url)} 无法加步骤锁：{reason(exc)}") from exc
+        finally:
+            engine.dispose()
+        return
+    database = sa.make_url(url).database or ""
+    folder = Path(database).parent if database and database != ":memory:" else Path.cwd()
+    path = folder / ".bulletin-locks" / f"{key & 0xFFFFFFFF:08x}.lock"
+    with ExitStack() as held:
+        try:
+            held.enter_context(_file_lock(path, on_wait))
+        except OSError as exc:  # e.g. a read-only shared folder
+            raise DatabaseError(f"无法加步骤锁 {path}：{exc.strerror or exc}") from exc
+        yield
+
+
+@contextmanager
+def _file_lock(path: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as f:
+        if os.name == "nt":
+            import msvcrt
+
+            f.seek(0)
+            waited = False
+            while True:  # LK_LOCK gives up after ten seconds: poll instead
+                try:
+                    msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    if not waited and on_wait:
+                        on_wait()
+                    waited = True
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+            return
+        import fcntl
+
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait()
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 # -- stores ------------------------------------------------------------------------------------------------

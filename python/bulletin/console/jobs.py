@@ -1,17 +1,23 @@
 """Long steps (render with LibreOffice, mail, the whole job) run in a thread while the page polls their
-progress; steps on the same workbook never run at the same time (one lock per workbook file): a step
-queued behind another is `waiting` and names the one it waits for."""
+progress; steps on the same workbook never run at the same time: one lock per workbook file in this process,
+then the workbook's lock in the database (actions.office.step_lock), so a step of another server process
+on the same workbook waits too. A step queued behind another is `waiting` and names the one it waits for."""
 from __future__ import annotations
 
 import itertools
 import threading
 import time
 from collections import OrderedDict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
+
+from ..actions import office
+from ..errors import UserError
 
 KEEP = 50  # finished jobs remembered for polling
+ELSEWHERE = "另一个服务进程中的步骤"  # what a step waits for when the lock is held by another process
 
 
 @dataclass
@@ -41,7 +47,8 @@ class Job:
 
 
 class Runner:
-    def __init__(self) -> None:
+    def __init__(self, step_lock: Callable[..., ContextManager[None]] = office.step_lock) -> None:
+        self._step_lock = step_lock  # (workbook, on_wait) -> the cross-process lock
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._locks: dict[Path, threading.Lock] = {}
         self._holders: dict[Path, str] = {}  # workbook -> title of the step holding its lock
@@ -55,7 +62,7 @@ class Runner:
     def run(self, workbook: Path, work: Callable[[], Any], title: str = "保存修改") -> Any:
         """A step now, in this thread, after any step running on the same workbook."""
         key = Path(workbook).resolve()
-        with self.lock(workbook):
+        with self.lock(workbook), self._step_lock(key):
             self._holders[key] = title
             try:
                 return work()
@@ -77,16 +84,28 @@ class Runner:
         if lock.locked():  # said at once, so the page's first answer already names what it waits for
             job.state, job.waiting_for = "waiting", self._holders.get(key, "另一个步骤")
 
+        def elsewhere() -> None:
+            job.state, job.waiting_for = "waiting", ELSEWHERE
+
         def target() -> None:
             if not lock.acquire(blocking=False):
                 job.state, job.waiting_for = "waiting", self._holders.get(key, "另一个步骤")
                 lock.acquire()
-                job.state, job.waiting_for, job.started = "running", "", time.time()
-            self._holders[key] = job.title
             try:
-                body, status = work(job)
+                with ExitStack() as held:
+                    try:
+                        held.enter_context(self._step_lock(key, elsewhere))
+                    except UserError as exc:  # the lock's database unreachable: the step fails with the reason
+                        body, status = {"error": str(exc)}, 503
+                    else:
+                        if job.state == "waiting":
+                            job.state, job.waiting_for, job.started = "running", "", time.time()
+                        self._holders[key] = job.title
+                        try:
+                            body, status = work(job)
+                        finally:
+                            self._holders.pop(key, None)
             finally:
-                self._holders.pop(key, None)
                 lock.release()
             job.result, job.status = body, status
             job.error = body.get("error") if status >= 400 else None

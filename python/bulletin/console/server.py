@@ -50,11 +50,12 @@ def serve(folder: Path | None = None, history: Path | None = None, *, host: str 
         raise UsageError(f"工作台默认只允许本机访问（127.0.0.1）。要在 {host} 上供其他电脑访问，需要同时加 "
                          f"--allow-remote（使用办公数据库中的账号登录）")
     proxy = trusted_proxy_address(trusted_proxy if trusted_proxy is not None else load_settings().trusted_proxy)
-    db = office_database(history) if remote or accounts else None
+    folder = Path(folder) if folder else default_folder()
+    db = office_database(history, folder) if remote or accounts else None
     if proxy and db is None:
         raise UsageError("受信任的反向代理（--trusted-proxy）只用于账号模式：请同时加 --accounts 或 --allow-remote")
     guard = Guard(port=0, remote=remote, db=db, trusted_proxy=proxy)
-    settings = Settings(folder=Path(folder) if folder else default_folder(), history=history,
+    settings = Settings(folder=folder, history=history,
                         max_upload_mb=max_upload_mb)
     app = create_app(settings, guard)
     log_to_file(settings.folder)
@@ -88,11 +89,17 @@ def serve(folder: Path | None = None, history: Path | None = None, *, host: str 
     return 0
 
 
-def office_database(history: Path | None):
-    """The office database (BULLETIN_DATABASE_URL, settings.yaml, else office.sqlite beside the history), migrated;
-    refused while it holds no account that could sign in to manage the others."""
+def office_database(history: Path | None, folder: Path):
+    """The office database (BULLETIN_DATABASE_URL, settings.yaml's database_url, else the history file: --history,
+    settings.yaml's history_file, else the working folder's history.sqlite, where its workbooks' history is),
+    migrated; refused while it holds no account that could sign in to manage the others."""
+    from ..actions.common import HISTORY_NAME, history_path
     from ..actions.office import open_db
 
+    try:
+        history = history_path(None, history)
+    except UsageError:  # neither --history nor history_file: the folder's, as for the workbooks in it
+        history = folder / HISTORY_NAME
     db = open_db(history)
     roles = load_roles()
     if not any(not a.disabled and roles.allowed(a.role, "accounts.manage") for a in db.accounts()):
