@@ -16,6 +16,7 @@ from typing import Iterator
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, settings as hypothesis_settings
+from pg_server import TempPostgres, postgres_bin
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "2023-06" / "通报数据-2023-06.xlsx"
@@ -155,74 +156,19 @@ def charts_without_system_fonts(tmp_path: Path, *args: str, env: dict | None = N
 
 
 # -- a real PostgreSQL (Debian's postgresql package), started by the tests in a temporary folder ---------------
-def postgres_bin() -> Path | None:
-    """The folder of initdb/pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<version>/bin (newest)."""
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
-                      if p.parts[-3].isdigit() else 0)
-    return versions[-1].parent if versions else None
-
-
 POSTGRES = require_tool("PostgreSQL", postgres_bin(), "apt-get install postgresql")
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A PostgreSQL server of its own: initdb into a temporary folder, listening only on a unix socket in that
-    folder (no TCP port), trust authentication for its one user. Stopped and removed at the end of the session.
-    initdb refuses root: as root the server runs as the `postgres` user (Debian's package creates it), else
-    `nobody`. Yields a function giving a fresh, empty database's URL on each call."""
-    import getpass
-    import itertools
-
-    bindir = postgres_bin()
-    assert bindir is not None
-    folder = Path(tempfile.mkdtemp(prefix="bulletin-pg-"))
-    data, sock = folder / "data", folder / "sock"
-    sock.mkdir()
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        import pwd
-
-        user = "postgres"
-        try:
-            pwd.getpwnam(user)
-        except KeyError:
-            user = "nobody"
-        os.chown(folder, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
-        os.chown(sock, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
-        run_as = ["runuser", "-u", user, "--"]
-    else:
-        user = getpass.getuser()
-
-    def run(*args: str) -> None:
-        res = subprocess.run([*run_as, *args], capture_output=True, text=True)
-        assert res.returncode == 0, f"{args[0]}: {res.stdout}{res.stderr}"
-
-    run(str(bindir / "initdb"), "-D", str(data), "-U", "bulletin", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
-        "--no-sync")
-    options = f"-c listen_addresses='' -c unix_socket_directories='{sock}' -c fsync=off -c max_connections=40"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "server.log"), "-w", "-t", "60",
-        "start")
-    counter = itertools.count()
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(f"postgresql+psycopg://bulletin@/postgres?host={sock}", isolation_level="AUTOCOMMIT")
-
-    def new_database() -> str:
-        name = f"t{next(counter)}"
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-        return f"postgresql+psycopg://bulletin@/{name}?host={sock}"
-
+    """A PostgreSQL server of its own for the session (pg_server.TempPostgres: a unix socket in a temporary
+    folder, no TCP port), stopped and removed at the end. Yields a function giving a fresh, empty database's URL
+    on each call."""
+    server = TempPostgres().start()
     try:
-        yield new_database
+        yield server.new_database
     finally:
-        admin.dispose()
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=POSTGRES)])

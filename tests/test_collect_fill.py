@@ -297,3 +297,45 @@ def test_cli_returns_a_submission_with_its_reason(office):
     rows, events, _ = ledger_of(office, "交通局")
     assert rows["附件2"][:2] == ("退回", "承诺时限与系统不符") and rows["附件1"][0] == "已报"
     assert events[-1][0] == "退回" and events[-1][2] == "承诺时限与系统不符"
+
+
+def test_posts_submitted_together_write_what_they_write_one_by_one(sent, tmp_path):
+    """The server gathers posts that arrive while the master is busy (fill.submit_many): one read, one save, one
+    ledger transaction — and the same cells, states and events as the same posts submitted one after another."""
+    together, apart = tmp_path / "together", tmp_path / "apart"
+    shutil.copytree(sent, together)
+    shutil.copytree(sent, apart)
+    departments = ["交通局", "残联"]
+    posts = [fill.Post(d, posted_values(fill.form(together / MASTER, d)), "", Actor(f"{d}填报员")) for d in departments]
+    results = fill.submit_many(together / MASTER, posts)
+    assert [r.outcome for r in results] == ["已报", "已报"]
+    for post in posts:
+        assert fill.submit(apart / MASTER, post.department, post.values, actor=post.actor).outcome == "已报"
+    for d in departments:
+        assert input_cells(together / MASTER, d) == input_cells(apart / MASTER, d)
+        rows_t, events_t, cells_t = ledger_of(together, d)
+        rows_a, events_a, cells_a = ledger_of(apart, d)
+        assert rows_t == rows_a and events_t == events_a and cells_t == cells_a
+        assert [e[0] for e in events_t] == ["已报"] and events_t[0][1] == f"{d}填报员"
+    assert len(list((together / "备份").iterdir())) == 1  # one save for both
+
+
+def test_a_program_error_judging_one_post_is_that_posts_alone(sent, tmp_path, monkeypatch):
+    """A post that trips a program fault while it is judged fails alone: the other departments' posts of the same
+    batch are merged and recorded."""
+    folder = tmp_path / "office"
+    shutil.copytree(sent, folder)
+    values = posted_values(fill.form(folder / MASTER, "交通局"))
+    judge = fill._judge
+
+    def faulty(master, importer, dept, post):  # a fault injected where a hostile post could meet a bug
+        if dept == "残联":
+            raise RuntimeError("injected")
+        return judge(master, importer, dept, post)
+
+    monkeypatch.setattr(fill, "_judge", faulty)
+    results = fill.submit_many(folder / MASTER, [fill.Post("残联", {}, "", CLERK), fill.Post("交通局", values, "", DEPT)])
+    assert isinstance(results[0], RuntimeError) and results[1].outcome == "已报"
+    assert [e[0] for e in ledger_of(folder, "交通局")[1]] == ["已报"] and ledger_of(folder, "残联")[1] == []
+    with pytest.raises(ValueError):  # one post per department in a batch
+        fill.submit_many(folder / MASTER, [fill.Post("交通局", values), fill.Post("交通局", values)])

@@ -165,3 +165,30 @@ def test_a_check_error_asks_for_an_explanation(console):
     assert res.status_code == 422 and res.get_json()["needs_explanation"]
     res = console.call("post", "/api/fill/submit", DEPT, json={**body, "explanation": "暂停办理3项，已与市局核对"})
     assert res.status_code == 200 and res.get_json()["forced"]
+
+
+def test_posts_arriving_together_are_each_merged_and_recorded_once(console):
+    """Posts of several departments at the same moment (threads, as waitress serves them): each answered with its
+    own result, and each post in the ledger exactly once (a department's second post in a later batch)."""
+    import threading
+
+    forms = {d: console.call("get", f"/api/fill?workbook={MASTER}&department={d}").get_json() for d in ("交通局", "残联")}
+    answers: dict[str, object] = {}
+    start = threading.Barrier(len(forms) * 2)
+
+    def post(department: str, copy: int) -> None:
+        body = {"workbook": MASTER, "department": department, "values": values_for(forms[department]),
+                "explanation": ""}
+        start.wait()
+        res = console.call("post", "/api/fill/submit", json=body)
+        answers[(department, copy)] = (res.status_code, res.get_json()["outcome"])
+
+    threads = [threading.Thread(target=post, args=(d, k)) for d in forms for k in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(answers.values()) == [(200, "已报")] * 4  # a department's second post is its own, later batch
+    with CollectLedger(console.folder / "history.sqlite") as ledger:
+        events = [(e.department, e.outcome) for e in ledger.events("2023-06")]
+    assert sorted(events) == [("交通局", "已报")] * 2 + [("残联", "已报")] * 2

@@ -14,6 +14,7 @@ import getpass
 import os
 import secrets
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -143,6 +144,33 @@ def read_master(workbook: Path, month: str | None = None, port: Any = None) -> M
     if not data.month:
         raise UsageError("无法确定总表的月份。", next=[Next("give_month")])
     return Master(workbook, port, grids, data, data.registry or load_registry())
+
+
+_READ_ONLY: dict[tuple[Path, int, int, str | None], Master] = {}
+_READ_ONLY_KEEP = 4
+_READ_ONLY_LOCK = threading.Lock()  # the console's threads share it
+
+
+def read_master_to_read(workbook: Path, month: str | None = None) -> Master:
+    """read_master for the calls that only read it (a department's 填报 form, the page's checks): while the file is
+    unchanged (the same size and modification time) the same Master answers, so forty departments opening their
+    forms read and compute the master once, not forty times. Never for a call that writes: its port must be
+    the file as it is when the step holds the workbook."""
+    path = Path(workbook).resolve()
+    try:
+        stat = path.stat()
+    except OSError:
+        return read_master(workbook, month)  # the port's own Chinese message for a missing file
+    key = (path, stat.st_mtime_ns, stat.st_size, month)
+    with _READ_ONLY_LOCK:
+        found = _READ_ONLY.get(key)
+    if found is None:
+        found = read_master(workbook, month)
+        with _READ_ONLY_LOCK:
+            for old in [k for k in _READ_ONLY if k[0] == path] + list(_READ_ONLY)[:-_READ_ONLY_KEEP]:
+                _READ_ONLY.pop(old, None)
+            _READ_ONLY[key] = found
+    return found
 
 
 def deadline_of(ledger: CollectLedger, month: str, settings: core.CollectSettings,

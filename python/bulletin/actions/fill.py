@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..adapters.collect_ledger import CollectLedger
 from ..adapters.files import ensure_closed, inside, write_atomically
@@ -32,7 +32,7 @@ from ..ports.openpyxl_port import OpenpyxlPort
 from ..spec import AnnexSpec, Column, annex
 from . import audit, backups
 from .collect import (RETURNS_FOLDER, Filled, Importer, Master, ReturnResult, deadline_of, previous_rows,
-                      read_master, stamp)
+                      read_master, read_master_to_read, stamp)
 from .common import history_path, history_store, past_months, today
 
 FORM_NAME = "网页填报"  # the ledger's file name of a form submission
@@ -88,7 +88,7 @@ def form(workbook: Path, department: str, *, history: Path | None = None, month:
     """The department's form of the month: per annex it reports, its rows' input values (the master's), last
     month's figures beside (the history's), the column specs and the row checks (what the page checks as the
     clerk types), and the ledger's state (未报/已报/退回 with the reason), the deadline and the submissions."""
-    master = read_master(workbook, month)
+    master = read_master_to_read(workbook, month)
     dept = _department(master, department)
     sheets = _planned(master, dept)
     history = history_path(workbook, history)
@@ -302,54 +302,107 @@ def _problem_json(master: Master, department: str, p: Problem, places: Mapping[t
             "severity": p.severity, "message": p.message}
 
 
+@dataclass(frozen=True)
+class Post:
+    """One department's form post: its values as the page sends them, the explanation, who sent it."""
+
+    department: str
+    values: Any
+    explanation: Any = ""
+    actor: Any = None
+
+
 def submit(workbook: Path, department: str, values: Any, *, explanation: Any = "", actor: Any,
            history: Path | None = None, month: str | None = None, dry_run: bool = False) -> Submission:
     """A department's form post judged as a mailed return is (Importer.check) and, when accepted, merged into
     the master and recorded in the ledger (Importer.record) and the audit log. `actor`: who (name,
     from_address). `dry_run`: the checks only (the page's 检查), nothing written."""
+    result = submit_many(workbook, [Post(department, values, explanation, actor)], history=history, month=month,
+                         dry_run=dry_run)[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def submit_many(workbook: Path, posts: Sequence[Post], *, history: Path | None = None, month: str | None = None,
+                dry_run: bool = False) -> list[Submission | Exception]:
+    """Several departments' posts at once, each judged on its own as `submit` does, the accepted ones merged
+    into one read of the master and made durable by one save and one ledger transaction, as a batch of mailed
+    returns is (the server gathers the posts that arrive while the master is busy: forty departments on a
+    deadline day wait for one save each, not for forty). At most one post per department: a department's
+    second post goes into the next batch. An unknown department raises, as for `submit`; a program error while
+    judging one post is that post's result (the exception), never its batch's."""
     workbook = Path(workbook)
     if not dry_run:
         ensure_closed(workbook)  # before anything: the master must be writable at the end
-    port = OpenpyxlPort(workbook)
-    master = read_master(workbook, month, port)
-    dept = _department(master, department)
+    port = None if dry_run else OpenpyxlPort(workbook)
+    master = read_master_to_read(workbook, month) if port is None else read_master(workbook, month, port)
+    departments = [_department(master, post.department) for post in posts]
+    if len(set(departments)) != len(departments):
+        raise ValueError("one post per department in a batch")
     settings = load_collect_settings()
     history = history_path(workbook, history)
-    filled, sheets, shape = _filled(master, dept, values, explanation)
+    results: list[Submission | Exception] = []
+    accepted: list[tuple[Submission, ReturnResult, Filled, bytes, Any]] = []
+    with CollectLedger(history_store(history)) as ledger:
+        importer = Importer(master, settings, ledger, b"")
+        for post, dept in zip(posts, departments):
+            try:
+                result, judged, filled, body = _judge(master, importer, dept, post)
+            except Exception as exc:  # nothing of it merged yet: the others go on
+                results.append(exc)
+                continue
+            results.append(result)
+            if judged is not None and not dry_run:
+                importer.merge(filled, judged)
+                accepted.append((result, judged, filled, body, post.actor))
+        if accepted:
+            folder = workbook.resolve().parent / RETURNS_FOLDER / master.month
+            for _, judged, _, body, _ in accepted:
+                name = f"{master.month}-{FORM_NAME}-{judged.digest[5:21]}.json"
+                judged.stored = write_atomically(inside(folder, folder / name),
+                                                 lambda tmp, body=body: Path(tmp).write_bytes(body)).name
+            importer.record([judged for _, judged, _, _, _ in accepted], lambda: backups.save_in_place(port))
+    events = []
+    for result, judged, filled, _, actor in accepted:
+        result.outcome, result.written, result.conflicts = core.SUBMITTED, judged.written, judged.conflicts
+        result.forced = judged.forced
+        events.append(audit.event(actor, "form_submit", month=master.month, department=result.department,
+                                  target="、".join(result.sheets), new_value=core.SUBMITTED,
+                                  detail={"写入单元格": judged.written, "说明": filled.explanation,
+                                          "强制上报": judged.forced, "冲突": len(judged.conflicts)}))
+    note = audit.append(history, events) if events else ""
+    for result, *_ in accepted:
+        if note:
+            result.notes.append(note)
+    return results
+
+
+def _judge(master: Master, importer: Importer, dept: str,
+           post: Post) -> tuple[Submission, ReturnResult | None, Filled, bytes]:
+    """One post's shape and the engine's checks: its Submission with the problems, and — when it may be merged —
+    the importer's judged result, the Filled to merge and the post as stored (else None)."""
+    values, actor = post.values, post.actor
+    filled, sheets, shape = _filled(master, dept, values, post.explanation)
     result = Submission(master.month, dept, "未提交", list(shape.problems), explanation=filled.explanation,
                         sheets=sheets)
     if not sheets or any(p["rule"] in ("form.shape", "form.rows", "form.unknown_annex") for p in shape.problems):
-        return result  # nothing the checks could read as the department's rows
+        return result, None, filled, b""  # nothing the checks could read as the department's rows
     places = {(s, return_cell(annex(s), i, c.name)): (i, c.name) for s in sheets
               for i in range(len(master.rows_of(s, dept))) for c in fillin_columns(annex(s))}
     body = json.dumps({"month": master.month, "department": dept, "explanation": filled.explanation,
                        "values": values, "at": stamp(), "who": getattr(actor, "name", "")},
                       ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
-    with CollectLedger(history_store(history)) as ledger:
-        importer = Importer(master, settings, ledger, b"")
-        judged = ReturnResult(FORM_NAME, "拒绝", department=dept, sheets=list(sheets), who=getattr(actor, "name", ""),
-                              digest="form-" + hashlib.sha256(body).hexdigest())
-        importer.check(filled, judged, merge=False)
-        refused = {(p["sheet"], p["row"], p["column"]) for p in shape.problems}
-        checked = [_problem_json(master, dept, p, places) for p in judged.problems]
-        # a value refused above is blank to the checks: its 缺少数值 is not a second problem
-        result.problems += [p for p in checked if (p["sheet"], p["row"], p["column"]) not in refused]
-        errors = [p for p in judged.problems if p.severity == "error"]
-        unexplained = bool(judged.problems) and not filled.explanation
-        result.needs_explanation = unexplained and not shape.problems and all(p.rule.startswith("check.") for p in errors)
-        if shape.problems or judged.outcome != "已报" or unexplained or dry_run:
-            return result
-        importer.merge(filled, judged)
-        folder = workbook.resolve().parent / RETURNS_FOLDER / master.month
-        name = f"{master.month}-{FORM_NAME}-{judged.digest[5:21]}.json"
-        judged.stored = write_atomically(inside(folder, folder / name), lambda tmp: Path(tmp).write_bytes(body)).name
-        importer.record([judged], lambda: backups.save_in_place(port))
-    result.outcome, result.written, result.conflicts = core.SUBMITTED, judged.written, judged.conflicts
-    result.forced = judged.forced
-    note = audit.append(history, [audit.event(actor, "form_submit", month=master.month, department=dept,
-                                              target="、".join(sheets), new_value=core.SUBMITTED,
-                                              detail={"写入单元格": judged.written, "说明": filled.explanation,
-                                                      "强制上报": judged.forced, "冲突": len(judged.conflicts)})])
-    if note:
-        result.notes.append(note)
-    return result
+    judged = ReturnResult(FORM_NAME, "拒绝", department=dept, sheets=list(sheets), who=getattr(actor, "name", ""),
+                          digest="form-" + hashlib.sha256(body).hexdigest())
+    importer.check(filled, judged, merge=False)
+    refused = {(p["sheet"], p["row"], p["column"]) for p in shape.problems}
+    checked = [_problem_json(master, dept, p, places) for p in judged.problems]
+    # a value refused above is blank to the checks: its 缺少数值 is not a second problem
+    result.problems += [p for p in checked if (p["sheet"], p["row"], p["column"]) not in refused]
+    errors = [p for p in judged.problems if p.severity == "error"]
+    unexplained = bool(judged.problems) and not filled.explanation
+    result.needs_explanation = unexplained and not shape.problems and all(p.rule.startswith("check.") for p in errors)
+    if shape.problems or judged.outcome != "已报" or unexplained:
+        return result, None, filled, body
+    return result, judged, filled, body

@@ -17,6 +17,8 @@ back; the local clerk may do everything. The department is taken as the registry
 resolved first), which is how a department account is bound."""
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,8 +34,60 @@ from .jobs import Runner
 from .workspace import NotFound, Workspace
 
 
+@dataclass(eq=False)
+class _Waiting:
+    post: fill.Post
+    result: Any = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+class Gathered:
+    """Form posts for one workbook gathered while it is busy and submitted together (fill.submit_many: one read,
+    one save, one ledger transaction) by whichever waiting request gets the workbook first; each request still
+    answers with its own result, after its post is in the master and the ledger."""
+
+    def __init__(self, runner: Runner):
+        self.runner = runner
+        self._lock = threading.Lock()
+        self._waiting: dict[Path, list[_Waiting]] = {}
+
+    def submit(self, workbook: Path, post: fill.Post, run: Callable[[list[fill.Post]], list[Any]]) -> Any:
+        me, key = _Waiting(post), workbook.resolve()
+        with self._lock:
+            self._waiting.setdefault(key, []).append(me)
+        while not me.done:
+            self.runner.run(workbook, lambda: self._drain(key, run), "网页填报")
+        if me.error is not None:
+            raise me.error
+        return me.result
+
+    def _drain(self, key: Path, run: Callable[[list[fill.Post]], list[Any]]) -> None:
+        with self._lock:
+            queue = self._waiting.get(key, [])
+            batch: list[_Waiting] = []
+            seen: set[str] = set()
+            for w in queue:
+                if w.post.department not in seen:  # a department's second post waits for the next batch
+                    seen.add(w.post.department)
+                    batch.append(w)
+            for w in batch:
+                queue.remove(w)
+        if not batch:
+            return  # another request's batch took this one's post
+        try:
+            for w, result in zip(batch, run([w.post for w in batch])):
+                w.result, w.error = (None, result) if isinstance(result, BaseException) else (result, None)
+        except BaseException as exc:  # the workbook's or the ledger's (open in Excel, …): every post of the batch
+            for w in batch:
+                w.error = exc
+        for w in batch:
+            w.done = True
+
+
 def register_fill(app: Flask, workspace: Workspace, runner: Runner, history: Path | None) -> None:
     bp = Blueprint("fill", __name__)
+    posts = Gathered(runner)
 
     @bp.errorhandler(auth.Refused)
     def refused(exc: auth.Refused) -> Any:
@@ -119,11 +173,10 @@ def register_fill(app: Flask, workspace: Workspace, runner: Runner, history: Pat
         department = department_of(body, "forms.fill")
         workbook = workbook_of(body)
 
-        def work() -> Any:
-            return fill.submit(workbook, department, body.get("values"), explanation=body.get("explanation", ""),
-                               actor=auth.actor(), history=history, dry_run=dry_run)
-
-        result = work() if dry_run else runner.run(workbook, work, "网页填报")
+        post = fill.Post(department, body.get("values"), body.get("explanation", ""), auth.actor())
+        result = fill.submit(workbook, department, post.values, explanation=post.explanation, actor=post.actor,
+                             history=history, dry_run=True) if dry_run else \
+            posts.submit(workbook, post, lambda batch: fill.submit_many(workbook, batch, history=history))
         answer = {**result.plain(), "message": result.message()}
         if result.accepted:
             answer["form"] = form_of(workbook, department)
