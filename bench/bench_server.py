@@ -32,7 +32,7 @@ DEPARTMENTS = 40
 CLERKS = 2
 SERVERS = 2
 RAMP = 40.0  # seconds over which the department users arrive
-CLERK_THINK = 3.0  # seconds a clerk looks at the page between rounds
+CLERK_THINK = 10.0  # seconds a clerk looks at the page between rounds (--clerk-think; far busier than a real day)
 LIMIT = 600.0  # the whole load phase stops after this, whatever happens
 PASSWORD = "Bench-password-2023"
 STEP_KINDS = {"step"}  # the month's steps: reported, not held to the 1 s target
@@ -167,7 +167,16 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
+    import argparse
+
     import sqlalchemy as sa
+
+    global CLERK_THINK, RAMP
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clerk-think", type=float, default=CLERK_THINK, help="seconds between a clerk's rounds")
+    parser.add_argument("--ramp", type=float, default=RAMP, help="seconds over which the departments arrive")
+    args = parser.parse_args()
+    CLERK_THINK, RAMP = args.clerk_think, args.ramp
 
     from bench_collect import master_with_40
     from collect_fixtures import SECRET, sample_data
@@ -247,7 +256,7 @@ def main() -> int:
                 proc.kill()
         pg.stop()
     print(f"{DEPARTMENTS} department users and {CLERKS} clerks on {SERVERS} server processes sharing PostgreSQL, "
-          f"users arriving over {RAMP:.0f} s; load phase {wall:.1f} s")
+          f"users arriving over {RAMP:.0f} s, a clerk's round every {CLERK_THINK:.0f} s; load phase {wall:.1f} s")
     print(f"{'request':<10}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}   target")
     for kind in ("login", "page", "api", "form", "check", "submit", "step"):
         t = load.times.get(kind, [])

@@ -146,16 +146,24 @@ def read_master(workbook: Path, month: str | None = None, port: Any = None) -> M
     return Master(workbook, port, grids, data, data.registry or load_registry())
 
 
-_READ_ONLY: dict[tuple[Path, int, int, str | None], Master] = {}
+_READ_ONLY: dict[tuple[Path, int, int, str | None], "_Read"] = {}
 _READ_ONLY_KEEP = 4
 _READ_ONLY_LOCK = threading.Lock()  # the console's threads share it
+
+
+@dataclass
+class _Read:
+    done: threading.Event
+    master: Master | None = None
+    error: BaseException | None = None
 
 
 def read_master_to_read(workbook: Path, month: str | None = None) -> Master:
     """read_master for the calls that only read it (a department's 填报 form, the page's checks): while the file is
     unchanged (the same size and modification time) the same Master answers, so forty departments opening their
-    forms read and compute the master once, not forty times. Never for a call that writes: its port must be
-    the file as it is when the step holds the workbook."""
+    forms read and compute the master once, not forty times — also when they ask at the same moment (the first
+    reads, the others wait for it). Never for a call that writes: its port must be the file as it is when the
+    step holds the workbook."""
     path = Path(workbook).resolve()
     try:
         stat = path.stat()
@@ -164,13 +172,26 @@ def read_master_to_read(workbook: Path, month: str | None = None) -> Master:
     key = (path, stat.st_mtime_ns, stat.st_size, month)
     with _READ_ONLY_LOCK:
         found = _READ_ONLY.get(key)
-    if found is None:
-        found = read_master(workbook, month)
-        with _READ_ONLY_LOCK:
+        reader = found is None
+        if reader:
             for old in [k for k in _READ_ONLY if k[0] == path] + list(_READ_ONLY)[:-_READ_ONLY_KEEP]:
                 _READ_ONLY.pop(old, None)
-            _READ_ONLY[key] = found
-    return found
+            found = _READ_ONLY[key] = _Read(threading.Event())
+    if reader:
+        try:
+            found.master = read_master(workbook, month)
+        except BaseException as exc:
+            found.error = exc
+            with _READ_ONLY_LOCK:
+                _READ_ONLY.pop(key, None)  # a failed read is not kept: the next call tries again
+        finally:
+            found.done.set()
+    else:
+        found.done.wait()
+    if found.error is not None:
+        raise found.error
+    assert found.master is not None
+    return found.master
 
 
 def deadline_of(ledger: CollectLedger, month: str, settings: core.CollectSettings,

@@ -5,8 +5,8 @@
   GET  /api/fill/departments?workbook=…           departments of the month with their states (not a department's)
   GET  /api/fill?workbook=…&department=…          the department's form (rows, last month, specs, states)
   POST /api/fill/check  {workbook, department, values, explanation}   the checks only, nothing written
-  POST /api/fill/submit {workbook, department, values, explanation}   checked, merged, recorded: 200 with the
-                                                  form again; 400 refused with the problems; 422 only check errors
+  POST /api/fill/submit {workbook, department, values, explanation}   checked, merged, recorded: 200 (the page
+                                                  then reads its form again); 400 refused with the problems; 422 only check errors
                                                   or warnings, which a 说明 (explanation) lets through
      values: {"附件1": [{column: number | text | null, …} per row of the department, in the form's order], …}
   POST /api/collect/return {workbook, department, annex, reason}      a clerk sends a submission back (退回)
@@ -177,9 +177,7 @@ def register_fill(app: Flask, workspace: Workspace, runner: Runner, history: Pat
         result = fill.submit(workbook, department, post.values, explanation=post.explanation, actor=post.actor,
                              history=history, dry_run=True) if dry_run else \
             posts.submit(workbook, post, lambda batch: fill.submit_many(workbook, batch, history=history))
-        answer = {**result.plain(), "message": result.message()}
-        if result.accepted:
-            answer["form"] = form_of(workbook, department)
+        answer = {**result.plain(), "message": result.message()}  # the page then reads its form afresh
         return jsonify(answer), 200 if result.accepted or dry_run else 400 if not result.needs_explanation else 422
 
     @bp.post("/api/fill/check")

@@ -206,7 +206,7 @@ async function submit() {
     const [status, result] = await call("POST", "/api/fill/submit", body());
     $("fill-checking").textContent = "";
     if (status === 200) {
-      render(result.form);
+      await load();  // the form as the master now holds it: 已报, the values merged
       $("fill-explanation").value = "";
       showNotes([result.message, ...(result.conflicts || []), ...(result.notes || [])]);
     } else if (result.problems) {
