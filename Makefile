@@ -6,7 +6,7 @@ BULLETIN := $(VENV)/bin/bulletin
 SAMPLE := examples/2023-06/通报数据-2023-06.xlsx
 MAY := examples/2023-05/通报数据-2023-05.xlsx
 
-.PHONY: demo test setup mutation samples bench bench-scale bench-console bench-collect serve console-screenshots clean workbook docx-template
+.PHONY: demo test setup mutation samples bench bench-scale bench-console bench-collect bench-server serve console-screenshots clean workbook docx-template
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -72,6 +72,9 @@ bench-console: setup  # a warm console's check and run, server-side
 
 bench-collect: setup  # collect send (40 fill-in workbooks) and import (30 returns) vs an openpyxl floor (target <= 1.5x)
 	$(PY) bench/bench_collect.py
+
+bench-server: setup  # 40 department users + 2 clerks on 2 server processes sharing a PostgreSQL started here (p95 <= 1 s)
+	$(PY) bench/bench_server.py
 
 serve: setup  # the browser console on this PC (127.0.0.1); the first line printed is its address
 	$(BULLETIN) serve

@@ -17,7 +17,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 import time
+from collections import OrderedDict
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -281,6 +283,45 @@ def open_store(where: Path | str) -> Engine:
     return engine
 
 
+_SHARED: "OrderedDict[str, Engine]" = OrderedDict()
+_SHARED_KEEP = 4  # databases a process keeps engines for (a server uses one)
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_engine(where: Path | str) -> Engine | None:
+    """PostgreSQL: one engine per database per process, its layout checked once — an office server's every
+    request opens the stores, and a new engine each time is a new connection and the layout's queries again
+    (about 10 ms each). None for a SQLite file, which stays opened and closed with its store (nothing to gain,
+    and a file held open could not be replaced or removed on Windows). Never to be disposed by its users."""
+    url = location_url(where)
+    if not url.startswith("postgresql"):
+        return None
+    with _SHARED_LOCK:
+        engine = _SHARED.get(url)
+        if engine is not None:
+            _SHARED.move_to_end(url)
+    if engine is not None:
+        try:  # still at this program's head (another program may have migrated it since): one pooled query
+            with engine.connect() as conn:
+                if list(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()) == [_head()]:
+                    return engine
+        except sa.exc.SQLAlchemyError:
+            pass
+        with _SHARED_LOCK:
+            if _SHARED.get(url) is engine:
+                del _SHARED[url]
+        engine.dispose()
+    engine = open_store(where)
+    with _SHARED_LOCK:
+        if url in _SHARED:  # another thread made it meanwhile
+            engine.dispose()
+            return _SHARED[url]
+        _SHARED[url] = engine
+        while len(_SHARED) > _SHARED_KEEP:
+            _SHARED.popitem(last=False)[1].dispose()  # a connection still checked out stays usable
+    return engine
+
+
 class Store:
     """The connection setup every store shares (history, mail ledger, submission ledger): one engine on the
     database at `where`; `read()` one snapshot, `write()` one transaction that is the only writer (SQLite:
@@ -297,8 +338,12 @@ class Store:
         self.path = None if is_url(where) else Path(where)  # the file of one desk
         self.name = self.path.name if self.path is not None else shown(self.url)
         self.engine: Engine | None = None
+        self._shared = False
         try:
-            self.engine = open_store(where)
+            self.engine = shared_engine(where)
+            self._shared = self.engine is not None
+            if self.engine is None:
+                self.engine = open_store(where)
         except DatabaseError as exc:
             raise self.error(f"无法打开{self.label} {self.name}：{exc}") from exc
         except OSError as exc:  # its folder cannot be made
@@ -347,9 +392,9 @@ class Store:
         return self._transaction(read=False)
 
     def close(self) -> None:
-        if self.engine is not None:
+        if self.engine is not None and not self._shared:
             self.engine.dispose()
-            self.engine = None
+        self.engine = None
 
     def __enter__(self) -> Any:
         return self
@@ -498,6 +543,11 @@ class OfficeDB:
 
     def __init__(self, url: str, *, migrate: bool = True):
         self.url = url
+        shared = shared_engine(url) if migrate else None
+        self._shared = shared is not None
+        if shared is not None:
+            self.engine = shared
+            return
         self.engine = connect(url)
         if migrate:
             upgrade(self.engine)
@@ -509,7 +559,8 @@ class OfficeDB:
         return shown(self.url)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if not self._shared:
+            self.engine.dispose()
 
     def __enter__(self) -> "OfficeDB":
         return self
