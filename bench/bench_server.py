@@ -12,7 +12,6 @@ import http.cookiejar
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile

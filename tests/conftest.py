@@ -155,6 +155,29 @@ def charts_without_system_fonts(tmp_path: Path, *args: str, env: dict | None = N
                           env=env, cwd=tmp_path)
 
 
+MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
+
+
+@pytest.fixture(scope="session")
+def june():
+    """The June sample read and computed once for the session (tests read it; one that changes it copies it)."""
+    from bulletin.adapters.xlsx_files import read_grids
+    from bulletin.engine import compute
+
+    data = compute(read_grids(SAMPLE))
+    assert data.month == "2023-06" and not data.has_errors
+    return data
+
+
+@pytest.fixture(scope="session")
+def may():
+    """The May sample read and computed once for the session."""
+    from bulletin.adapters.xlsx_files import read_grids
+    from bulletin.engine import compute
+
+    return compute(read_grids(MAY))
+
+
 # -- a real PostgreSQL (Debian's postgresql package), started by the tests in a temporary folder ---------------
 POSTGRES = require_tool("PostgreSQL", postgres_bin(), "apt-get install postgresql")
 

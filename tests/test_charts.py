@@ -70,11 +70,6 @@ def run_output(history, tmp_path_factory) -> Path:
     return outcome.output
 
 
-@pytest.fixture(scope="module")
-def june():
-    return compute(read_grids(SAMPLE))
-
-
 def _text(title) -> str:
     return "".join(r.t for p in title.tx.rich.p for r in (p.r or []))
 

@@ -9,27 +9,13 @@ from bulletin.errors import ConfigError
 import yaml
 
 from bulletin.actions.charts import load_chart_settings
-from bulletin.adapters.xlsx_files import read_grids
 from bulletin.config import DATA_DIR
 from bulletin.core.compare import compare
 from bulletin.core.overview import ChartSettings, ChartSettingsError
 from bulletin.core.trends import SeriesSpec, biggest_movers, district_series, history_with
-from bulletin.engine import compute
 
-from conftest import ROOT, SAMPLE
 
-MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 INSTANT = SeriesSpec("即办件占比", "附件1", "即办件事项占比", type="ratio")
-
-
-@pytest.fixture(scope="module")
-def june():
-    return compute(read_grids(SAMPLE))
-
-
-@pytest.fixture(scope="module")
-def may():
-    return compute(read_grids(MAY))
 
 
 def test_district_ratio_is_the_recomputed_total_never_an_average_of_departments(june):

@@ -17,17 +17,11 @@ from bulletin.core.month import month_json
 from bulletin.core.recompute import recompute
 from bulletin.engine import compute
 
-from conftest import SAMPLE, edit_sample, python_child
+from conftest import edit_sample, python_child
 
 TABLES = ("months", "scalars", "annexes", "input_rows", "result_rows", "registry_rows")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
-
-@pytest.fixture(scope="module")
-def june():
-    data = compute(read_grids(SAMPLE))
-    assert data.month == "2023-06" and not data.has_errors
-    return data
 
 
 def as_month(data, month: str):

@@ -18,13 +18,10 @@ import pytest
 from bulletin.adapters.collect_ledger import CollectLedger, read_ledger
 from bulletin.adapters.history_sqlite import History, HistoryError
 from bulletin.adapters.mail_ledger import MailLedger
-from bulletin.adapters.xlsx_files import read_grids
 from bulletin.core.month import month_json
-from bulletin.engine import compute
 
 from conftest import ROOT, SAMPLE, python_child
 
-MAY = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 OLD = Path(__file__).with_name("fixtures") / "history-pre-alembic.sqlite"  # made by the sqlite3 code (see its script)
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")])}
 
@@ -32,16 +29,6 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.env
 def stored(data) -> dict:
     """A month as the history keeps it: every input and recomputed figure (the reading's problems are not kept)."""
     return {k: v for k, v in month_json(data).items() if k != "problems"}
-
-
-@pytest.fixture(scope="module")
-def june():
-    return compute(read_grids(SAMPLE))
-
-
-@pytest.fixture(scope="module")
-def may():
-    return compute(read_grids(MAY))
 
 
 def test_history_round_trip(db_url, june, may):

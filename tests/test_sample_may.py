@@ -3,16 +3,11 @@ figures. Every expected value below is typed from the June 2023 bulletin's text,
 the generator (examples/build_samples.py)."""
 from __future__ import annotations
 
-import pytest
 
 import frames
 
-from bulletin.adapters.xlsx_files import read_grids
-from bulletin.engine import compute
 
-from conftest import ROOT, SAMPLE
 
-MAY_SAMPLE = ROOT / "examples" / "2023-05" / "通报数据-2023-05.xlsx"
 
 # "即办件占比为62.71%，较5月份降低2.51%；政务服务事项时限压缩比例为92.25%，较5月份降低1.92%"
 # "电子证照总量为41327，较5月份增长437条" "累计资源挂载率为62.39%，较5月份无变化"
@@ -26,15 +21,6 @@ MAY_FROM_TEXT = {"即办件占比": 65.22, "压缩比例": 94.17, "证照总量"
 # "发布资源目录总数累计为117条，累计挂载资源目录数为73条 … 累计归集数据665156条", unchanged since May
 ANNEX4_INPUTS = {"已发布资源目录数": 117, "已挂载资源目录数": 73, "资源数据总量": 665156}
 
-
-@pytest.fixture(scope="module")
-def may():
-    return compute(read_grids(MAY_SAMPLE))
-
-
-@pytest.fixture(scope="module")
-def june():
-    return compute(read_grids(SAMPLE))
 
 
 def figures(data) -> dict:

@@ -825,7 +825,7 @@ def _import(workbook: Path, master: Master, settings: core.CollectSettings, hist
     counts = {k: sum(r.outcome == k for r in results) for k in ("已报", "退回", "拒绝", "重复")}
     outcome.notes.append(f"导入 {len(results)} 个文件：已报 {counts['已报']}，退回 {counts['退回']}，拒绝 {counts['拒绝']}，"
                          f"重复 {counts['重复']}；写入总表 {written} 个单元格" +
-                         (f"（原文件备份在旁）" if written else "") + "。")
+                         ("（原文件备份在旁）" if written else "") + "。")
     conflicts = sum(len(r.conflicts) for r in results)
     if conflicts:
         outcome.notes.append(f"有 {conflicts} 个单元格已被手工修改过、与报送不一致，未覆盖：请核对（见上表）。")
