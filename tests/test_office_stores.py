@@ -227,3 +227,48 @@ def test_with_a_database_configured_the_steps_keep_history_and_ledgers_there(db_
         assert h.months() == ["2023-06"]
     with CollectLedger(db_url) as ledger:
         assert ledger.rows("2023-07") and ledger.deadline("2023-07") is not None
+    from bulletin.actions.office import open_db
+
+    with open_db(url=db_url) as db:  # the command line's steps on the server's workbook are in its audit log
+        steps = [(e.username.endswith("（命令行）"), e.from_address, e.target, e.month, e.new_value)
+                 for e in db.audit_all(action="month_step", newest_first=False)]
+    assert steps == [(True, "本机", "导入往月数据", "2023-06", "完成"), (True, "本机", "下发报送表", "2023-07", "完成")]
+
+
+def test_on_an_office_server_the_command_line_waits_for_the_servers_step(tmp_path):
+    """With a database configured, a command's step on a workbook takes the servers' step lock: while a server
+    process holds the workbook, `bulletin run` waits (and says so), then runs."""
+    import threading
+
+    from bulletin.actions import office
+
+    url = f"sqlite:///{(tmp_path / 'office.sqlite').as_posix()}"
+    book = tmp_path / "通报数据-2023-06.xlsx"
+    shutil.copy(SAMPLE, book)
+    env = {**ENV, "BULLETIN_DATABASE_URL": url}
+    os.environ["BULLETIN_DATABASE_URL"] = url  # the lock taken here, as a server process would
+    try:
+        held, release = threading.Event(), threading.Event()
+
+        def server_step() -> None:
+            with office.step_lock(book):
+                held.set()
+                release.wait(60)
+
+        server = threading.Thread(target=server_step)
+        server.start()
+        assert held.wait(30)
+        cli = subprocess.Popen([sys.executable, "-m", "bulletin", "run", str(book), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+        try:
+            cli.wait(4)
+            waited = False
+        except subprocess.TimeoutExpired:
+            waited = True
+        release.set()
+        server.join(30)
+        out, err = cli.communicate(timeout=120)
+    finally:
+        del os.environ["BULLETIN_DATABASE_URL"]
+    assert waited and cli.returncode == 0, out + err
+    assert "正在等待同一工作簿上的另一个步骤" in err and (tmp_path / "out" / "通报结果-2023-06.xlsx").exists()

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import actions
 from .errors import Next, UserError
@@ -233,38 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve(args.folder, args.history, host=args.host, port=args.port, open_browser=not args.no_browser,
                          allow_remote=args.allow_remote, accounts=args.accounts, trusted_proxy=args.trusted_proxy)
-        if args.command == "collect":
-            outcome = _collect(args)
-        elif args.command in ("db", "users"):
-            outcome = _office(args)
-        elif args.command == "template":
-            outcome = actions.template(args.month, args.output, args.history)
-        elif args.command == "mail" and args.send:
-            outcome = actions.mail_send(args.workbook, args.month, args.history, args.out, host=args.host,
-                                        port=args.port, user=args.user, security=args.security, resend=args.resend,
-                                        only=args.only,
-                                        progress=None if args.json else lambda line: print(line, flush=True))
-        elif args.command == "mail":
-            if args.resend or any(v is not None for v in (args.host, args.port, args.user, args.security)):
-                raise actions.UsageError("--resend、--host、--port、--user、--security 只能与 --send 一起使用")
-            outcome = actions.mail_preview(args.workbook, args.month, args.history, args.out, only=args.only)
-        elif args.command == "check":
-            outcome = actions.check(args.workbook, args.month)
-        elif args.command == "recalc" and args.in_place:
-            outcome = actions.recalc_in_place(args.workbook, args.month, args.history)
-        elif args.command == "recalc":
-            outcome = actions.recalc(args.workbook, args.out, args.month, args.history)
-        elif args.command == "run":
-            outcome = actions.run(args.workbook, args.out, args.month, history=args.history,
-                                  overwrite_text=args.overwrite_text, reset_status=args.reset_status)
-        elif args.command == "render":
-            outcome = actions.render(args.workbook, args.out, args.month, args.history, pdf=args.pdf)
-        elif args.command == "charts":
-            outcome = actions.charts(args.workbook, args.history, args.out, args.month)
-        else:
-            action = {"compare": actions.compare_cmd, "narrate": actions.narrate, "close-month": actions.close_month,
-                      "import-month": actions.import_month}[args.command]
-            outcome = action(args.workbook, args.month, args.history)
+        outcome = _on_office_server(args, lambda: _dispatch(args))
     except UserError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         for line in said(exc.next):
@@ -273,6 +243,83 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # never a traceback for the user: log it and say where
         print(f"程序内部错误（{type(exc).__name__}），详细信息已写入 {_log_crash(exc)}", file=sys.stderr)
         return EXIT_INTERNAL
+    return _show(args, outcome)
+
+
+# What a command on a workbook is called in the office server's audit log (the console's words for its steps)
+STEP_TITLES = {"run": "完整运行", "recalc": "重新计算", "compare": "与上月比较", "narrate": "生成问题文本",
+               "close-month": "结转下月", "import-month": "导入往月数据", "render": "生成通报文档", "charts": "总览图表",
+               "mail": "发送邮件", "collect send": "下发报送表", "collect import": "导入回传", "collect remind": "催报",
+               "collect mark": "标记报送状态", "collect status": "报送情况"}
+
+
+def _on_office_server(args: argparse.Namespace, run: Callable[[], actions.Outcome]) -> actions.Outcome:
+    """With an office database configured (an office server), a command's step on a workbook takes the same step
+    lock as the server's processes (it waits for a step running there) and is written to the audit log as the
+    command line's user's; on one desk it just runs (nothing more to load)."""
+    step = " ".join(filter(None, (args.command, getattr(args, "collect_command", None))))
+    title = STEP_TITLES.get(step)
+    workbook = getattr(args, "workbook", None)
+    if title is None or workbook is None or (args.command == "mail" and not args.send):
+        return run()
+    from .actions.common import configured_database
+
+    if not configured_database():
+        return run()
+    from .actions import audit, office
+    from .actions.accounts import Actor
+
+    def waiting() -> None:
+        print("正在等待同一工作簿上的另一个步骤（办公服务器上）完成……", file=sys.stderr, flush=True)
+
+    actor = Actor(f"{getpass.getuser()}（命令行）", "本机")
+    with office.step_lock(Path(workbook), waiting):
+        try:
+            outcome = run()
+        except BaseException as exc:
+            audit.record_local_step(actor, title, Path(workbook).name, error=exc)
+            raise
+    audit.record_local_step(actor, title, Path(workbook).name, outcome)
+    return outcome
+
+
+def _dispatch(args: argparse.Namespace) -> actions.Outcome:
+    if args.command == "collect":
+        outcome = _collect(args)
+    elif args.command in ("db", "users"):
+        outcome = _office(args)
+    elif args.command == "template":
+        outcome = actions.template(args.month, args.output, args.history)
+    elif args.command == "mail" and args.send:
+        outcome = actions.mail_send(args.workbook, args.month, args.history, args.out, host=args.host,
+                                    port=args.port, user=args.user, security=args.security, resend=args.resend,
+                                    only=args.only,
+                                    progress=None if args.json else lambda line: print(line, flush=True))
+    elif args.command == "mail":
+        if args.resend or any(v is not None for v in (args.host, args.port, args.user, args.security)):
+            raise actions.UsageError("--resend、--host、--port、--user、--security 只能与 --send 一起使用")
+        outcome = actions.mail_preview(args.workbook, args.month, args.history, args.out, only=args.only)
+    elif args.command == "check":
+        outcome = actions.check(args.workbook, args.month)
+    elif args.command == "recalc" and args.in_place:
+        outcome = actions.recalc_in_place(args.workbook, args.month, args.history)
+    elif args.command == "recalc":
+        outcome = actions.recalc(args.workbook, args.out, args.month, args.history)
+    elif args.command == "run":
+        outcome = actions.run(args.workbook, args.out, args.month, history=args.history,
+                              overwrite_text=args.overwrite_text, reset_status=args.reset_status)
+    elif args.command == "render":
+        outcome = actions.render(args.workbook, args.out, args.month, args.history, pdf=args.pdf)
+    elif args.command == "charts":
+        outcome = actions.charts(args.workbook, args.history, args.out, args.month)
+    else:
+        action = {"compare": actions.compare_cmd, "narrate": actions.narrate, "close-month": actions.close_month,
+                  "import-month": actions.import_month}[args.command]
+        outcome = action(args.workbook, args.month, args.history)
+    return outcome
+
+
+def _show(args: argparse.Namespace, outcome: actions.Outcome) -> int:
     if args.json:
         json.dump(outcome.json(), sys.stdout, ensure_ascii=False, indent=1)
         print()
