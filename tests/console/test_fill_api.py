@@ -194,3 +194,23 @@ def test_posts_arriving_together_are_each_merged_and_recorded_once(console):
     with CollectLedger(console.folder / "history.sqlite") as ledger:
         events = [(e.department, e.outcome) for e in ledger.events("2023-06")]
     assert sorted(events) == [("交通局", "已报")] * 2 + [("残联", "已报")] * 2
+
+
+def test_a_department_downloads_its_own_extract_not_anothers(console, tmp_path):
+    """The extract its mail carries (the month's text and its rows), from the 填报 page: its own, never another's."""
+    import openpyxl
+
+    from collect_fixtures import SAMPLE
+
+    waiting = console.call("get", f"/api/fill/extract?workbook={MASTER}&department=交通局", DEPT)
+    assert waiting.status_code == 400 and "尚未汇总完成" in waiting.get_json()["error"]  # units still to report
+    shutil.copy(SAMPLE, console.folder / "通报数据-2023-06-汇总.xlsx")  # the month complete
+    res = console.call("get", "/api/fill/extract?workbook=通报数据-2023-06-汇总.xlsx&department=交通局", DEPT)
+    assert res.status_code == 200, res.get_data()[:300]
+    assert "attachment" in res.headers["Content-Disposition"]
+    (tmp_path / "摘录.xlsx").write_bytes(res.get_data())
+    wb = openpyxl.load_workbook(tmp_path / "摘录.xlsx")
+    cells = " ".join(str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None)
+    assert "交通局" in cells
+    refused = console.call("get", "/api/fill/extract?workbook=通报数据-2023-06-汇总.xlsx&department=残联", DEPT)
+    assert refused.status_code == 403 and "无权" in refused.get_json()["error"]

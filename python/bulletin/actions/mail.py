@@ -189,6 +189,17 @@ def _email_next(prepared: _Prepared) -> list[Next]:
     return [Next("set_email", p.short) for p in prepared.packages if NO_ADDRESS in p.refused]
 
 
+def department_extract(workbook: Path, department: str, month: str | None = None, history: Path | None = None,
+                       out_dir: Path | None = None) -> Path:
+    """One department's extract, the .xlsx its mail carries (OUT/mail/<月份>/), for its own download from the
+    填报 page: the same text, rows and visibility as the mail."""
+    prepared = _prepare(Path(workbook), month, history, out_dir, None, {}, [department])
+    if isinstance(prepared, Outcome):
+        raise UsageError("本月的数据尚未汇总完成（还有错误待放管服办处理），暂时不能下载通报摘录")
+    name = prepared.packages[0].attachments[0][0]
+    return inside(prepared.folder, prepared.folder / name)
+
+
 def preview(workbook: Path, month: str | None = None, history: Path | None = None, out_dir: Path | None = None, *,
             only: list[str] | tuple[str, ...] = (), settings: MailSettings | None = None) -> Outcome:
     """One .eml draft (X-Unsent: 1) per department into OUT/mail/<月份>/, and the preview table."""

@@ -62,6 +62,7 @@ ENDPOINTS: dict[str, Rule] = {
     "fill.check": Rule("forms.fill", department="department", one="forms.fill"),
     "fill.submit": Rule("forms.fill", department="department", one="forms.fill"),
     "fill.send_back": Rule("returns.manage", department="department", one="returns.manage"),
+    "fill.extract": Rule("extract.read", department="department", one="extract.read"),
     # accounts and the audit log (admin.py)
     "admin.page": Rule("accounts.manage"),
     "admin.users": Rule("accounts.manage"),

@@ -4,6 +4,7 @@
   GET  /api/fill/options                          the workbooks, and who is asking (its department, if bound)
   GET  /api/fill/departments?workbook=…           departments of the month with their states (not a department's)
   GET  /api/fill?workbook=…&department=…          the department's form (rows, last month, specs, states)
+  GET  /api/fill/extract?workbook=…&department=…  the department's extract of the month (what its mail carries)
   POST /api/fill/check  {workbook, department, values, explanation}   the checks only, nothing written
   POST /api/fill/submit {workbook, department, values, explanation}   checked, merged, recorded: 200 (the page
                                                   then reads its form again); 400 refused with the problems; 422 only check errors
@@ -22,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, g, jsonify, render_template, request
+from flask import Blueprint, Flask, g, jsonify, render_template, request, send_file
 
-from ..actions import collect, fill
+from ..actions import collect, fill, mail
 from ..config import load_registry
 from ..core.collect import RETURNED
 from ..core.registry import UnknownDepartment
@@ -136,6 +137,7 @@ def register_fill(app: Flask, workspace: Workspace, runner: Runner, history: Pat
     def form_of(workbook: Path, department: str) -> dict[str, Any]:
         body = fill.form(workbook, department, history=history)
         body.update(workbook=workbook.name, can_submit=auth.may("forms.fill", department),
+                    can_extract=auth.may("extract.read", department),
                     can_return=auth.may("returns.manage", department))
         return body
 
@@ -179,6 +181,15 @@ def register_fill(app: Flask, workspace: Workspace, runner: Runner, history: Pat
             posts.submit(workbook, post, lambda batch: fill.submit_many(workbook, batch, history=history))
         answer = {**result.plain(), "message": result.message()}  # the page then reads its form afresh
         return jsonify(answer), 200 if result.accepted or dry_run else 400 if not result.needs_explanation else 422
+
+    @bp.get("/api/fill/extract")
+    def extract() -> Any:
+        """The department's extract of the month (what its mail carries), as a download."""
+        body = data()
+        department = department_of(body, "extract.read")
+        path = runner.run(workbook_of(body), lambda: mail.department_extract(workbook_of(body), department,
+                                                                             history=history), "通报摘录")
+        return send_file(path, as_attachment=True, download_name=path.name, max_age=0)
 
     @bp.post("/api/fill/check")
     def check() -> Any:

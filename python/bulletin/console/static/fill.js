@@ -155,6 +155,8 @@ function render(form) {
   $("fill-title").textContent = `${form.month}　${form.short}　截止 ${form.deadline}`;
   $("fill-forms").replaceChildren(...form.annexes.map(annexCard));
   $("fill-submit-card").hidden = !form.can_submit;
+  $("fill-extract").hidden = !form.can_extract;
+  $("fill-extract").href = `/api/fill/extract?${new URLSearchParams({ workbook: form.workbook, department: form.department })}`;
   $("fill-history-card").hidden = !form.submissions.length;
   $("fill-history").replaceChildren(...form.submissions.slice().reverse().map((s) => el("tr", {},
     el("td", {}, s.at.replace("T", " ").slice(0, 16)), el("td", {}, s.who), el("td", {}, s.outcome),
