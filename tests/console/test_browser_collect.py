@@ -42,6 +42,9 @@ def test_send_import_and_status_from_the_page(browser, console, tmp_path):
         page.click("#steps button[data-step='collect-status']")
         page.wait_for_selector("#notes li:text('交通局 | 附件1 | 已报')")
         page.wait_for_selector("#busy", state="hidden")
+        page.click("#returns-mailbox")  # the office mailbox of collect.yaml is not reachable from here
+        page.wait_for_selector("#error:text('导入回传未完成')")
+        assert "邮箱" in page.inner_text("#error")
     finally:
         context.close()
     wb = openpyxl.load_workbook(console.folder / master.name)

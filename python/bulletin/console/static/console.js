@@ -207,15 +207,17 @@ async function show(step, result) {
   if (step === "next-month") await loadBooks();  // the new workbook joins the list (the current one stays chosen)
 }
 
-// 导入回传: several returned fill-in workbooks at once, checked and merged into the chosen workbook
-async function importReturns(files) {
-  if (!files || !files.length) return;
+// 导入回传: several returned fill-in workbooks at once, or the office mailbox's, checked and merged into the
+// chosen workbook
+async function importReturns(files, mailbox = false) {
+  if (!mailbox && (!files || !files.length)) return;
   if (!state.workbook) { showError("请先选择或上传本月的总表"); return; }
   const form = new FormData();
   form.append("workbook", state.workbook);
-  for (const f of files) form.append("returns", f, f.name);
+  if (mailbox) form.append("imap", "1");
+  for (const f of files || []) form.append("returns", f, f.name);
   showError("");
-  busy(`正在导入 ${files.length} 个回传文件……`);
+  busy(mailbox ? "正在从办公邮箱收取并导入回传……" : `正在导入 ${files.length} 个回传文件……`);
   try {
     const result = await api("POST", "/api/collect-import", form);
     busy(null);
@@ -622,6 +624,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("refresh").addEventListener("click", () => loadBooks().catch((e) => showError(e.message)));
   $("upload").addEventListener("change", (e) => upload(e.target.files[0]));
   $("returns").addEventListener("change", (e) => { importReturns(e.target.files); e.target.value = ""; });
+  $("returns-mailbox").addEventListener("click", () => importReturns([], true));
   $("send").addEventListener("click", send);
   $("reset-annex").addEventListener("click", () => { const t = state.tables[state.annex]; if (t) resetStatus(t.sheet, ""); });
   const drop = $("drop");
