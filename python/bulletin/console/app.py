@@ -203,8 +203,8 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
         if not auth.may("month.read"):
             if auth.may("accounts.manage"):
                 return redirect("/admin")
-            if "fill.index" in app.view_functions:  # the departments' own page (console/fill.py)
-                return redirect(url_for("fill.index"))
+            if "fill.page" in app.view_functions:  # the departments' own page (console/fill.py)
+                return redirect(url_for("fill.page"))
             return _refuse(403, f"您的账号（{auth.current().role}）没有可用的页面，请联系管理员")
         return render_template("index.html", token=g.get("token", ""), folder=str(workspace.folder),
                                remote=guard.accounts, steps=STEP_TITLES, max_upload_mb=settings.max_upload_mb)

@@ -2,8 +2,6 @@
 // API (the same shapes as `bulletin … --json`) and is put in with textContent, never as HTML (el and $: dom.js).
 "use strict";
 
-const TOKEN = document.querySelector('meta[name="bulletin-token"]').content;  // local mode: the launch token
-const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";  // accounts mode
 const MAY_EDIT = document.querySelector('meta[name="bulletin-may-edit"]').content === "yes";  // 领导: read-only
 const MAX_UPLOAD_MB = Number(document.querySelector('meta[name="bulletin-max-upload-mb"]').content);
 const OFFLINE = "无法连接工作台，请确认启动窗口没有关闭";
@@ -12,8 +10,7 @@ const STATUSES = ["红", "黄", "绿"];
 const state = { workbook: null, problems: [], sort: { key: "severity", dir: 1 }, tables: [], annex: 0, mail: null, mailShown: null };
 
 async function api(method, url, body, headers = {}) {
-  const auth = TOKEN ? { "X-Bulletin-Token": TOKEN } : { "X-CSRFToken": CSRF };
-  const options = { method, headers: { ...auth, ...headers }, credentials: "same-origin" };
+  const options = { method, headers: { ...authHeaders(), ...headers }, credentials: "same-origin" };
   if (body instanceof FormData) options.body = body;
   else if (body !== undefined) {
     options.body = JSON.stringify(body);

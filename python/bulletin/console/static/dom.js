@@ -15,3 +15,11 @@ function el(tag, attrs = {}, ...children) {
   for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c)));
   return node;
 }
+
+// What proves a request is the page's own: on one desk the launch token; with accounts the session cookie goes by
+// itself and every change carries the CSRF token
+function authHeaders() {
+  const token = (document.querySelector('meta[name="bulletin-token"]') || {}).content || "";
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  return token ? { "X-Bulletin-Token": token } : { "X-CSRFToken": csrf };
+}

@@ -3,13 +3,12 @@
 // while typing; the server runs the engine's own checks on every 检查 and 提交 and decides. el and $: dom.js.
 "use strict";
 
-const TOKEN = document.querySelector('meta[name="bulletin-token"]').content;
 const OFFLINE = "无法连接工作台，请稍后重试";
 const state = { form: null, inputs: {}, timer: null, serial: 0 };
 
 // -> [HTTP status, body]; a refusal's body carries {error} or the problems of a submission
 async function call(method, url, body) {
-  const options = { method, headers: { "X-Bulletin-Token": TOKEN }, credentials: "same-origin" };
+  const options = { method, headers: authHeaders(), credentials: "same-origin" };
   if (body !== undefined) {
     options.body = JSON.stringify(body);
     options.headers["Content-Type"] = "application/json";
