@@ -52,6 +52,21 @@ def open_as(browser, url, user):
     return context, page
 
 
+REASON = "电子监察数据与系统不符，请核对后重报"
+
+
+def return_and_see_it(desk, page) -> None:
+    """A clerk's page (on 交通局's forms) returns 附件6 with REASON; the department's page, reloaded, shows it."""
+    desk.wait_for_selector(".fill-annex[data-sheet='附件6'] .state:has-text('已报')")
+    desk.fill("input[aria-label='附件6 退回原因']", REASON)
+    desk.click(".fill-annex[data-sheet='附件6'] button.danger")
+    desk.wait_for_selector(".fill-annex[data-sheet='附件6'] .state:has-text('退回')")
+    page.reload()
+    page.wait_for_selector(".fill-annex[data-sheet='附件6'] .returned")
+    assert page.inner_text(".fill-annex[data-sheet='附件6'] .returned") == f"退回原因：{REASON}"
+    assert page.inner_text(".fill-annex[data-sheet='附件1'] .state") == "已报"
+
+
 def test_department_fills_submits_and_sees_a_return(browser, server):
     folder = server["folder"]
     dept, page = open_as(browser, server["url"], as_user("jtj", "部门填报员", "交通局"))
@@ -89,18 +104,11 @@ def test_department_fills_submits_and_sees_a_return(browser, server):
         try:
             desk.wait_for_selector("#fill-dept option[value='交通局']", state="attached")
             desk.select_option("#fill-dept", "交通局")
-            desk.wait_for_selector(".fill-annex[data-sheet='附件6'] .state:has-text('已报')")
+            desk.wait_for_selector(".fill-annex .state")
             assert desk.is_hidden("#fill-submit-card")  # a clerk returns, it does not fill
-            desk.fill("input[aria-label='附件6 退回原因']", "电子监察数据与系统不符，请核对后重报")
-            desk.click(".fill-annex[data-sheet='附件6'] button.danger")
-            desk.wait_for_selector(".fill-annex[data-sheet='附件6'] .state:has-text('退回')")
+            return_and_see_it(desk, page)
         finally:
             clerk.close()
-
-        page.reload()
-        page.wait_for_selector(".fill-annex[data-sheet='附件6'] .returned")
-        assert page.inner_text(".fill-annex[data-sheet='附件6'] .returned") == "退回原因：电子监察数据与系统不符，请核对后重报"
-        assert page.inner_text(".fill-annex[data-sheet='附件1'] .state") == "已报"
         assert "退回" in page.inner_text("#fill-history")
         # submitted again after the return
         page.locator("input[aria-label='附件6 交通局 电子监察数据']").fill("160")

@@ -16,6 +16,7 @@ from bulletin.adapters.office_db import OfficeDB
 
 from .conftest import ROOT, Console, chromium_mark
 from .office import PASSWORD, add_ready
+from .test_browser_fill import return_and_see_it
 from .test_fill_api import MASTER, values_for
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -80,17 +81,9 @@ def test_a_department_signs_in_fills_submits_and_sees_the_clerks_return(browser,
             desk.goto(console.base + "/fill")
             desk.wait_for_selector("#fill-dept option[value='交通局']", state="attached")
             desk.select_option("#fill-dept", "交通局")
-            desk.wait_for_selector(".fill-annex[data-sheet='附件6'] .state:has-text('已报')")
-            desk.fill("input[aria-label='附件6 退回原因']", "电子监察数据与系统不符，请核对后重报")
-            desk.click(".fill-annex[data-sheet='附件6'] button.danger")
-            desk.wait_for_selector(".fill-annex[data-sheet='附件6'] .state:has-text('退回')")
+            return_and_see_it(desk, page)
         finally:
             clerk.close()
-
-        page.reload()
-        page.wait_for_selector(".fill-annex[data-sheet='附件6'] .returned")
-        assert page.inner_text(".fill-annex[data-sheet='附件6'] .returned") == "退回原因：电子监察数据与系统不符，请核对后重报"
-        assert page.inner_text(".fill-annex[data-sheet='附件1'] .state") == "已报"
     finally:
         dept.close()
     with CollectLedger(url) as ledger:  # in PostgreSQL, not in a file beside the workbook
