@@ -117,14 +117,9 @@ def annex_tables(port: Any, month: str | None = None) -> list[dict[str, Any]]:
     return tables
 
 
-def set_status(port: Any, sheet: str, department: str, status: str, month: str | None = None,
-               expected: str | None = None) -> Outcome:
-    """Write a department's 状态 (红/黄/绿, or "" to clear) into every row it has in the annex sheet;
-    the district row is named 全区. Only the 状态 cells change, like an edit in Excel. `expected`: the status
-    the clerk's page showed; another one in the workbook now refuses the edit (EditConflict)."""
-    status = (status or "").strip()
-    if status and status not in STATUSES:
-        raise EditError(f"状态只能是 红、黄、绿 或留空，不能是“{status}”")
+def _status_sheet(port: Any, sheet: str, month: str | None, then: str = "") -> tuple[Any, Any, list, int]:
+    """An annex sheet whose 状态 is to change: (the month, its input, the sheet's values, the 状态 column), or
+    the EditError saying why not (`then`: what the clerk does after 重新计算)."""
     if sheet not in ANNEX_SHEETS:
         raise EditError(f"“{sheet}”不是附件表，没有“状态”列")
     data = _month(port, month)
@@ -134,7 +129,19 @@ def set_status(port: Any, sheet: str, department: str, status: str, month: str |
     values = port.values(sheet)
     status_col = status_column_of(values[inp.header_start - 1] if len(values) >= inp.header_start else [])
     if status_col is None:
-        raise EditError(f"“{sheet}”还没有“状态”列：请先点“重新计算”，再修改状态")
+        raise EditError(f"“{sheet}”还没有“状态”列：请先点“重新计算”{then}")
+    return data, inp, values, status_col
+
+
+def set_status(port: Any, sheet: str, department: str, status: str, month: str | None = None,
+               expected: str | None = None) -> Outcome:
+    """Write a department's 状态 (红/黄/绿, or "" to clear) into every row it has in the annex sheet;
+    the district row is named 全区. Only the 状态 cells change, like an edit in Excel. `expected`: the status
+    the clerk's page showed; another one in the workbook now refuses the edit (EditConflict)."""
+    status = (status or "").strip()
+    if status and status not in STATUSES:
+        raise EditError(f"状态只能是 红、黄、绿 或留空，不能是“{status}”")
+    data, inp, values, status_col = _status_sheet(port, sheet, month, "，再修改状态")
     rows = [r["_row"] for r in inp.records if _who(r) == department]
     if not rows:
         raise EditError(f"“{sheet}”中没有“{department}”这一行")
@@ -155,16 +162,7 @@ def _changed(month: str | None, target: str, old: str, new: str, department: str
 def reset_status(port: Any, sheet: str, department: str = "", month: str | None = None) -> Outcome:
     """The rules' proposal (from each row's 触发规则) written over the 状态 staff set: one department's rows,
     or with no department every department row of the annex. Only 状态 cells change."""
-    if sheet not in ANNEX_SHEETS:
-        raise EditError(f"“{sheet}”不是附件表，没有“状态”列")
-    data = _month(port, month)
-    inp = data.inputs.get(sheet)
-    if inp is None or not inp.columns:
-        raise EditError(f"工作簿中没有可读的“{sheet}”表")
-    values = port.values(sheet)
-    status_col = status_column_of(values[inp.header_start - 1] if len(values) >= inp.header_start else [])
-    if status_col is None:
-        raise EditError(f"“{sheet}”还没有“状态”列：请先点“重新计算”")
+    data, inp, values, status_col = _status_sheet(port, sheet, month)
     by_name = {r.name: r for r in rules_for(data.params).rules}
     rows = [r for r in inp.records if r["_kind"] == "department" and (not department or r["部门"] == department)]
     if department and not rows:
