@@ -152,25 +152,27 @@ def step_result(outcome: Outcome | None, error: BaseException | None) -> str:
     return "未完成" if outcome.failed else "完成"
 
 
-def record_step(db: OfficeDB, actor: Actor, step: str, workbook: str, outcome: Outcome | None = None,
-                error: BaseException | None = None) -> None:
+def step_event(actor: Actor, step: str, workbook: str, outcome: Outcome | None = None,
+               error: BaseException | None = None) -> AuditEvent:
     """One run of a month step (校验、计算、结转、生成文档、发送…): its month and a short result."""
     month = outcome.data.month if outcome is not None and outcome.data is not None else None
     if outcome is not None and month is None:  # a step without the month's data: its extra names the month
         month = outcome.extra.get("month") or (outcome.extra.get("collect") or {}).get("month")
-    record(db, actor, "month_step", month=month if isinstance(month, str) else None, target=step,
-           new=step_result(outcome, error), detail={"工作簿": workbook})
+    return event(actor, "month_step", month=month if isinstance(month, str) else None, target=step,
+                 new_value=step_result(outcome, error), detail={"工作簿": workbook})
+
+
+def record_step(db: OfficeDB, actor: Actor, step: str, workbook: str, outcome: Outcome | None = None,
+                error: BaseException | None = None) -> None:
+    """A month step run from the console, in the server's database (its own transaction)."""
+    with db.transaction() as tx:
+        tx.audit([step_event(actor, step, workbook, outcome, error)])
 
 
 def record_local_step(actor: Actor, step: str, workbook: str, outcome: Outcome | None = None,
                       error: BaseException | None = None) -> None:
     """A step run outside the console (the command line on an office server) in the configured database's log.
     A log that cannot be written does not undo the step: the reason is added to its notes."""
-    from .office import open_db
-
-    try:
-        with open_db() as db:
-            record_step(db, actor, step, workbook, outcome, error)
-    except UserError as exc:
-        if outcome is not None:
-            outcome.notes.append(f"审计日志未能记录：{exc}")
+    note = append(None, [step_event(actor, step, workbook, outcome, error)])
+    if note and outcome is not None:
+        outcome.notes.append(note)
