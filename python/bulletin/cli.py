@@ -246,11 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _show(args, outcome)
 
 
-# What a command on a workbook is called in the office server's audit log (the console's words for its steps)
-STEP_TITLES = {"run": "完整运行", "recalc": "重新计算", "compare": "与上月比较", "narrate": "生成问题文本",
-               "close-month": "结转下月", "import-month": "导入往月数据", "render": "生成通报文档", "charts": "总览图表",
-               "mail": "发送邮件", "collect send": "下发报送表", "collect import": "导入回传", "collect remind": "催报",
-               "collect mark": "标记报送状态", "collect status": "报送情况"}
+# The commands that are a month step on a workbook, as the audit log names steps (actions/audit.STEPS)
+STEP_OF = {"run": "run", "recalc": "recalc", "compare": "compare", "narrate": "narrate", "close-month": "close-month",
+           "import-month": "import-month", "render": "render", "charts": "charts", "mail": "mail-send",
+           "collect send": "collect-send", "collect import": "collect-import", "collect remind": "collect-remind",
+           "collect mark": "collect-mark", "collect status": "collect-status"}
 
 
 def _on_office_server(args: argparse.Namespace, run: Callable[[], actions.Outcome]) -> actions.Outcome:
@@ -258,15 +258,16 @@ def _on_office_server(args: argparse.Namespace, run: Callable[[], actions.Outcom
     lock as the server's processes (it waits for a step running there) and is written to the audit log as the
     command line's user's; on one desk it just runs (nothing more to load)."""
     step = " ".join(filter(None, (args.command, getattr(args, "collect_command", None))))
-    title = STEP_TITLES.get(step)
     workbook = getattr(args, "workbook", None)
-    if title is None or workbook is None or (args.command == "mail" and not args.send):
+    if step not in STEP_OF or workbook is None or (args.command == "mail" and not args.send):
         return run()
     from .actions.common import configured_database
 
     if not configured_database():
         return run()
     from .actions import audit, office
+
+    title = audit.STEPS[STEP_OF[step]]
     from .actions.accounts import Actor
 
     def waiting() -> None:

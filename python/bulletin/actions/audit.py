@@ -29,6 +29,12 @@ ACTIONS = {
     "backup_restore": "恢复备份", "department_edit": "修改部门信息", "month_step": "运行步骤",
     "form_submit": "网页填报提交", "collect_mark": "标记报送状态",
 }
+# Each month step's name, as the pages show it and the audit log records it (whichever front end ran it)
+STEPS = {"check": "校验数据", "recalc": "重新计算", "compare": "与上月比较", "narrate": "生成问题文本",
+         "run": "完整运行", "close-month": "结转下月", "import-month": "导入往月数据", "render": "生成通报文档",
+         "charts": "总览图表", "mail-preview": "邮件预览", "mail-send": "发送邮件", "environment": "检查环境",
+         "next-month": "生成下月工作簿", "collect-send": "下发报送表", "collect-status": "报送情况",
+         "collect-remind": "催报", "collect-import": "导入回传", "collect-mark": "标记报送状态"}
 SHORT = 200  # characters of a result or value kept in an entry's short fields
 COLUMNS = ("序号", "时间", "用户", "来源地址", "操作", "月份", "部门", "对象", "原值", "新值", "详情")
 

@@ -55,11 +55,9 @@ from .workspace import NotFound, Workspace
 
 log = logging.getLogger("bulletin.console")
 MAX_UPLOAD_MB = 20
-STEP_TITLES = {"check": "校验数据", "recalc": "重新计算", "compare": "与上月比较", "narrate": "生成问题文本",
-               "run": "完整运行", "close-month": "结转下月", "render": "生成通报文档", "charts": "总览图表",
-               "mail-preview": "邮件预览", "mail-send": "发送邮件", "environment": "检查环境",
-               "next-month": "生成下月工作簿", "collect-send": "下发报送表", "collect-status": "报送情况",
-               "collect-remind": "催报"}
+STEP_TITLES = {step: audit.STEPS[step] for step in (  # the steps POST /api/<step> runs
+    "check", "recalc", "compare", "narrate", "run", "close-month", "render", "charts", "mail-preview", "mail-send",
+    "environment", "next-month", "collect-send", "collect-status", "collect-remind")}
 CSRF_EXEMPT = ("signin.api_login",)  # JSON only, Origin-checked: nothing of the account's is at stake before it
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -344,7 +342,7 @@ def create_app(settings: Settings, guard: Guard) -> Flask:
                     paths.append(path)
                 if not paths and not imap:
                     raise UserError("请选择要导入的回传文件（可一次选多个）")
-                outcome = audited_step(who, "导入回传", workbook,
+                outcome = audited_step(who, audit.STEPS["collect-import"], workbook,
                                        lambda: steps.collect_import(workbook, history, paths, imap=imap))
             return payload(outcome, workbook, notes), 200
 
