@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
@@ -112,21 +113,10 @@ def signed_in(base: str, load: Load, name: str) -> Client:
     return client
 
 
-def form_values(form: dict, sample: dict) -> dict:
-    """The June sample's figures of the form's department; a made-up unit copies the first unit's row of the
-    annex (the sample has no figures of its own for it)."""
-    out = {}
-    for a in form["annexes"]:
-        inputs = [c["name"] for c in a["columns"] if c["role"] == "input"]
-        rows = sample[a["sheet"]]
-        own = [r for r in rows if r.get("部门") == form["department"]] or [rows[0]] * len(a["rows"])
-        out[a["sheet"]] = [{c: (int(v) if isinstance(v, float) and v == int(v) else v) for c in inputs
-                            for v in [r.get(c)]} for r in own]
-    return out
-
-
-def department_user(base: str, load: Load, name: str, book: str, department: str, delay: float, sample: dict,
+def department_user(base: str, load: Load, name: str, book: str, department: str, delay: float, sample: Any,
                     done: list) -> None:
+    from collect_fixtures import posted_values
+
     time.sleep(delay)
     client = signed_in(base, load, name)
     client.call("page", "GET", "/fill")
@@ -135,7 +125,7 @@ def department_user(base: str, load: Load, name: str, book: str, department: str
     form = client.call("form", "GET", f"/api/fill?{query}")
     if not form:
         return
-    body = {"workbook": book, "department": department, "values": form_values(form, sample),
+    body = {"workbook": book, "department": department, "values": posted_values(form, sample),
             "explanation": "按本单位台账如实填报"}
     client.call("check", "POST", "/api/fill/check", body)
     answer = client.call("submit", "POST", "/api/fill/submit", body)
@@ -220,8 +210,7 @@ def main() -> int:
             proc, base = start_server(env, folder)
             servers.append(proc)
             bases.append(base)
-        data = sample_data()
-        sample = {s: [r for r in data.inputs[s].records if r["_kind"] == "department"] for s in data.inputs}
+        sample = sample_data()  # computed once: each user posts its unit's figures from it
         load, done, stop = Load(), [], threading.Event()
         rng = random.Random(2023)
         started = time.perf_counter()

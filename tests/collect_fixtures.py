@@ -109,14 +109,16 @@ def fill(fillin: Path, out: Path, *, edit: Callable[[Any], None] | None = None) 
     return out
 
 
-def posted_values(form: dict) -> dict:
+def posted_values(form: dict, data: Any = None) -> dict:
     """The June sample's figures of a form's department as the browser posts them (fill.form's annexes and
-    columns): numbers (ratios as the percent numbers the page shows), text as text, blanks as None."""
-    data = sample_data()
+    columns): numbers (ratios as the percent numbers the page shows), text as text, blanks as None. A unit the
+    sample does not have (bench_server's made-up ones) copies the annex's first unit. `data`: the computed
+    sample, when the caller has it already."""
+    data = data or sample_data()
     out = {}
     for a in form["annexes"]:
-        rows = [r for r in data.inputs[a["sheet"]].records
-                if r["_kind"] == "department" and r.get("部门") == form["department"]]
+        units = [r for r in data.inputs[a["sheet"]].records if r["_kind"] == "department"]
+        rows = [r for r in units if r.get("部门") == form["department"]] or [units[0]] * len(a["rows"])
         out[a["sheet"]] = [{c["name"]: (int(v) if isinstance(v, float) and v == int(v) else v)
                             for c in a["columns"] if c["role"] == "input" for v in [r.get(c["name"])]}
                            for r in rows]
